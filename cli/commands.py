@@ -1,0 +1,105 @@
+"""`latent-atlas info | sample | convert | evaluate`, and the table of subcommands."""
+from __future__ import annotations
+
+import json
+
+from .train_command import run_train
+
+
+def run_info(args) -> int:
+    from models.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(args.file)
+    n_params = sum(p.numel() for p in ckpt.model.parameters())
+    ds = ckpt.dataset or {}
+    print(f"file:       {ckpt.path}")
+    print(f"kind:       {ckpt.kind} ({n_params:,} parameters)")
+    print(f"config:     {json.dumps(ckpt.config.__dict__)}")
+    print(f"dataset:    {ds.get('name', 'unknown')} {ds.get('image_shape', '')}, {ds.get('n', '?')} images")
+    for key in ("label_names", "condition_names"):
+        if ds.get(key):
+            print(f"{key + ':':<11} {', '.join(map(str, ds[key]))}")
+    hist = ckpt.history or {}
+    if hist.get("step"):
+        last = {k: v[-1] for k, v in hist.items() if k not in ("step", "epoch") and v}
+        print(f"history:    {len(hist['step'])} points to step {int(hist['step'][-1])}, epoch "
+              f"{int(hist.get('epoch', [0])[-1]) + 1}; last " + ", ".join(f"{k} {v:.4g}" for k, v in last.items()))
+    else:
+        print("history:    none")
+    if ckpt.vectors:
+        print(f"vectors:    {', '.join(ckpt.vectors)}")
+    return 0
+
+
+def _condition_for(ckpt, label: str | None):
+    import torch
+
+    from models.errors import ConfigError
+
+    if ckpt.model.cond_dim == 0:
+        if label is not None:
+            raise ConfigError(f"{ckpt.path} is a {ckpt.kind}; --label needs a CVAE")
+        return None
+    names = [str(n) for n in (ckpt.dataset.get("condition_names") or range(ckpt.model.cond_dim))]
+    if label is None:
+        raise ConfigError(f"{ckpt.path} is a CVAE: choose --label from {', '.join(names)}")
+    if label in names:
+        index = names.index(label)
+    elif label.isdigit() and int(label) < len(names):
+        index = int(label)
+    else:
+        raise ConfigError(f"unknown label {label!r}; choose from {', '.join(names)}")
+    return torch.nn.functional.one_hot(torch.tensor(index), len(names)).float()
+
+
+def run_sample(args) -> int:
+    import torch
+    from PIL import Image
+
+    from models.atomic_io import atomic_write
+    from models.checkpoint import load_checkpoint
+    from models.errors import ConfigError
+    from models.image_grid import make_grid, to_uint8, upscale
+
+    if not 1 <= args.n <= 4096:
+        raise ConfigError("--n must be within 1..4096")
+    ckpt = load_checkpoint(args.file)
+    c = _condition_for(ckpt, args.label)
+    with torch.inference_mode():
+        g = torch.Generator().manual_seed(args.seed)
+        images = ckpt.model.sample(args.n, c, temperature=args.temperature, generator=g)
+    grid = upscale(make_grid(to_uint8(images)), max(1, args.scale))
+    img = Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid)
+    atomic_write(args.out, lambda tmp: img.save(tmp, format="PNG"))
+    print(f"wrote {args.out} ({args.n} samples, {grid.shape[1]}x{grid.shape[0]} px)")
+    return 0
+
+
+def run_convert(args) -> int:
+    from models.convert import convert_checkpoint
+
+    out = convert_checkpoint(args.file, args.arch, args.out, discriminator=args.discriminator)
+    print(f"wrote {out}")
+    return 0
+
+
+def run_evaluate(args) -> int:
+    from models.evaluation import evaluate_checkpoint
+
+    report = evaluate_checkpoint(args.file, dataset=args.dataset, k=args.k, limit=args.limit or None,
+                                 seed=args.seed)
+    for key, value in report.items():
+        print(f"{key:<28} {value:.4f}" if isinstance(value, float) else f"{key:<28} {value}")
+    return 0
+
+
+def run_render(args) -> int:
+    from editor.core.render import render_recipe
+
+    out = render_recipe(args.recipe, args.out, checkpoint=args.checkpoint)
+    print(f"wrote {out}")
+    return 0
+
+
+COMMANDS = {"render": run_render, "train": run_train, "info": run_info, "sample": run_sample, "convert": run_convert,
+            "evaluate": run_evaluate}

@@ -1,0 +1,69 @@
+"""The argparse tree. Kept free of heavy imports so `latent-atlas --help` is instant."""
+from __future__ import annotations
+
+import argparse
+
+FAMILY_CHOICES = ("vae", "betavae", "ae", "cvae", "gan")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="latent-atlas", description="Latent-space editor for VAE, beta-VAE, "
+                                "CVAE and GAN checkpoints. With no subcommand, opens the editor.")
+    p.add_argument("--open", metavar="FILE", help="checkpoint to open in the editor")
+    p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG once drawn, then exit")
+    p.add_argument("--projection", choices=("pca", "tsne", "umap"), default="pca")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a model headless (torchrun for several processes)")
+    t.add_argument("--model", choices=FAMILY_CHOICES, default="vae",
+                   help="vae; betavae (beta 4); ae (beta 0); cvae (conditioned on labels); gan")
+    t.add_argument("--dataset", default="digits", help="digits, shapes, fashion-mnist, mnist, or a folder")
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--out", required=True, metavar="FILE.safetensors")
+    t.add_argument("--latent-dim", type=int)
+    t.add_argument("--beta", type=float, help="KL weight (0: autoencoder, 1: VAE, >1: beta-VAE)")
+    t.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default="bernoulli")
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--lr", type=float, help="learning rate (default 1e-3 VAE family, 2e-4 GAN)")
+    t.add_argument("--device", default="auto")
+    t.add_argument("--resume", metavar="FILE", help="continue from a checkpoint written by train")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--image-size", type=int, help="resize images to this side")
+    t.add_argument("--channels", type=int, choices=(1, 3))
+    t.add_argument("--limit", type=int, help="use only the first N training images")
+    t.add_argument("--condition", choices=("labels", "attributes"), default="labels")
+    t.add_argument("--attributes", metavar="FILE", help="attribute table for an image folder (CelebA or CSV)")
+    t.add_argument("--checkpoint-every", type=int, default=0, help="steps between checkpoints (0: each epoch)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    i = sub.add_parser("info", help="describe a checkpoint")
+    i.add_argument("file")
+
+    s = sub.add_parser("sample", help="write a grid of samples from the prior")
+    s.add_argument("file")
+    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--out", required=True, metavar="GRID.png")
+    s.add_argument("--label", help="CVAE: class name or index to condition on")
+    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling factor")
+
+    c = sub.add_parser("convert", help="import a PyTorch examples checkpoint (.pt/.pth) safely")
+    c.add_argument("file")
+    c.add_argument("--arch", required=True, choices=("pytorch-vae", "pytorch-dcgan"))
+    c.add_argument("--out", required=True, metavar="FILE.safetensors")
+    c.add_argument("--discriminator", metavar="NETD.pth", help="DCGAN: the discriminator's state dict too")
+
+    r = sub.add_parser("render", help="decode an exported recipe again (image, or strip when it has frames)")
+    r.add_argument("recipe", metavar="RECIPE.json")
+    r.add_argument("--out", required=True, metavar="IMAGE.png")
+    r.add_argument("--checkpoint", help="use this checkpoint instead of the one the recipe names")
+
+    e = sub.add_parser("evaluate", help="test ELBO and importance-weighted log-likelihood")
+    e.add_argument("file")
+    e.add_argument("--dataset", help="default: the dataset the model was trained on")
+    e.add_argument("--k", type=int, default=64, help="importance samples")
+    e.add_argument("--limit", type=int, default=2000, help="test images to use (0: all)")
+    e.add_argument("--seed", type=int, default=0)
+    return p

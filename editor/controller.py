@@ -1,0 +1,189 @@
+"""Wires the state, the decode worker and background jobs. Owns no widgets; the window owns those."""
+from __future__ import annotations
+
+import itertools
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+from PySide6.QtCore import QObject, Signal
+
+from editor.core.loaded_model import LoadedModel, load_for_editor
+from editor.core.messages import DecodeRequest, DecodeResult
+from editor.core.state import CurrentPoint, EditorState
+from models.device import resolve_device
+from models.projection import make_projection
+
+from .decode_worker import DecodeWorker, ModelTask
+from .job_worker import JobWorker
+
+
+class Controller(QObject):
+    load_started = Signal(str)
+    load_progress = Signal(float, str)
+    load_failed = Signal(str)
+    model_loaded = Signal(object)          # LoadedModel
+    projection_started = Signal(str)
+    projection_failed = Signal(str)
+    projection_ready = Signal(str)
+    decode_timing = Signal(float)          # ms of the last decode
+    device_changed = Signal(str)
+    decoded = Signal(object)               # DecodeResult of any purpose other than "current"
+    task_done = Signal(int, str, object)
+
+    def __init__(self, state: EditorState, device: str = "auto", map_limit: int = 10_000, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.device = resolve_device(device)
+        self.map_limit = map_limit
+        self.projection_method = "pca"
+        self.projection_options: dict = {}
+        self._ids = itertools.count(1)
+        self._last_shown = 0
+        self._load_job: JobWorker | None = None
+        self._projection_job: JobWorker | None = None
+        self._finished_jobs: list[JobWorker] = []
+        self.decoder = DecodeWorker()
+        self.decoder.decoded.connect(self._on_decoded)
+        self.decoder.task_done.connect(self.task_done)
+        self.decoder.start()
+        state.events.latent_changed.connect(self._on_state_latent_changed)
+
+    # -- opening --------------------------------------------------------------------------------------
+    def open(self, path: str | Path) -> None:
+        """Loads off the GUI thread; on failure the model already open stays open."""
+        if self._load_job is not None:
+            self._load_job.cancel()
+        fn = partial(self._load, str(path), self.device, self.projection_method)
+        job = self._start_job(f"opening {Path(path).name}", fn, self._on_loaded, self.load_failed.emit)
+        job.progressed.connect(self.load_progress)
+        self._load_job = job
+        self.load_started.emit(str(path))
+
+    def _load(self, path, device, projection, progress, should_stop) -> LoadedModel:
+        return load_for_editor(path, device=device, map_limit=self.map_limit, projection=projection,
+                               progress=progress, should_stop=should_stop)
+
+    def _on_loaded(self, loaded: LoadedModel) -> None:
+        self._load_job = None
+        self.decoder.set_model(loaded.model)   # the worker owns the module from now on
+        self.state.set_model(loaded)
+        self.model_loaded.emit(loaded)
+        centre = loaded.embedding.mean(0) if loaded.embedding is not None and len(loaded.embedding) else None
+        if loaded.embedding is not None and len(loaded.embedding):
+            # start on the data point nearest the centre of the map, so the first view shows an image
+            i = int(np.argmin(((loaded.embedding - centre) ** 2).sum(1)))
+            self.select_data_point(i)
+
+    # -- projection -----------------------------------------------------------------------------------
+    def set_projection(self, method: str, **options) -> None:
+        self.projection_method, self.projection_options = method, options
+        loaded = self.state.loaded
+        if loaded is None:
+            return
+        if self._projection_job is not None:
+            self._projection_job.cancel()
+        latents = loaded.latents
+
+        def fit(progress, should_stop):
+            return make_projection(method, **options).fit(latents, progress=lambda f: progress(f, method),
+                                                          should_stop=should_stop)
+
+        def done(projection):
+            self._projection_job = None
+            if self.state.loaded is loaded:
+                loaded.projection, loaded.embedding = projection, projection.embedding
+                self.projection_ready.emit(method)
+                self.state.events.projection_changed.emit(loaded.embedding)
+
+        self._projection_job = self._start_job(f"projection {method}", fit, done, self.projection_failed.emit)
+        self.projection_started.emit(method)
+
+    def cancel_jobs(self) -> None:
+        for job in (self._load_job, self._projection_job):
+            if job is not None:
+                job.cancel()
+
+    # -- pointing -------------------------------------------------------------------------------------
+    def click(self, x: float, y: float, data_index: int = -1) -> None:
+        if data_index >= 0:
+            self.select_data_point(data_index, cursor=(x, y))
+            return
+        loaded = self.state.loaded
+        if loaded is None or loaded.projection is None:
+            return
+        z = loaded.projection.inverse(np.array([[x, y]], np.float32))[0]
+        self.state.set_point(CurrentPoint(z.astype(np.float32), (x, y)))
+
+    def select_data_point(self, index: int, cursor=None) -> None:
+        loaded = self.state.loaded
+        if cursor is None and loaded.embedding is not None:
+            cursor = tuple(map(float, loaded.embedding[index]))
+        self.state.set_point(CurrentPoint(loaded.latents[index].copy(), cursor, data_index=index, source="data"))
+
+    def set_latent(self, z: np.ndarray, source: str = "sample") -> None:
+        loaded = self.state.loaded
+        cursor = None
+        if loaded is not None and loaded.projection is not None:
+            cursor = tuple(map(float, loaded.projection.transform(z[None].astype(np.float32))[0]))
+        self.state.set_point(CurrentPoint(np.asarray(z, np.float32), cursor, source=source))
+
+    # -- decoding -------------------------------------------------------------------------------------
+    def _on_state_latent_changed(self, state: EditorState) -> None:
+        z = state.latent_tensor()
+        if z is not None:
+            self.decoder.submit(DecodeRequest(next(self._ids), z, state.condition_tensor()))
+
+    def decode(self, z: torch.Tensor, c: torch.Tensor | None, purpose: str) -> int:
+        request_id = next(self._ids)
+        self.decoder.submit(DecodeRequest(request_id, z, c, purpose))
+        return request_id
+
+    def run_on_model(self, purpose: str, fn) -> int:
+        task_id = next(self._ids)
+        self.decoder.submit(ModelTask(task_id, purpose, fn))
+        return task_id
+
+    def _on_decoded(self, result: DecodeResult) -> None:
+        if result.purpose != "current":
+            self.decoded.emit(result)
+            return
+        if result.id < self._last_shown:
+            return   # stale: a newer image is already on screen
+        self._last_shown = result.id
+        self.decode_timing.emit(result.elapsed_ms)
+        self.state.events.decoded.emit(result)
+
+    # -- device ---------------------------------------------------------------------------------------
+    def set_device(self, name: str) -> None:
+        self.device = resolve_device(name)
+        self.decoder.move_to(self.device)
+        if self.state.loaded is not None:
+            self.state.loaded.device = self.device
+        self.device_changed.emit(str(self.device))
+        self._on_state_latent_changed(self.state)
+
+    # -- jobs -----------------------------------------------------------------------------------------
+    def _start_job(self, name, fn, on_success, on_failure) -> JobWorker:
+        job = JobWorker(name, fn, self)
+        job.succeeded.connect(lambda result, j=job: None if j.is_cancelled() else on_success(result))
+        job.failed.connect(on_failure)
+        job.finished.connect(lambda j=job: self._forget(j))
+        self._finished_jobs.append(job)
+        job.start()
+        return job
+
+    def _forget(self, job: JobWorker) -> None:
+        if job in self._finished_jobs:
+            self._finished_jobs.remove(job)
+        job.deleteLater()
+
+    def shutdown(self, timeout_ms: int = 30_000) -> None:
+        """Asks every thread to stop and waits, so Qt never destroys a running QThread."""
+        for job in list(self._finished_jobs):
+            job.cancel()
+        self.decoder.stop()
+        self.decoder.wait(timeout_ms)
+        for job in list(self._finished_jobs):
+            job.wait(timeout_ms)

@@ -1,0 +1,1 @@
+"""Editor logic without Qt: state, messages between threads, image conversion, export, recipes."""

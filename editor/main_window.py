@@ -1,0 +1,273 @@
+"""The main window: lays out the panels and wires them to the controller. Behaviour lives elsewhere."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+
+from editor.core.bundled import bundled_models
+from editor.core.state import EditorState
+from models.device import available_devices
+
+from .controller import Controller
+from .export_actions import ExportActions
+from .image_view import ImageView
+from .latent_map import LatentMap
+from .map_toolbar import MapToolbar
+from .recent_files import RecentFiles
+
+CHECKPOINT_FILTER = "Latent Atlas checkpoints (*.safetensors);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, state: EditorState, controller: Controller):
+        super().__init__()
+        self.state, self.controller = state, controller
+        self.errors: list[str] = []            # every error shown, newest last (tests read it)
+        self.setWindowTitle("Latent Atlas")
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        self.recent = RecentFiles()
+        self.exports = ExportActions(self)
+        self._build_panels()
+        self._build_toolbar()
+        self._build_menus()
+        self._build_status()
+        self._connect()
+
+    # -- layout ---------------------------------------------------------------------------------------
+    def _build_panels(self) -> None:
+        self.map = LatentMap()
+        self.map_toolbar = MapToolbar()
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.map_toolbar)
+        lv.addWidget(self.map, 1)
+        self.decoded_view = ImageView("Decoded", min_size=220)
+        self.original_view = ImageView("Original (data point)", min_size=220)
+        images = QWidget()
+        iv = QHBoxLayout(images)
+        iv.setContentsMargins(0, 0, 0, 0)
+        iv.addWidget(self.decoded_view)
+        iv.addWidget(self.original_view)
+        self.info = QLabel("")
+        self.info.setWordWrap(True)
+        self.info.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
+        self.tools = QTabWidget()
+        self.tools.setDocumentMode(True)
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(6, 0, 0, 0)
+        rv.addWidget(images, 3)
+        rv.addWidget(self.info)
+        rv.addWidget(self.tools, 4)
+        self.tools.hide()   # shown once a tool panel is added
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([720, 520])
+        self.setCentralWidget(splitter)
+
+    def add_tool(self, widget: QWidget, title: str) -> None:
+        self.tools.addTab(widget, title)
+        self.tools.show()
+
+    def _build_toolbar(self) -> None:
+        bar = self.addToolBar("Model")
+        bar.setMovable(False)
+        bar.addWidget(QLabel(" Model "))
+        self.model_picker = QComboBox()
+        self.model_picker.setMinimumWidth(260)
+        self.model_picker.addItem("Bundled models…", None)
+        for m in bundled_models():
+            self.model_picker.addItem(m.name, str(m.path))
+            self.model_picker.setItemData(self.model_picker.count() - 1, m.description, Qt.ItemDataRole.ToolTipRole)
+        self.model_picker.activated.connect(self._on_model_picked)
+        bar.addWidget(self.model_picker)
+        self.open_action = QAction("Open…", self, shortcut=QKeySequence.StandardKey.Open,
+                                   triggered=self.open_dialog)
+        bar.addAction(self.open_action)
+        bar.addAction(self.exports.image_action)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        bundled = file_menu.addMenu("&Bundled models")
+        for m in bundled_models():
+            bundled.addAction(m.name, lambda p=str(m.path): self.open_path(p))
+        file_menu.addSeparator()
+        for action in self.exports.actions():
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close))
+        view = self.menuBar().addMenu("&View")
+        for text, method in (("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap")):
+            view.addAction(f"Projection: {text}", lambda m=method: self.request_projection(m))
+        device_menu = self.menuBar().addMenu("&Device")
+        group = QActionGroup(self)
+        self.device_actions = {}
+        for name in available_devices():
+            action = QAction(name.upper() if name != "cpu" else "CPU", self, checkable=True)
+            action.triggered.connect(lambda _=False, n=name: self.controller.set_device(n))
+            group.addAction(action)
+            device_menu.addAction(action)
+            self.device_actions[name] = action
+        self.device_actions.get(self.controller.device.type, next(iter(self.device_actions.values()))).setChecked(True)
+
+    def _build_status(self) -> None:
+        status = self.statusBar()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setRange(0, 1000)
+        self.progress_label = QLabel("")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.controller.cancel_jobs)
+        for w in (self.progress_label, self.progress, self.cancel_button):
+            status.addWidget(w)
+            w.hide()
+        self.model_label = QLabel("no model")
+        self.device_label = QLabel(f"device: {self.controller.device}")
+        self.timing_label = QLabel("decode: –")
+        for w in (self.model_label, self.device_label, self.timing_label):
+            status.addPermanentWidget(w)
+
+    def _connect(self) -> None:
+        c, ev = self.controller, self.state.events
+        self.map.point_clicked.connect(c.click)
+        self.map_toolbar.projection_requested.connect(lambda m, o: self.request_projection(m, **o))
+        c.load_started.connect(lambda p: self._busy(f"Opening {Path(p).name}"))
+        c.load_progress.connect(self._on_progress)
+        c.load_failed.connect(lambda msg: (self._idle(), self.show_error("Could not open the checkpoint", msg)))
+        c.model_loaded.connect(self._on_model_loaded)
+        c.projection_started.connect(lambda m: self._busy(f"Computing {m}…", indefinite=True))
+        c.projection_ready.connect(lambda m: self._idle())
+        c.projection_failed.connect(lambda msg: (self._idle(), self.show_error("Projection failed", msg)))
+        c.decode_timing.connect(lambda ms: self.timing_label.setText(f"decode: {ms:.1f} ms"))
+        c.device_changed.connect(lambda d: self.device_label.setText(f"device: {d}"))
+        ev.decoded.connect(self._on_decoded)
+        ev.latent_changed.connect(self._on_latent_changed)
+        ev.projection_changed.connect(self._on_projection_changed)
+
+    # -- opening --------------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", self.recent.last_folder(), CHECKPOINT_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str) -> None:
+        self.controller.open(path)
+
+    def _on_model_picked(self, index: int) -> None:
+        path = self.model_picker.itemData(index)
+        if path:
+            self.open_path(path)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent.paths():
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(url.toLocalFile())
+                event.acceptProposedAction()
+                return
+
+    # -- reactions ------------------------------------------------------------------------------------
+    def _on_model_loaded(self, loaded) -> None:
+        self._idle()
+        self.recent.add(str(loaded.path))
+        model = loaded.model
+        self.model_label.setText(f"{loaded.name} · {loaded.kind} · z{model.latent_dim}")
+        self.setWindowTitle(f"Latent Atlas — {loaded.name}")
+        index = self.model_picker.findData(str(loaded.path))
+        self.model_picker.setCurrentIndex(max(0, index))
+        self.map_toolbar.set_latent_dim(model.latent_dim)
+        self.map_toolbar.select(loaded.projection.method if loaded.projection else "pca")
+        self.original_view.setVisible(model.can_encode)
+        self.original_view.clear()
+        self.decoded_view.clear()
+        self.map.set_points(loaded.embedding, loaded.labels, loaded.label_names, loaded.images,
+                            title=f"{loaded.projection.method.upper()} of {loaded.source_note}")
+        for w in loaded.warnings:
+            self.statusBar().showMessage(w, 10_000)
+
+    def _on_projection_changed(self, embedding: np.ndarray) -> None:
+        loaded = self.state.loaded
+        self.map.set_points(embedding, loaded.labels, loaded.label_names, loaded.images,
+                            title=f"{loaded.projection.method.upper()} of {loaded.source_note}")
+        if self.state.current is not None and self.state.current.data_index is not None:
+            self.map.set_cursor(*embedding[self.state.current.data_index])
+
+    def _on_latent_changed(self, state: EditorState) -> None:
+        point = state.current
+        if point is None:
+            return
+        if point.cursor is not None:
+            self.map.set_cursor(*point.cursor)
+        loaded = state.loaded
+        if point.data_index is not None and loaded is not None and loaded.model.can_encode:
+            i = point.data_index
+            label = ""
+            if loaded.labels is not None and loaded.labels[i] < len(loaded.label_names):
+                label = loaded.label_names[loaded.labels[i]]
+            self.original_view.set_image(loaded.images[i], f"#{i} {label}")
+        z = state.latent()
+        self.info.setText(f"|z| = {np.linalg.norm(z):.2f} · source: {point.source}"
+                          + (f" · map ({point.cursor[0]:.2f}, {point.cursor[1]:.2f})" if point.cursor else ""))
+
+    def _on_decoded(self, result) -> None:
+        self.decoded_view.set_image(result.images[0], f"{result.elapsed_ms:.1f} ms")
+
+    def request_projection(self, method: str, **options) -> None:
+        self.map_toolbar.select(method)
+        self.controller.set_projection(method, **options)
+
+    # -- status and errors ------------------------------------------------------------------------------
+    def _busy(self, text: str, indefinite: bool = False) -> None:
+        self.progress_label.setText(text)
+        self.progress.setRange(0, 0 if indefinite else 1000)
+        self.progress.setValue(0)
+        for w in (self.progress_label, self.progress, self.cancel_button):
+            w.show()
+
+    def _on_progress(self, fraction: float, text: str) -> None:
+        self.progress.setValue(int(fraction * 1000))
+        self.progress_label.setText(text)
+
+    def _idle(self) -> None:
+        for w in (self.progress_label, self.progress, self.cancel_button):
+            w.hide()
+
+    def show_error(self, title: str, message: str) -> None:
+        """Non-blocking dialog; the model that was open stays open."""
+        self.errors.append(message)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.last_error_box = box
+
+    def closeEvent(self, event) -> None:
+        for hook in getattr(self, "close_hooks", []):
+            if not hook():
+                event.ignore()
+                return
+        self.controller.shutdown()
+        event.accept()
+        QTimer.singleShot(0, lambda: None)

@@ -1,0 +1,69 @@
+"""Projection controls above the map: method, which PCA components, off-plane residual, colour by."""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
+
+METHODS = [("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap"), ("Latent (2-D)", "identity")]
+
+
+class MapToolbar(QWidget):
+    projection_requested = Signal(str, dict)   # method, options
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.method = QComboBox()
+        for text, key in METHODS:
+            self.method.addItem(text, key)
+        self.pc_x, self.pc_y = QSpinBox(), QSpinBox()
+        for i, box in enumerate((self.pc_x, self.pc_y)):
+            box.setRange(1, 2)
+            box.setValue(i + 1)
+            box.setPrefix("PC")
+        self.residual = QCheckBox("keep off-plane residual")
+        self.residual.setToolTip("PCA: a clicked point keeps the nearest data point's latent outside the "
+                                 "2-D plane, so decodes stay on the data")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(QLabel("Projection"))
+        layout.addWidget(self.method)
+        self.pc_label = QLabel("axes")
+        layout.addWidget(self.pc_label)
+        layout.addWidget(self.pc_x)
+        layout.addWidget(self.pc_y)
+        layout.addWidget(self.residual)
+        layout.addStretch(1)
+        self.hint = QLabel("click: decode · drag: interpolate · middle-drag: pan · wheel: zoom")
+        self.hint.setStyleSheet("color: #888888; font-size: 9pt;")
+        layout.addWidget(self.hint)
+        self.method.activated.connect(self._emit)
+        self.pc_x.editingFinished.connect(self._emit)
+        self.pc_y.editingFinished.connect(self._emit)
+        self.residual.toggled.connect(self._emit)
+
+    def set_latent_dim(self, d: int) -> None:
+        for box in (self.pc_x, self.pc_y):
+            box.setMaximum(max(2, d))
+        index = self.method.findData("identity")
+        self.method.model().item(index).setEnabled(d == 2)
+
+    def select(self, method: str) -> None:
+        self.method.setCurrentIndex(max(0, self.method.findData(method)))
+        self._sync_enabled()
+
+    def options(self) -> dict:
+        if self.method.currentData() != "pca":
+            return {}
+        return {"components": (self.pc_x.value() - 1, self.pc_y.value() - 1), "keep_residual":
+                self.residual.isChecked()}
+
+    def _sync_enabled(self) -> None:
+        pca = self.method.currentData() == "pca"
+        for w in (self.pc_label, self.pc_x, self.pc_y, self.residual):
+            w.setVisible(pca)
+
+    def _emit(self, *_) -> None:
+        self._sync_enabled()
+        if self.pc_x.value() == self.pc_y.value():
+            return
+        self.projection_requested.emit(self.method.currentData(), self.options())

@@ -1,0 +1,1 @@
+"""Latent Atlas models layer: PyTorch and numpy only (never Qt)."""

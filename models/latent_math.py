@@ -1,0 +1,204 @@
+"""Latent-space arithmetic: interpolation, attribute vectors, traversals, KL per dimension, off-data checks.
+
+Torch tensors in, torch tensors out. Functions that act on one latent take (D,) or a batch (B, D); the
+last dimension is always the latent dimension.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import torch
+from sklearn.neighbors import NearestNeighbors
+
+_EPS = 1e-12
+_PARALLEL_SIN = 1e-4      # below this sin(angle) slerp divides by ~0; lerp is the same curve to 1e-8 there
+_LENGTH_SAMPLES = 16      # points per segment when measuring a slerp arc's length for even frame spacing
+
+
+def _as_t(t, like: torch.Tensor) -> torch.Tensor:
+    """t as a tensor with a trailing axis, so (T,) against (D,) gives (T, D) and (B,) against (B, D) rows."""
+    return torch.as_tensor(t, dtype=like.dtype, device=like.device).unsqueeze(-1)
+
+
+def lerp(z0: torch.Tensor, z1: torch.Tensor, t) -> torch.Tensor:
+    """Straight-line interpolation z0 + t (z1 - z0).
+
+    t is a float, or a tensor broadcast against the leading dimensions: z (D,) with t (T,) gives (T, D);
+    z (B, D) with t (B,) interpolates each row at its own t.
+    """
+    tt = _as_t(t, z0)
+    return z0 + tt * (z1 - z0)
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, t) -> torch.Tensor:
+    """Spherical interpolation: the direction moves along the great circle, the norm moves linearly.
+
+    When the norms differ, a plain slerp of the vectors would bend the norm too; interpolating direction
+    and norm separately keeps the norm a straight ramp from |z0| to |z1| (for a Gaussian prior the norm
+    says how typical a latent is, so a midpoint keeps the typicality of its ends, where lerp shrinks it).
+    Falls back to lerp where the directions are (anti)parallel or a vector is zero: the angle is then
+    undefined or the great circle is not unique. t = 0 and t = 1 return z0 and z1 exactly.
+    Same t broadcasting as lerp.
+    """
+    tt = _as_t(t, z0)
+    n0 = z0.norm(dim=-1, keepdim=True)
+    n1 = z1.norm(dim=-1, keepdim=True)
+    u0 = z0 / n0.clamp_min(_EPS)
+    u1 = z1 / n1.clamp_min(_EPS)
+    omega = torch.acos((u0 * u1).sum(-1, keepdim=True).clamp(-1.0, 1.0))
+    sin_omega = torch.sin(omega)
+    degenerate = (sin_omega < _PARALLEL_SIN) | (n0 < _EPS) | (n1 < _EPS)
+    safe_sin = torch.where(degenerate, torch.ones_like(sin_omega), sin_omega)
+    direction = (torch.sin((1 - tt) * omega) * u0 + torch.sin(tt * omega) * u1) / safe_sin
+    out = direction * ((1 - tt) * n0 + tt * n1)
+    out = torch.where(degenerate, lerp(z0, z1, t), out)
+    out = torch.where(tt == 0, z0, out)
+    return torch.where(tt == 1, z1, out)
+
+
+def interpolation_path(points: torch.Tensor, n_frames: int,
+                       mode: Literal["lerp", "slerp"] = "slerp") -> torch.Tensor:
+    """(n_frames, D) latents along the path through P >= 2 waypoints (P, D), evenly spaced by arc length.
+
+    Each segment gets a share of the frames proportional to its length (chord length for lerp, the
+    measured arc length for slerp), so an animation moves at constant speed; first and last frames are
+    the first and last waypoints exactly. A middle waypoint is a frame only when its arc length lands on
+    the frame grid.
+    """
+    if points.ndim != 2 or points.shape[0] < 2:
+        raise ValueError(f"an interpolation path needs at least 2 waypoints as (P, D); got shape "
+                         f"{tuple(points.shape)}")
+    if n_frames < 2:
+        raise ValueError(f"an interpolation path needs at least 2 frames; got {n_frames}")
+    if mode not in ("lerp", "slerp"):
+        raise ValueError(f"interpolation mode must be 'lerp' or 'slerp'; got {mode!r}")
+    interp = lerp if mode == "lerp" else slerp
+    a, b = points[:-1], points[1:]                                        # (S, D) segment ends
+    if mode == "lerp":
+        lengths = (b - a).norm(dim=-1)                                    # (S,)
+    else:
+        s = torch.linspace(0, 1, _LENGTH_SAMPLES + 1, dtype=points.dtype, device=points.device)
+        samples = interp(a.unsqueeze(1), b.unsqueeze(1), s.expand(len(a), -1))   # (S, K+1, D)
+        lengths = (samples[:, 1:] - samples[:, :-1]).norm(dim=-1).sum(-1)
+    if float(lengths.sum()) <= _EPS:                                      # all waypoints equal
+        lengths = torch.ones_like(lengths)
+    cum = torch.cat([lengths.new_zeros(1), lengths.cumsum(0)])            # (S + 1,)
+    targets = torch.linspace(0, float(cum[-1]), n_frames, dtype=points.dtype, device=points.device)
+    seg = (torch.searchsorted(cum, targets, right=True) - 1).clamp(0, len(lengths) - 1)   # (F,)
+    local = ((targets - cum[seg]) / lengths[seg].clamp_min(_EPS)).clamp(0, 1)
+    frames = interp(a[seg], b[seg], local)
+    frames[0], frames[-1] = points[0], points[-1]
+    return frames
+
+
+def attribute_vector(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(D,) mean of the latents with the attribute minus the mean of those without:
+    mean(z[mask]) - mean(z[~mask]); z is (N, D), mask is bool (N,)."""
+    mask = torch.as_tensor(mask, device=z.device).bool()
+    if z.ndim != 2 or mask.shape != z.shape[:1]:
+        raise ValueError(f"attribute_vector needs latents (N, D) and a mask (N,); got {tuple(z.shape)} "
+                         f"and {tuple(mask.shape)}")
+    n_with = int(mask.sum())
+    if n_with == 0 or n_with == len(mask):
+        side = "with" if n_with == 0 else "without"
+        raise ValueError(f"cannot compute an attribute vector: no latents {side} the attribute "
+                         f"({n_with} of {len(mask)} selected); both groups need at least one latent")
+    return z[mask].mean(0) - z[~mask].mean(0)
+
+
+def apply_vectors(z: torch.Tensor, vectors: Sequence[torch.Tensor], weights: Sequence[float]) -> torch.Tensor:
+    """z + sum(w * v) over the attribute vectors; z is (D,) or (B, D), each vector (D,)."""
+    if len(vectors) != len(weights):
+        raise ValueError(f"apply_vectors got {len(vectors)} vectors but {len(weights)} weights")
+    out = z.clone()
+    for v, w in zip(vectors, weights):
+        out = out + float(w) * v.to(dtype=z.dtype, device=z.device)
+    return out
+
+
+def orthogonalise(v: torch.Tensor, against: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+    """v minus its projection on the span of `against` ((D,), (K, D) or a list of (D,)).
+
+    The `against` vectors are first made orthonormal (modified Gram-Schmidt, dropping ones that are zero
+    or already in the span), so overlapping vectors are not subtracted twice.
+    """
+    if isinstance(against, torch.Tensor):
+        against = [against] if against.ndim == 1 else list(against)
+    basis: list[torch.Tensor] = []
+    for u in against:
+        u = u.to(dtype=v.dtype, device=v.device)
+        original = u.norm()
+        for e in basis:
+            u = u - (u @ e) * e
+        norm = u.norm()
+        if norm > 1e-6 * original and norm > _EPS:       # else zero, or already in the span
+            basis.append(u / norm)
+    out = v.clone()
+    for e in basis:
+        out = out - (out @ e).unsqueeze(-1) * e
+    return out
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Cosine similarity over the last dimension; 0 where either vector is zero."""
+    na, nb = a.norm(dim=-1), b.norm(dim=-1)
+    return (a * b).sum(-1) / (na * nb).clamp_min(_EPS)
+
+
+def cosine_matrix(vectors: torch.Tensor) -> torch.Tensor:
+    """(K, K) cosine similarities between the rows of (K, D)."""
+    unit = vectors / vectors.norm(dim=-1, keepdim=True).clamp_min(_EPS)
+    return unit @ unit.T
+
+
+def traversal(z: torch.Tensor, dims: Sequence[int], values: torch.Tensor) -> torch.Tensor:
+    """(len(dims), V, D): copies of z (D,) with dimension dims[i] set to each of values (V,)."""
+    if z.ndim != 1:
+        raise ValueError(f"traversal needs one latent (D,); got shape {tuple(z.shape)}")
+    bad = [d for d in dims if not -z.shape[0] <= d < z.shape[0]]
+    if bad:
+        raise ValueError(f"traversal dimensions {bad} are outside the latent's {z.shape[0]} dimensions")
+    values = torch.as_tensor(values, dtype=z.dtype, device=z.device).reshape(-1)
+    out = z.expand(len(dims), len(values), z.shape[0]).clone()
+    for i, d in enumerate(dims):
+        out[i, :, d] = values
+    return out
+
+
+def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """(D,) KL(N(mu, exp(logvar)) || N(0, 1)) per dimension, averaged over the N rows of (N, D)."""
+    return (0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)).mean(0)
+
+
+def dims_by_kl(mu: torch.Tensor, logvar: torch.Tensor) -> list[int]:
+    """Latent dimensions sorted from the most used (highest KL) to the least; ties keep index order."""
+    kl = kl_per_dimension(mu, logvar)
+    return [int(i) for i in torch.argsort(-kl, stable=True)]
+
+
+def nearest_distance(z: torch.Tensor, data: torch.Tensor) -> torch.Tensor:
+    """(M,) Euclidean distance from each latent of z (M, D) (or one (D,)) to its nearest data latent."""
+    single = z.ndim == 1
+    query = z.reshape(1, -1) if single else z
+    nn = NearestNeighbors(n_neighbors=1).fit(data.detach().cpu().numpy())
+    dist, _ = nn.kneighbors(query.detach().cpu().numpy())
+    out = torch.from_numpy(dist[:, 0]).to(dtype=z.dtype, device=z.device)
+    return out[0] if single else out
+
+
+def off_data_threshold(data: torch.Tensor, q: float = 0.99) -> float:
+    """The q-quantile of each data latent's distance to its nearest OTHER data latent.
+
+    A latent further than this from every data latent "leaves the data": fewer than 1 - q of the data
+    points are that isolated, so decodes there are extrapolations.
+    """
+    if data.ndim != 2 or data.shape[0] < 2:
+        raise ValueError(f"off_data_threshold needs at least 2 data latents as (N, D); got "
+                         f"{tuple(data.shape)}")
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"quantile q must lie in [0, 1]; got {q}")
+    nn = NearestNeighbors(n_neighbors=1).fit(data.detach().cpu().numpy())
+    dist, _ = nn.kneighbors()            # no query: each point's neighbours exclude itself
+    return float(np.quantile(dist[:, 0], q))

@@ -1,0 +1,33 @@
+"""Messages from the trainer: plain frozen dataclasses of numbers, so the same stream can feed a
+progress bar, a Qt thread, or (if the GIL ever forces it) a spawned process."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    condition: str = "labels"      # CVAE condition: "labels" (one-hot class) or "attributes"
+    checkpoint_every: int = 0      # steps between periodic checkpoints; 0: at the end of every epoch
+    event_interval: float = 0.1    # seconds between progress events (about 10 per second)
+    check_every: int = 1           # steps between NaN checks; each check synchronises with a GPU
+
+
+@dataclass(frozen=True)
+class TrainEvent:
+    kind: str                      # "progress", "epoch", "checkpoint", "warning", "done", "stopped"
+    step: int
+    epoch: int
+    total_steps: int
+    terms: dict[str, float] = field(default_factory=dict)   # mean of each loss term since the last event
+    images_per_s: float = 0.0
+    elapsed_s: float = 0.0
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return self.step / self.total_steps if self.total_steps else 1.0

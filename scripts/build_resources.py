@@ -1,0 +1,112 @@
+"""Rebuild everything in resources/: the Fashion-MNIST subset and the bundled checkpoints.
+
+    python scripts/build_resources.py [--only NAME ...] [--epochs-scale 1.0]
+
+Each model is trained by the project's own trainer with a fixed seed, then saved slim (float16 weights,
+no optimiser state) so the folder stays small. Needs the full Fashion-MNIST IDX files
+(apt-get install dataset-fashion-mnist).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import struct
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from models.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from models.data import load_dataset  # noqa: E402
+from models.model_factory import DEFAULT_LR, make_model_config  # noqa: E402
+from models.registry import build_model  # noqa: E402
+from models.trainer import Trainer  # noqa: E402
+from models.training_data import training_tensors  # noqa: E402
+from models.training_events import TrainConfig  # noqa: E402
+
+MODELS = ROOT / "resources" / "models"
+SUBSET = ROOT / "resources" / "fashion-mnist-subset"
+SUBSET_SIZE = 2000
+
+# name: (family, dataset, image size, config overrides, epochs, description, default)
+BUNDLE = {
+    "fashion_vae": ("vae", "fashion-mnist", 28, {"latent_dim": 16, "hidden": 128}, 20,
+                    "VAE (beta 1, z16) on Fashion-MNIST", True),
+    "fashion_cvae": ("cvae", "fashion-mnist", 28, {"latent_dim": 16, "hidden": 128}, 20,
+                     "Conditional VAE (z16 + class) on Fashion-MNIST", False),
+    "fashion_gan": ("gan", "fashion-mnist", 28, {"latent_dim": 64, "width": 64}, 15,
+                    "DCGAN (z64) on Fashion-MNIST", False),
+    "shapes_betavae": ("betavae", "shapes", 64, {"latent_dim": 10, "width": 16, "hidden": 128}, 15,
+                       "beta-VAE (beta 4, z10) on procedural shapes, 64x64", False),
+}
+
+
+def write_idx_subset() -> None:
+    """The first SUBSET_SIZE Fashion-MNIST test images and labels, in the IDX format (MIT licence)."""
+    data = load_dataset("fashion-mnist", split="test")
+    if "subset" in data.source:
+        print("full Fashion-MNIST not found; keeping the existing subset")
+        return
+    SUBSET.mkdir(parents=True, exist_ok=True)
+    images, labels = data.images[:SUBSET_SIZE, 0], data.labels[:SUBSET_SIZE].astype("uint8")
+    n, h, w = images.shape
+    with gzip.GzipFile(SUBSET / "t10k-images-idx3-ubyte.gz", "wb", mtime=0) as f:
+        f.write(struct.pack(">IIII", 0x803, n, h, w) + images.tobytes())
+    with gzip.GzipFile(SUBSET / "t10k-labels-idx1-ubyte.gz", "wb", mtime=0) as f:
+        f.write(struct.pack(">II", 0x801, n) + labels.tobytes())
+    print(f"wrote {SUBSET} ({n} images)")
+
+
+def train(name: str, epochs_scale: float) -> None:
+    family, dataset, size, overrides, epochs, _, _ = BUNDLE[name]
+    data = load_dataset(dataset, split="train", image_size=size, seed=0)
+    images, cond, cond_names = training_tensors(data, family == "cvae")
+    kind, config = make_model_config(family, data.image_shape, cond_dim=0 if cond is None else cond.shape[1],
+                                     **overrides)
+    torch.manual_seed(0)
+    model = build_model(kind, config)
+    epochs = max(1, round(epochs * epochs_scale))
+    full = MODELS / f".{name}.full.safetensors"
+    ds = {**data.describe(), "condition": "labels" if kind == "cvae" else None, "condition_names": cond_names,
+          "family": family}
+    trainer = Trainer(model, images, cond, TrainConfig(epochs=epochs, lr=DEFAULT_LR[kind], seed=0), out=full,
+                      dataset=ds)
+    t0 = time.time()
+    for event in trainer.run():
+        if event.kind == "epoch":
+            terms = {k: round(v[-1], 3) for k, v in trainer.history.items() if k not in ("step", "epoch")}
+            print(f"{name}: epoch {event.epoch}/{epochs} {time.time() - t0:.0f}s {terms}", flush=True)
+        elif event.kind == "warning":
+            print(f"{name}: warning: {event.message}", flush=True)
+    ckpt = load_checkpoint(full)
+    save_checkpoint(MODELS / f"{name}.safetensors", ckpt.model, dataset=ckpt.dataset, history=ckpt.history,
+                    train_state={"step": trainer.step, "epoch": epochs, "seed": 0}, dtype=torch.float16)
+    full.unlink()
+    print(f"{name}: saved in {time.time() - t0:.0f}s", flush=True)
+
+
+def write_index() -> None:
+    index = [{"name": desc, "file": f"{name}.safetensors", "description": desc, "default": default}
+             for name, (_, _, _, _, _, desc, default) in BUNDLE.items() if (MODELS / f"{name}.safetensors").exists()]
+    (MODELS / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--only", nargs="*", choices=list(BUNDLE))
+    p.add_argument("--epochs-scale", type=float, default=1.0)
+    args = p.parse_args()
+    MODELS.mkdir(parents=True, exist_ok=True)
+    write_idx_subset()
+    for name in args.only or BUNDLE:
+        train(name, args.epochs_scale)
+    write_index()
+
+
+if __name__ == "__main__":
+    main()

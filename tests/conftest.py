@@ -1,0 +1,68 @@
+"""Shared test setup: offscreen Qt, small trained models made once per session, real data."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+@pytest.fixture(scope="session")
+def digits_vae_path(tmp_path_factory):
+    """A small VAE trained for a few hundred steps on the 8x8 digits, saved as a real checkpoint."""
+    from models.config import VAEConfig
+    from models.data import load_dataset
+    from models.registry import build_model
+    from models.trainer import Trainer
+    from models.training_events import TrainConfig
+
+    data = load_dataset("digits")
+    out = tmp_path_factory.mktemp("models") / "digits_vae.safetensors"
+    model = build_model("vae", VAEConfig(image_shape=(1, 8, 8), latent_dim=4, width=16, hidden=64))
+    trainer = Trainer(model, torch.from_numpy(data.images), None, TrainConfig(epochs=3, batch_size=64),
+                      out=out, dataset=data.describe())
+    for _ in trainer.run():
+        pass
+    return out
+
+
+@pytest.fixture(scope="session")
+def digits_cvae_path(tmp_path_factory):
+    from models.config import VAEConfig
+    from models.data import load_dataset
+    from models.registry import build_model
+    from models.trainer import Trainer
+    from models.training_events import TrainConfig
+
+    data = load_dataset("digits")
+    cond, names = data.conditions("labels")
+    out = tmp_path_factory.mktemp("models") / "digits_cvae.safetensors"
+    model = build_model("cvae", VAEConfig(image_shape=(1, 8, 8), latent_dim=4, width=16, hidden=64, cond_dim=10))
+    trainer = Trainer(model, torch.from_numpy(data.images), torch.from_numpy(cond), TrainConfig(epochs=3),
+                      out=out, dataset={**data.describe(), "condition": "labels", "condition_names": names})
+    for _ in trainer.run():
+        pass
+    return out
+
+
+@pytest.fixture(scope="session")
+def digits_gan_path(tmp_path_factory):
+    from models.config import GANConfig
+    from models.data import load_dataset
+    from models.registry import build_model
+    from models.trainer import Trainer
+    from models.training_events import TrainConfig
+
+    data = load_dataset("digits")
+    out = tmp_path_factory.mktemp("models") / "digits_gan.safetensors"
+    model = build_model("gan", GANConfig(image_shape=(1, 8, 8), latent_dim=8, width=16))
+    trainer = Trainer(model, torch.from_numpy(data.images), None, TrainConfig(epochs=2, lr=2e-4),
+                      out=out, dataset=data.describe())
+    for _ in trainer.run():
+        pass
+    return out

@@ -1,0 +1,39 @@
+"""Helpers for driving the real window under the offscreen platform."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+
+
+def open_and_wait(qtbot, window, path, timeout=60_000):
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=timeout):
+        window.open_path(str(path))
+    qtbot.waitUntil(lambda: window.decoded_view.image is not None, timeout=timeout)
+    return window.state.loaded
+
+
+def view_to_widget(window, x: float, y: float):
+    """Map coordinates -> a pixel position in the plot widget's viewport."""
+    scene = window.map.view.mapViewToScene(QPointF(x, y))
+    return window.map.plot_widget.mapFromScene(scene)
+
+
+def click_map(qtbot, window, x: float, y: float):
+    """A real mouse press and release on the map at map coordinates (x, y)."""
+    pos = view_to_widget(window, x, y)
+    QTest.mouseClick(window.map.plot_widget.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     pos)
+
+
+def empty_spot(loaded, window):
+    """A map point well away from every data point, inside the view."""
+    emb = loaded.embedding
+    lo, hi = emb.min(0), emb.max(0)
+    rng = np.random.default_rng(0)
+    best, best_d = None, -1.0
+    for p in lo + rng.random((400, 2)) * (hi - lo):
+        d = np.min(((emb - p) ** 2).sum(1))
+        if d > best_d:
+            best, best_d = p, d
+    return float(best[0]), float(best[1])

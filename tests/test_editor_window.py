@@ -1,0 +1,150 @@
+"""The main window driven as a user would, on real checkpoints, under the offscreen platform."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from editor.core.image_convert import images_to_hwc_uint8
+from editor.core.render import render_recipe
+from models.checkpoint import load_checkpoint
+from tests.editor_helpers import click_map, empty_spot, open_and_wait, view_to_widget
+
+
+@pytest.fixture
+def window(qtbot):
+    from editor.app import create_window
+
+    _, win = create_window(device="cpu")
+    qtbot.addWidget(win)
+    win.resize(1200, 760)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.controller.shutdown()
+
+
+def decode_reference(path, z, c=None):
+    model = load_checkpoint(path).model
+    with torch.inference_mode():
+        out = model.decode(torch.from_numpy(np.asarray(z, np.float32))[None],
+                           None if c is None else torch.from_numpy(np.asarray(c, np.float32)))
+    return images_to_hwc_uint8(out)[0]
+
+
+def test_open_shows_map_and_first_image(qtbot, window, digits_vae_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    assert loaded.embedding.shape == (len(loaded.latents), 2)
+    shown = sum(len(item.data) for item in window.map._groups)
+    assert shown == len(loaded.latents) > 100
+    assert window.decoded_view.image.shape == (8, 8, 1)
+    assert "vae" in window.model_label.text()
+
+
+def test_click_on_empty_map_decodes_the_inverse_of_that_point(qtbot, window, digits_vae_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    x, y = empty_spot(loaded, window)
+    before = window.decoded_view.image.copy()
+    click_map(qtbot, window, x, y)
+    qtbot.waitUntil(lambda: window.state.current.source == "map", timeout=5000)
+    cx, cy = window.state.current.cursor
+    z = loaded.projection.inverse(np.array([[cx, cy]], np.float32))[0]
+    expected = decode_reference(digits_vae_path, z)
+    qtbot.waitUntil(lambda: np.array_equal(window.decoded_view.image, expected), timeout=5000)
+    assert abs(cx - x) < 0.05 * np.ptp(loaded.embedding[:, 0]) and not np.array_equal(before, expected)
+    # the cursor marker sits where the user clicked
+    mx, my = window.map.cursor_item.getData()
+    assert (mx[0], my[0]) == (cx, cy)
+
+
+def test_click_on_a_data_point_shows_original_and_reconstruction(qtbot, window, digits_vae_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    i = 7
+    click_map(qtbot, window, *loaded.embedding[i])
+    qtbot.waitUntil(lambda: window.state.current.data_index is not None
+                    and window.state.current.data_index == window.map.nearest(*loaded.embedding[i]), timeout=5000)
+    j = window.state.current.data_index
+    assert np.array_equal(window.original_view.image, loaded.images[j])
+    expected = decode_reference(digits_vae_path, loaded.latents[j])
+    qtbot.waitUntil(lambda: np.array_equal(window.decoded_view.image, expected), timeout=5000)
+
+
+def test_hover_shows_the_nearest_thumbnail(qtbot, window, digits_vae_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    i = 11
+    pos = window.map.view.mapViewToScene(__import__("PySide6.QtCore").QtCore.QPointF(*loaded.embedding[i]))
+    window.map._on_scene_mouse_moved((pos,))
+    assert window.map.thumbnail.isVisible()
+    j = window.map.nearest(*loaded.embedding[i])
+    assert np.allclose(loaded.embedding[j], loaded.embedding[i], atol=1e-3 * np.ptp(loaded.embedding))
+    assert window.map.thumbnail.caption.text().startswith(f"#{j}")
+    x, y = empty_spot(loaded, window)
+    window.map._on_scene_mouse_moved((window.map.view.mapViewToScene(view_to_widget(window, x, y).toPointF()),))
+    assert not window.map.thumbnail.isVisible()
+
+
+def test_projection_switch_to_tsne(qtbot, window, digits_vae_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    pca = loaded.embedding.copy()
+    with qtbot.waitSignal(window.controller.projection_ready, timeout=120_000):
+        window.request_projection("tsne")
+    assert loaded.projection.method == "tsne"
+    assert loaded.embedding.shape == pca.shape and not np.allclose(loaded.embedding, pca)
+
+
+def test_pca_components_choice(qtbot, window, digits_vae_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    with qtbot.waitSignal(window.controller.projection_ready, timeout=10_000):
+        window.request_projection("pca", components=(0, 2))
+    z = loaded.projection.inverse(np.array([[0.5, -0.5]], np.float32))
+    assert np.allclose(loaded.projection.transform(z), [[0.5, -0.5]], atol=1e-4)
+
+
+def test_export_image_writes_png_and_recipe_that_renders_the_same(qtbot, window, digits_vae_path, tmp_path):
+    open_and_wait(qtbot, window, digits_vae_path)
+    out = window.exports.export_image(str(tmp_path / "img.png"), scale=4)
+    img = np.asarray(Image.open(out))
+    assert img.shape == (32, 32)
+    assert np.array_equal(img[::4, ::4], window.decoded_view.image[..., 0])
+    recipe = json.loads((tmp_path / "img.recipe.json").read_text())
+    assert recipe["checkpoint_sha256"] and len(recipe["latent"]) == 4
+    again = render_recipe(tmp_path / "img.recipe.json", tmp_path / "again.png")
+    assert np.array_equal(np.asarray(Image.open(again)), img)
+    latent = window.exports.export_latent(str(tmp_path / "z.npy"))
+    assert np.array_equal(np.load(latent), window.state.latent())
+    map_png = window.exports.export_map(str(tmp_path / "map.png"))
+    assert Image.open(map_png).size[0] > 100
+
+
+def test_export_never_overwrites_the_open_checkpoint(qtbot, window, digits_vae_path):
+    open_and_wait(qtbot, window, digits_vae_path)
+    before = digits_vae_path.read_bytes()
+    window.exports._run(window.exports.export_image, str(digits_vae_path))
+    assert digits_vae_path.read_bytes() == before
+    assert "refusing to overwrite" in window.errors[-1]
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"\x80\x04K\x01."])
+def test_bad_file_shows_dialog_and_keeps_the_model(qtbot, window, digits_vae_path, tmp_path, content):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(content)
+    with qtbot.waitSignal(window.controller.load_failed, timeout=10_000):
+        window.open_path(str(bad))
+    assert "bad.safetensors" in window.errors[-1]
+    assert window.last_error_box.isVisible()
+    assert window.state.loaded is loaded
+    x, y = empty_spot(loaded, window)
+    click_map(qtbot, window, x, y)   # still usable
+    qtbot.waitUntil(lambda: window.state.current.source == "map", timeout=5000)
+
+
+def test_open_each_family(qtbot, window, digits_cvae_path, digits_gan_path):
+    loaded = open_and_wait(qtbot, window, digits_cvae_path)
+    assert loaded.conditions.shape == (len(loaded.latents), 10)
+    loaded = open_and_wait(qtbot, window, digits_gan_path)
+    assert not loaded.model.can_encode and "prior" in loaded.source_note
+    assert not window.original_view.isVisible()
