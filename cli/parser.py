@@ -15,24 +15,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train a model headless (torchrun for several processes)")
-    t.add_argument("--model", choices=FAMILY_CHOICES, default="vae",
-                   help="vae; betavae (beta 4); ae (beta 0); cvae (conditioned on labels); gan")
-    t.add_argument("--dataset", default="digits", help="digits, shapes, fashion-mnist, mnist, or a folder")
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--out", required=True, metavar="FILE.safetensors")
+    t = sub.add_parser("train", help="train a model headless (torchrun for several processes)",
+                       description="Train a model. With --resume, the model, dataset, batch size, learning rate "
+                       "and seed default to the checkpoint's, and --epochs counts from its start. Under "
+                       "torchrun every process trains on its shard of each epoch; --batch-size is per process.")
+    t.add_argument("--model", choices=FAMILY_CHOICES,
+                   help="vae (default); betavae (beta 4); ae (beta 0); cvae (conditioned on labels); gan")
+    t.add_argument("--dataset", help="digits (default), shapes, fashion-mnist, mnist, or a folder")
+    t.add_argument("--epochs", type=int, default=10, help="total epochs, counting those of a resumed run")
+    t.add_argument("--out", metavar="FILE.safetensors", help="where to save (default with --resume: that file)")
     t.add_argument("--latent-dim", type=int)
     t.add_argument("--beta", type=float, help="KL weight (0: autoencoder, 1: VAE, >1: beta-VAE)")
     t.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default="bernoulli")
-    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--batch-size", type=int, help="images per step and process (default 128)")
     t.add_argument("--lr", type=float, help="learning rate (default 1e-3 VAE family, 2e-4 GAN)")
-    t.add_argument("--device", default="auto")
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (torchrun: each process "
+                   "takes cuda:LOCAL_RANK)")
     t.add_argument("--resume", metavar="FILE", help="continue from a checkpoint written by train")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, help="seed of the weights, data order and noise (default 0)")
     t.add_argument("--image-size", type=int, help="resize images to this side")
     t.add_argument("--channels", type=int, choices=(1, 3))
     t.add_argument("--limit", type=int, help="use only the first N training images")
-    t.add_argument("--condition", choices=("labels", "attributes"), default="labels")
+    t.add_argument("--condition", choices=("labels", "attributes"), help="what a CVAE is conditioned on "
+                   "(default labels)")
     t.add_argument("--attributes", metavar="FILE", help="attribute table for an image folder (CelebA or CSV)")
     t.add_argument("--checkpoint-every", type=int, default=0, help="steps between checkpoints (0: each epoch)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")

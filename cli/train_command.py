@@ -1,74 +1,197 @@
-"""`latent-atlas train`: the headless trainer with a tqdm progress bar."""
+"""`latent-atlas train`: the headless trainer with a tqdm progress bar.
+
+Under torchrun each process runs this command as one rank of a distributed run (models/distributed.py):
+only rank 0 prints, shows the bar and writes the checkpoint. A single-process run stops cleanly on the
+first Ctrl-C (it saves a resumable checkpoint); a second Ctrl-C aborts.
+"""
 from __future__ import annotations
 
+import signal
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 
 def run_train(args) -> int:
+    from models import distributed as ddp
+    from models.errors import LatentAtlasError
+
+    _check_numbers(args)
+    ctx = ddp.init_distributed(args.device)
+    try:
+        return _train(args, ctx)
+    except LatentAtlasError as e:
+        if ctx is not None and not ctx.is_main:
+            raise type(e)(f"rank {ctx.rank}: {e}") from None
+        raise
+    finally:
+        ddp.shutdown(ctx)
+
+
+def _check_numbers(args) -> None:
+    from models.errors import ConfigError
+
+    for name in ("epochs", "batch_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.lr is not None and not args.lr > 0:
+        raise ConfigError("--lr must be positive")
+    if args.out is None and args.resume is None:
+        raise ConfigError("--out is required (where to save the checkpoint)")
+
+
+def _train(args, ctx) -> int:
     import torch
     from tqdm import tqdm
 
+    from models import distributed as ddp
     from models.data import load_dataset
     from models.device import resolve_device
     from models.errors import ConfigError
-    from models.model_factory import DEFAULT_LR, make_model_config
     from models.registry import build_model
-    from models.trainer import Trainer
+    from models.trainer import Trainer, load_for_resume
     from models.training_data import training_tensors
     from models.training_events import TrainConfig
 
-    for name in ("epochs", "batch_size"):
-        if getattr(args, name) < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
-    if args.lr is not None and not args.lr > 0:
-        raise ConfigError("--lr must be positive")
-    out = Path(args.out)
+    main = ctx is None or ctx.is_main
+    out = Path(args.out or args.resume)
+    if main:
+        _check_writable(out)
+    device = ctx.device if ctx is not None else resolve_device(args.device)
+    resumed = load_for_resume(args.resume)[0] if args.resume else None
+    plan = _plan(args, resumed)
+    data = load_dataset(plan["dataset"], split="train", image_size=plan["image_size"], channels=plan["channels"],
+                        limit=args.limit, seed=plan["seed"], attributes_file=args.attributes)
+    if main:
+        for name, reason in data.skipped[:20]:
+            print(f"skipped {name}: {reason}", file=sys.stderr)
+        if len(data.skipped) > 20:
+            print(f"... and {len(data.skipped) - 20} more skipped files", file=sys.stderr)
+    images, conditions, cond_names = training_tensors(data, plan["family"] == "cvae", plan["condition"])
+    kind, config = _model_config(args, plan, resumed, data, conditions)
+    torch.manual_seed(plan["seed"])                  # the initial weights, reproducible from --seed
+    model = build_model(kind, config)
+    train_config = TrainConfig(epochs=args.epochs, batch_size=plan["batch_size"], lr=plan["lr"], seed=plan["seed"],
+                               condition=plan["condition"], checkpoint_every=args.checkpoint_every,
+                               check_every=1 if device.type == "cpu" else 20)
+    dataset = {**data.describe(), "condition": plan["condition"] if kind == "cvae" else None,
+               "condition_names": cond_names, "family": plan["family"]}
+    trainer = Trainer(model, images, conditions, train_config, out=out, dataset=dataset, device=device,
+                      resume_from=args.resume, distributed=ctx)
+    if trainer.step >= trainer.total_steps:
+        done = trainer.step // trainer.steps_per_epoch
+        raise ConfigError(f"{args.resume} has trained {done} epochs already: pass --epochs above {done}")
+    say = print if main else _silent
+    for w in trainer.warnings:
+        say(f"warning: {w}", file=sys.stderr)
+    n_params = sum(p.numel() for p in model.parameters())
+    where = f"{ctx.world_size} processes ({ctx.backend}), {device.type}" if ctx else str(device)
+    say(f"{'resuming' if args.resume else 'training'} {plan['family']} ({kind}, {n_params:,} parameters) on "
+        f"{data.name} ({len(data)} images {data.image_shape}) on {where}, {torch.get_num_threads()} threads")
+    bar = tqdm(total=trainer.total_steps, initial=trainer.step, unit="step", disable=args.quiet or not main,
+               dynamic_ncols=True, file=sys.stderr)
+    restore = _stop_on_ctrl_c(trainer, bar) if ctx is None else None
+    try:
+        last = None
+        for event in trainer.run():
+            if event.kind == "progress":
+                bar.update(event.step - bar.n)
+                shown = {k: f"{v:.3g}" for k, v in event.terms.items() if k != "loss"}
+                bar.set_postfix(shown | {"img/s": f"{event.images_per_s:.0f}"}, refresh=False)
+            elif event.kind == "warning" and main:
+                bar.write(f"warning: {event.message}", file=sys.stderr)
+            last = event
+    finally:
+        bar.close()
+        if restore is not None:
+            signal.signal(signal.SIGINT, restore)
+    ddp.write_test_hash(model, ctx.rank if ctx else 0)
+    last_terms = {k: v[-1] for k, v in trainer.history.items() if k not in ("step", "epoch") and v}
+    say(f"{last.kind} at step {last.step} in {last.elapsed_s:.1f} s; last: "
+        + ", ".join(f"{k} {v:.4g}" for k, v in last_terms.items()))
+    say(f"saved {trainer.last_saved}")
+    if last.kind == "stopped":
+        say(f"continue with: latent-atlas train --resume {trainer.last_saved} --epochs {args.epochs}")
+        return 130
+    return 0
+
+
+def _plan(args, resumed) -> dict:
+    """What to train on and how: the arguments, with a resumed checkpoint's choices as defaults."""
+    from models.data import DATASET_NAMES
+    from models.errors import ConfigError
+    from models.model_factory import DEFAULT_LR
+
+    saved_ds = resumed.dataset if resumed else {}
+    saved_tc = (resumed.train_state.get("train_config") or {}) if resumed else {}
+    family = saved_ds.get("family") or (resumed.kind if resumed else None)
+    if resumed is not None:
+        if args.model and args.model != family:
+            raise ConfigError(f"{args.resume} holds a {family}; it cannot resume as --model {args.model}")
+        for flag, value in (("--latent-dim", args.latent_dim), ("--beta", args.beta),
+                            ("--image-size", args.image_size), ("--channels", args.channels)):
+            if value is not None:
+                raise ConfigError(f"{flag} cannot change when resuming {args.resume}: it is fixed by the checkpoint")
+    family = family or args.model or "vae"
+    spec = args.dataset or (saved_ds.get("name") if saved_ds.get("name") in DATASET_NAMES
+                            else saved_ds.get("source")) or "digits"
+    c, h, w = resumed.config.image_shape if resumed else (args.channels, args.image_size, args.image_size)
+    seed = args.seed if args.seed is not None else int(saved_tc.get("seed", 0))
+    kind_lr = DEFAULT_LR["gan" if family == "gan" else "cvae" if family == "cvae" else "vae"]
+    return {"family": family, "dataset": spec, "image_size": h if h == w else None, "channels": c,
+            "seed": seed, "batch_size": args.batch_size or int(saved_tc.get("batch_size", 128)),
+            "lr": args.lr or float(saved_tc.get("lr", kind_lr)),
+            "condition": args.condition or saved_ds.get("condition") or saved_tc.get("condition") or "labels"}
+
+
+def _model_config(args, plan, resumed, data, conditions):
+    from models.errors import ConfigError
+    from models.model_factory import make_model_config
+
+    if resumed is None:
+        return make_model_config(plan["family"], data.image_shape, latent_dim=args.latent_dim, beta=args.beta,
+                                 cond_dim=0 if conditions is None else conditions.shape[1],
+                                 likelihood=args.likelihood)
+    config = resumed.config
+    if tuple(data.image_shape) != tuple(config.image_shape):
+        raise ConfigError(f"{args.resume} was trained on {tuple(config.image_shape)} images; "
+                          f"{data.name} gives {data.image_shape}")
+    cond_dim = 0 if conditions is None else conditions.shape[1]
+    if cond_dim != config.cond_dim:
+        raise ConfigError(f"{args.resume} is conditioned on {config.cond_dim} values; {data.name} "
+                          f"gives {cond_dim}")
+    return resumed.kind, config
+
+
+def _check_writable(out: Path) -> None:
+    from models.errors import ConfigError
+
+    if out.is_dir():
+        raise ConfigError(f"cannot write {out}: it is a folder")
     if not out.parent.is_dir():
         raise ConfigError(f"cannot write {out}: folder {out.parent} does not exist")
-    device = resolve_device(args.device)
-    data = load_dataset(args.dataset, split="train", image_size=args.image_size, channels=args.channels,
-                        limit=args.limit, seed=args.seed, attributes_file=args.attributes)
-    for name, reason in data.skipped[:20]:
-        print(f"skipped {name}: {reason}", file=sys.stderr)
-    if len(data.skipped) > 20:
-        print(f"... and {len(data.skipped) - 20} more skipped files", file=sys.stderr)
-    images, conditions, cond_names = training_tensors(data, args.model == "cvae", args.condition)
-    kind, config = make_model_config(args.model, data.image_shape, latent_dim=args.latent_dim, beta=args.beta,
-                                     cond_dim=0 if conditions is None else conditions.shape[1],
-                                     likelihood=args.likelihood)
-    if args.resume:
-        from models.checkpoint import load_checkpoint
-        resumed = load_checkpoint(args.resume)
-        kind, config = resumed.kind, resumed.config
-    model = build_model(kind, config)
-    lr = args.lr if args.lr is not None else DEFAULT_LR[kind]
-    train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=lr, seed=args.seed,
-                               condition=args.condition, checkpoint_every=args.checkpoint_every,
-                               check_every=1 if device.type == "cpu" else 20)
-    dataset = {**data.describe(), "condition": args.condition if kind == "cvae" else None,
-               "condition_names": cond_names, "family": args.model}
-    trainer = Trainer(model, images, conditions, train_config, out=out, dataset=dataset, device=device,
-                      resume_from=args.resume)
-    for w in trainer.warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"training {args.model} ({kind}, {n_params:,} parameters) on {data.name} "
-          f"({len(data)} images {data.image_shape}) on {device}, {torch.get_num_threads()} threads")
-    bar = tqdm(total=trainer.total_steps, initial=trainer.step, unit="step", disable=args.quiet,
-               dynamic_ncols=True, file=sys.stderr)
-    last = None
-    for event in trainer.run():
-        if event.kind == "progress":
-            bar.update(event.step - bar.n)
-            shown = {k: f"{v:.3g}" for k, v in event.terms.items() if k != "loss"}
-            bar.set_postfix(shown | {"img/s": f"{event.images_per_s:.0f}"}, refresh=False)
-        elif event.kind == "warning":
-            bar.write(f"warning: {event.message}", file=sys.stderr)
-        last = event
-    bar.close()
-    terms = ", ".join(f"{k} {v:.4g}" for k, v in (trainer.history and
-                      {k: v[-1] for k, v in trainer.history.items() if k not in ("step", "epoch")}).items())
-    print(f"{last.kind} at step {last.step} in {last.elapsed_s:.1f} s; last: {terms}")
-    print(f"saved {trainer.last_saved}")
-    return 0
+    try:   # find out now, not after the first epoch
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as e:
+        raise ConfigError(f"cannot write {out}: folder {out.parent} is not writable ({e.strerror or e})") from None
+
+
+def _stop_on_ctrl_c(trainer, bar):
+    """First Ctrl-C: stop after this step and save; the handler then steps aside so a second one aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(_signum, _frame):
+        signal.signal(signal.SIGINT, previous)
+        trainer.stop()
+        bar.write("stopping after this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
+    signal.signal(signal.SIGINT, handler)
+    return previous
+
+
+def _silent(*_args, **_kwargs) -> None:
+    pass

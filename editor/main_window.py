@@ -15,9 +15,11 @@ from models.device import available_devices
 
 from .controller import Controller
 from .export_actions import ExportActions
+from .history_actions import install_history_actions
 from .image_view import ImageView
 from .latent_map import LatentMap
 from .map_toolbar import MapToolbar
+from .own_image import install_own_image
 from .recent_files import RecentFiles
 
 CHECKPOINT_FILTER = "Latent Atlas checkpoints (*.safetensors);;All files (*)"
@@ -38,6 +40,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status()
         self._connect()
+        install_history_actions(self)
 
     # -- layout ---------------------------------------------------------------------------------------
     def _build_panels(self) -> None:
@@ -99,6 +102,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.open_action)
+        self.own_image = install_own_image(self, file_menu)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         bundled = file_menu.addMenu("&Bundled models")
@@ -185,7 +189,9 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event) -> None:
         for url in event.mimeData().urls():
             if url.isLocalFile():
-                self.open_path(url.toLocalFile())
+                path = url.toLocalFile()
+                if not self.own_image.open_if_image(path):   # PIL reads it as an image, by its bytes
+                    self.open_path(path)
                 event.acceptProposedAction()
                 return
 

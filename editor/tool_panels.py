@@ -4,3 +4,19 @@ from __future__ import annotations
 
 def add_tool_panels(window) -> None:
     """Each panel gets the window's state and controller; none is added until it does something."""
+    from .attribute_panel import AttributePanel
+    from .condition_panel import ConditionPanel
+
+    window.add_tool(AttributePanel.for_window(window), "Attributes")
+    window.add_tool(ConditionPanel.for_window(window), "Condition")
+    from .density_label import add_density_label
+    from .interpolation_panel import InterpolationPanel
+    from .samples_panel import SamplesPanel
+    from .traversal_panel import TraversalPanel
+
+    window.add_tool(InterpolationPanel(window.state, window.controller, window.map), "Interpolate")
+    window.add_tool(SamplesPanel(window.state, window.controller), "Samples")
+    window.add_tool(TraversalPanel(window.state, window.controller), "Traversal")
+    add_density_label(window)
+    from .training_panel import TrainingPanel
+    window.add_tool(TrainingPanel.for_window(window), "Training")

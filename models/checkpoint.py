@@ -7,10 +7,7 @@ real model. A failed load raises CheckpointError and leaves whatever the caller 
 """
 from __future__ import annotations
 
-import contextlib
 import datetime
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +16,7 @@ import torch
 from safetensors import safe_open
 
 from . import registry
+from .atomic_io import atomic_write_bytes
 from .base import GenerativeModel
 from .checkpoint_header import (
     FLOAT_DTYPES,
@@ -127,40 +125,10 @@ def _write_atomically(path: Path, tensors: dict, metadata: dict) -> None:
         data = safetensors.torch.save(tensors, metadata=metadata)
     except Exception as e:
         raise CheckpointError(f"could not save {path}: {e}") from e
-    folder = path.parent
-    tmp = None
     try:
-        mode = path.stat().st_mode & 0o777 if path.is_file() else 0o644   # mkstemp would leave 0o600
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as f:
-            if hasattr(os, "fchmod"):
-                os.fchmod(f.fileno(), mode)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except BaseException as e:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        if isinstance(e, Exception):
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-            raise CheckpointError(f"could not save {path}: {reason}") from e
-        raise
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable; best effort (some systems cannot open folders)."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        atomic_write_bytes(path, data)
+    except OSError as e:
+        raise CheckpointError(f"could not save {path}: {e.strerror or e}") from e
 
 
 # -- loading -----------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ non-tensor state in JSON; RNG states become `rng.torch` / `rng.cuda.<i>`; attrib
 from __future__ import annotations
 
 import json
+import os
 
 import torch
 
@@ -30,6 +31,8 @@ def to_json(value, what: str) -> str:
     def convert(obj):
         if hasattr(obj, "tolist") and callable(obj.tolist):   # tensors, numpy arrays and scalars
             return obj.tolist()
+        if isinstance(obj, os.PathLike):
+            return os.fspath(obj)
         raise TypeError(f"a {type(obj).__name__} is not JSON-serialisable")
     try:
         return json.dumps(value, default=convert)

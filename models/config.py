@@ -106,7 +106,14 @@ def config_from_dict(cls, data: dict):
         elif isinstance(default, bool) or type(value) is not type(default) and not (
                 isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool)):
             raise ConfigError(f"config {name} must be {type(default).__name__}, got {value!r}")
-        values[name] = float(value) if isinstance(default, float) else value
+        if isinstance(default, float):
+            try:
+                value = float(value)
+            except OverflowError:
+                raise ConfigError(f"config {name} is out of range: {str(value)[:40]}") from None
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ConfigError(f"config {name} must be a finite number")
+        values[name] = value
     config = cls(**values)
     config.check()
     return config

@@ -3,6 +3,8 @@ both iterate `Trainer.run()`; stop and pause are flags checked between steps.
 
 Resuming restores weights, optimiser state and the torch RNG; the data order of epoch e comes from
 a generator seeded with (seed, e), so a resumed CPU run ends bit-identical to an uninterrupted one.
+Under torchrun (a `DistributedContext`), see distributed.py: each rank trains on its shard, gradients
+are averaged before each optimiser step, and only rank 0 writes checkpoints.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from . import distributed as ddp
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import CheckpointError, TrainingDiverged
 from .gan_health import GanHealth
@@ -26,11 +29,13 @@ HISTORY_CAP = 20_000   # points per curve kept in the checkpoint; older points a
 class Trainer:
     def __init__(self, model, images: torch.Tensor, conditions: torch.Tensor | None, config: TrainConfig,
                  *, out: str | Path | None = None, dataset: dict | None = None, device="cpu",
-                 resume_from: str | Path | None = None):
-        """images: (N, C, H, W) uint8; conditions: (N, cond_dim) float or None."""
+                 resume_from: str | Path | None = None, distributed: ddp.DistributedContext | None = None):
+        """images: (N, C, H, W) uint8; conditions: (N, cond_dim) float or None.
+        distributed: this process's place in a torchrun job (None: a plain single-process run)."""
         self.model = model.to(device)
         self.config = config
         self.device = torch.device(device)
+        self.dist = distributed
         self.images = images.to(self.device)
         self.conditions = None if conditions is None else conditions.to(self.device, torch.float32)
         self.out = Path(out) if out is not None else None
@@ -39,19 +44,29 @@ class Trainer:
         self.history: dict[str, list[float]] = {}
         self.step = 0
         self._stop = threading.Event()
+        self._stop_agreed = False          # distributed: every rank stops at the same step
         self._running = threading.Event()
         self._running.set()
-        self.steps_per_epoch = max(1, math.ceil(len(self.images) / config.batch_size))
+        world = distributed.world_size if distributed else 1
+        per_rank = math.ceil(len(self.images) / world)
+        self.steps_per_epoch = max(1, math.ceil(per_rank / config.batch_size))
         self.total_steps = config.epochs * self.steps_per_epoch
         self.last_saved: Path | None = None
         self.warnings: list[str] = []
+        self._last_loss: torch.Tensor | None = None
+        self._rotate_out = True            # False while self.out is known to be corrupt
+        self._event_every = 1              # distributed: steps between progress events, set by rank 0
         if resume_from is not None:
             self._resume(Path(resume_from))
         else:
-            torch.manual_seed(config.seed)
+            torch.manual_seed(self._rank_seed(0))
+        if distributed is not None:
+            ddp.broadcast_state(self.model)
+            ddp.install_gradient_averaging(self.optimizers, world)
 
     # -- control, safe to call from any thread ----------------------------------------------------
     def stop(self) -> None:
+        """Stop before the next step and save a resumable checkpoint (under torchrun: at the next event)."""
         self._stop.set()
         self._running.set()
 
@@ -82,7 +97,7 @@ class Trainer:
                     t_pause = time.perf_counter()
                     self._running.wait()
                     paused_s += time.perf_counter() - t_pause
-                if self._stop.is_set():
+                if self._stop_agreed if self.dist else self._stop.is_set():
                     yield from self._finish("stopped", epoch, t_start, paused_s)
                     return
                 idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
@@ -90,39 +105,39 @@ class Trainer:
                 c = None if self.conditions is None else self.conditions[idx]
                 terms = self.model.train_step(x, c, self.optimizers)
                 self.step += 1
+                self._last_loss = terms["loss"]
                 for k, v in terms.items():
                     sums[k] = sums[k] + v if k in sums else v.clone()
                 n_in_window += 1
                 images_in_window += len(idx)
-                if self.step % cfg.check_every == 0 and not math.isfinite(float(terms["loss"])):
-                    raise TrainingDiverged(f"training diverged at step {self.step}: the loss is "
-                                           f"{float(terms['loss'])}; the last good checkpoint is kept"
-                                           + (f" ({self.last_saved})" if self.last_saved else ""))
+                if self.step % cfg.check_every == 0:
+                    self._check_loss()
                 now = time.perf_counter()
                 end_of_epoch = b == self.steps_per_epoch - 1
-                if now - t_window >= cfg.event_interval or end_of_epoch:
+                if self._event_due(now - t_window, end_of_epoch):
                     # .item() synchronises with a GPU, so it happens at most ~10 times a second
-                    means = {k: float(v) / n_in_window for k, v in sums.items()}
+                    means, images = self._window_means(sums, n_in_window, images_in_window, now - t_window)
                     self._record(means, epoch)
-                    rate = images_in_window / max(now - t_window, 1e-9)
+                    rate = images / max(now - t_window, 1e-9)
                     yield TrainEvent("progress", self.step, epoch, self.total_steps, means, rate,
                                      now - t_start - paused_s)
                     if gan_health is not None:
-                        msg = gan_health.update(means)
-                        if msg:
-                            self.warnings.append(msg)
-                            yield TrainEvent("warning", self.step, epoch, self.total_steps, message=msg)
+                        yield from self._warn(gan_health.update(means), epoch)
                     sums, n_in_window, images_in_window, t_window = {}, 0, 0, now
                 if self._checkpoint_due(end_of_epoch):
                     yield self._save(epoch, "checkpoint")
+            if self.dist is not None:
+                ddp.average_buffers(self.model, self.dist.world_size)
             if gan_health is not None:
-                msg = gan_health.check_collapse(self.model)
-                if msg:
-                    self.warnings.append(msg)
-                    yield TrainEvent("warning", self.step, epoch, self.total_steps, message=msg)
+                yield from self._warn(gan_health.check_collapse(self.model), epoch)
             yield TrainEvent("epoch", self.step, epoch + 1, self.total_steps,
                              elapsed_s=time.perf_counter() - t_start - paused_s)
         yield from self._finish("done", self.config.epochs, t_start, paused_s)
+
+    def _warn(self, message: str, epoch: int) -> Iterator[TrainEvent]:
+        if message:
+            self.warnings.append(message)
+            yield TrainEvent("warning", self.step, epoch, self.total_steps, message=message)
 
     def _finish(self, kind, epoch, t_start, paused_s) -> Iterator[TrainEvent]:
         self.model.eval()
@@ -133,8 +148,45 @@ class Trainer:
                          message=str(self.last_saved or ""))
 
     def _epoch_order(self, epoch: int) -> torch.Tensor:
+        """This rank's image indices for `epoch`: the same permutation on every rank, then its shard."""
         g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
-        return torch.randperm(len(self.images), generator=g).to(self.device)
+        order = torch.randperm(len(self.images), generator=g)
+        if self.dist is not None:
+            order = ddp.shard(order, self.dist.rank, self.dist.world_size)
+        return order.to(self.device)
+
+    def _event_due(self, window_s: float, end_of_epoch: bool) -> bool:
+        if self.dist is None:
+            return window_s >= self.config.event_interval or end_of_epoch
+        # ranks must agree without talking, so the clock is rank 0's, turned into a step count
+        return self.step % self._event_every == 0 or end_of_epoch
+
+    def _window_means(self, sums, n_steps, n_images, window_s) -> tuple[dict[str, float], float]:
+        """Mean loss terms over the window (over all ranks) and the images trained in it (all ranks)."""
+        if self.dist is None:
+            return {k: float(v) / n_steps for k, v in sums.items()}, float(n_images)
+        keys = sorted(sums)
+        every = max(1, round(self.config.event_interval * n_steps / max(window_s, 1e-9)))
+        extra = [n_steps, n_images, float(self._stop.is_set()), every if self.dist.is_main else 0]
+        vec = torch.cat([torch.stack([sums[k].double() for k in keys]),
+                         torch.tensor(extra, dtype=torch.float64, device=self.device)])
+        vec = ddp.all_reduce_sum(vec).tolist()
+        total_steps, total_images, stops, self._event_every = vec[len(keys):]
+        self._event_every = max(1, int(self._event_every))
+        self._stop_agreed = self._stop_agreed or stops > 0
+        return {k: vec[i] / total_steps for i, k in enumerate(keys)}, total_images
+
+    def _check_loss(self) -> None:
+        """TrainingDiverged if the last loss is NaN/Inf (on any rank). Synchronises with a GPU."""
+        if self._last_loss is None:
+            return
+        loss = self._last_loss.detach().double().reshape(1).clone()
+        if self.dist is not None:
+            ddp.all_reduce_sum(loss)
+        if not math.isfinite(float(loss)):
+            raise TrainingDiverged(f"training diverged at step {self.step}: the loss is {float(loss)}; "
+                                   "the last good checkpoint is kept"
+                                   + (f" ({self.last_saved})" if self.last_saved else ""))
 
     def _checkpoint_due(self, end_of_epoch: bool) -> bool:
         if self.out is None:
@@ -150,33 +202,54 @@ class Trainer:
             for key in h:
                 h[key] = h[key][::2]
 
+    def _rank_seed(self, step: int) -> int:
+        if self.dist is None or self.dist.is_main:
+            return self.config.seed
+        return ddp.rank_seed(self.config.seed, self.dist.rank, step)
+
     # -- checkpoints --------------------------------------------------------------------------------
     _saved_step = -1
 
     def _save(self, epoch: int, kind: str) -> TrainEvent:
-        """Atomic save; the file it replaces is kept as <name>.prev.safetensors for a fallback."""
-        if self.out.exists():
+        """Atomic save; the file it replaces is kept as <name>.prev.safetensors for a fallback.
+        Never writes non-finite weights: a NaN that check_every skipped is caught here."""
+        self._check_loss()
+        bad = [k for k, t in self.model.state_dict().items() if t.is_floating_point() and not t.isfinite().all()]
+        if bad:
+            raise TrainingDiverged(f"training diverged at step {self.step}: weight {bad[0]} is NaN/Inf; "
+                                   "the last good checkpoint is kept")
+        if self.dist is not None:
+            ddp.average_buffers(self.model, self.dist.world_size)
+        if self.dist is None or self.dist.is_main:
+            self._write(epoch)
+        if self.dist is not None:
+            ddp.barrier()                  # the others wait until rank 0's file is complete
+        self.last_saved, self._saved_step = self.out, self.step
+        return TrainEvent(kind, self.step, epoch, self.total_steps, message=str(self.out))
+
+    def _write(self, epoch: int) -> None:
+        if self.out.exists() and self._rotate_out:
             prev = previous_path(self.out)
             tmp = prev.with_name(prev.name + ".tmp")
             shutil.copyfile(self.out, tmp)
             tmp.replace(prev)
         state = {"step": self.step, "epoch": epoch, "seed": self.config.seed,
-                 "train_config": self.config.__dict__, "total_steps": self.total_steps}
+                 "train_config": self.config.__dict__, "total_steps": self.total_steps,
+                 "steps_per_epoch": self.steps_per_epoch,
+                 "world_size": self.dist.world_size if self.dist else 1}
+        rng = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = [torch.cuda.get_rng_state(self.device)]
         save_checkpoint(self.out, self.model, dataset=self.dataset, history=self.history,
-                        optimizers=self.optimizers, train_state=state,
-                        rng_state={"torch": torch.get_rng_state()})
-        self.last_saved, self._saved_step = self.out, self.step
-        return TrainEvent(kind, self.step, epoch, self.total_steps, message=str(self.out))
+                        optimizers=self.optimizers, train_state=state, rng_state=rng)
+        self._rotate_out = True
 
     def _resume(self, path: Path) -> None:
-        try:
-            ckpt = load_checkpoint(path, device=self.device, with_optimizers=True)
-        except CheckpointError as first_error:
-            prev = previous_path(path)
-            if not prev.exists():
-                raise
-            ckpt = load_checkpoint(prev, device=self.device, with_optimizers=True)
-            self.warnings.append(f"{first_error}; resumed from the previous checkpoint {prev}")
+        ckpt, warning = load_for_resume(path, device=self.device)
+        if warning:
+            self.warnings.append(warning)
+            if self.out is not None and self.out.resolve() == path.resolve():
+                self._rotate_out = False   # the corrupt file must not replace the good .prev
         if ckpt.kind != self.model.kind or ckpt.config != self.model.config:
             raise CheckpointError(f"{path}: cannot resume: it holds a {ckpt.kind} with {ckpt.config}, "
                                   f"but this run builds a {self.model.kind} with {self.model.config}")
@@ -184,10 +257,37 @@ class Trainer:
         for name, opt in self.optimizers.items():
             if name in ckpt.optimizer_states:
                 opt.load_state_dict(ckpt.optimizer_states[name])
-        if "torch" in ckpt.rng_state:
-            torch.set_rng_state(ckpt.rng_state["torch"])
+                for group in opt.param_groups:
+                    group["lr"] = self.config.lr        # this run's learning rate, not the saved one
         self.step = int(ckpt.train_state.get("step", 0))
+        saved_spe = int(ckpt.train_state.get("steps_per_epoch", self.steps_per_epoch))
+        if saved_spe != self.steps_per_epoch:
+            epochs_done = self.step // max(1, saved_spe)
+            self.warnings.append(f"{path}: saved with {saved_spe} steps per epoch, this run has "
+                                 f"{self.steps_per_epoch} (batch size, data or process count changed): "
+                                 f"continuing from the start of epoch {epochs_done + 1}")
+            self.step = epochs_done * self.steps_per_epoch
         self.history = {k: list(v) for k, v in ckpt.history.items()}
+        if "torch" in ckpt.rng_state and (self.dist is None or self.dist.is_main):
+            torch.set_rng_state(ckpt.rng_state["torch"])
+            if self.device.type == "cuda" and ckpt.rng_state.get("cuda"):
+                torch.cuda.set_rng_state(ckpt.rng_state["cuda"][0], self.device)
+        else:
+            torch.manual_seed(self._rank_seed(self.step))
+
+
+def load_for_resume(path, device="cpu"):
+    """(checkpoint with optimiser state, warning): falls back to <name>.prev.safetensors when the file
+    is unreadable; the warning then says why. CheckpointError if neither loads."""
+    path = Path(path)
+    try:
+        return load_checkpoint(path, device=device, with_optimizers=True), ""
+    except CheckpointError as first_error:
+        prev = previous_path(path)
+        if not prev.exists():
+            raise
+        ckpt = load_checkpoint(prev, device=device, with_optimizers=True)
+        return ckpt, f"{first_error}; resumed from the previous checkpoint {prev}"
 
 
 def previous_path(path: Path) -> Path:

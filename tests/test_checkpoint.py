@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import models.checkpoint as checkpoint_module
+import models.atomic_io as atomic_io_module
 from models.checkpoint import (
     Checkpoint,
     load_checkpoint,
@@ -193,7 +194,7 @@ def test_failure_during_replace_keeps_the_previous_file_and_leaves_no_temp(tmp_p
 
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(checkpoint_module.os, "replace", broken_replace)
+    monkeypatch.setattr(atomic_io_module.os, "replace", broken_replace)
     with pytest.raises(CheckpointError, match=r"could not save .*m\.safetensors: No space left"):
         save_checkpoint(path, small_vae(seed=1))
     monkeypatch.undo()
@@ -206,7 +207,7 @@ def test_failure_halfway_through_the_write_leaves_no_partial_file(tmp_path, monk
     path = tmp_path / "new.safetensors"
     def broken_fsync(fd):
         raise OSError(5, "Input/output error")
-    monkeypatch.setattr(checkpoint_module.os, "fsync", broken_fsync)
+    monkeypatch.setattr(atomic_io_module.os, "fsync", broken_fsync)
     with pytest.raises(CheckpointError, match="Input/output error"):
         save_checkpoint(path, small_vae())
     assert list(tmp_path.iterdir()) == []
@@ -215,7 +216,7 @@ def test_failure_halfway_through_the_write_leaves_no_partial_file(tmp_path, monk
 def test_interrupt_during_the_write_removes_the_temp_file(tmp_path, monkeypatch):
     def interrupted_fsync(fd):
         raise KeyboardInterrupt
-    monkeypatch.setattr(checkpoint_module.os, "fsync", interrupted_fsync)
+    monkeypatch.setattr(atomic_io_module.os, "fsync", interrupted_fsync)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(tmp_path / "m.safetensors", small_vae())
     assert list(tmp_path.iterdir()) == []
@@ -361,5 +362,8 @@ def test_non_json_metadata_is_refused_at_save(tmp_path):
 def test_numpy_and_tensor_numbers_in_history_are_stored(tmp_path):
     np = pytest.importorskip("numpy")
     path = save_checkpoint(tmp_path / "m.safetensors", small_vae(),
-                           history={"loss": [np.float32(1.5), torch.tensor(2.5)], "n": np.arange(2)})
-    assert load_checkpoint(path).history == {"loss": [1.5, 2.5], "n": [0, 1]}
+                           history={"loss": [np.float32(1.5), torch.tensor(2.5)], "n": np.arange(2)},
+                           train_state={"out": tmp_path / "m.safetensors"})
+    ckpt = load_checkpoint(path)
+    assert ckpt.history == {"loss": [1.5, 2.5], "n": [0, 1]}
+    assert ckpt.train_state == {"out": str(tmp_path / "m.safetensors")}

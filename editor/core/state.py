@@ -5,7 +5,7 @@ point, a sample), the edits from attribute sliders. Views subscribe to `state.ev
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -28,6 +28,22 @@ class CurrentPoint:
     cursor: tuple[float, float] | None    # map coordinates it came from, if any
     data_index: int | None = None         # the dataset point it is, if it is one
     source: str = "map"                   # "map", "data", "sample", "image", "session"
+
+
+@dataclass(frozen=True)
+class StateSnapshot:
+    """What undo and sessions put back: the point, the condition and the edits, as private copies."""
+    current: CurrentPoint | None
+    condition: np.ndarray | None
+    edits: tuple[AttributeEdit, ...]
+
+
+def _copy_point(point: CurrentPoint | None) -> CurrentPoint | None:
+    return None if point is None else replace(point, base=np.array(point.base, np.float32))
+
+
+def _copy_edit(edit: AttributeEdit) -> AttributeEdit:
+    return replace(edit, vector=np.array(edit.vector, np.float32))
 
 
 @dataclass
@@ -80,3 +96,15 @@ class EditorState:
 
     def condition_tensor(self) -> torch.Tensor | None:
         return None if self.condition is None else torch.from_numpy(self.condition.copy())
+
+    def snapshot(self) -> StateSnapshot:
+        return StateSnapshot(_copy_point(self.current),
+                             None if self.condition is None else self.condition.copy(),
+                             tuple(_copy_edit(e) for e in self.edits))
+
+    def restore(self, snapshot: StateSnapshot) -> None:
+        """Puts a snapshot back exactly (the condition too, even for a data point) and notifies views."""
+        self.current = _copy_point(snapshot.current)
+        self.condition = None if snapshot.condition is None else snapshot.condition.copy()
+        self.edits = [_copy_edit(e) for e in snapshot.edits]
+        self.events.latent_changed.emit(self)

@@ -1,0 +1,117 @@
+"""How likely is the current image, and has the current latent left the data? Qt-free.
+
+VAE/CVAE: the ELBO and the importance-weighted log-likelihood (K samples, Burda et al.) of the decoded
+image x_hat = decode(z), in nats. GAN: the discriminator's realness D/(1-D) of x_hat. Both: the distance
+from z to the nearest data latent against the data's own 99th-percentile nearest-neighbour gap.
+
+`density_of` calls the network: run it where the model lives (controller.run_on_model).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from models.latent_math import nearest_distance, off_data_threshold
+
+IW_SAMPLES = 64
+OFF_DATA_QUANTILE = 0.99
+WARN_COLOUR = "#ff9900"
+
+
+@dataclass(frozen=True)
+class Density:
+    kind: str                          # "vae" (ELBO and IW) or "gan" (realness)
+    elbo: float | None = None          # nats, of x_hat
+    iw: float | None = None            # nats, importance-weighted estimate of log p(x_hat)
+    k: int = 0
+    realness: float | None = None      # D/(1-D) of x_hat
+    note: str = ""                     # e.g. the discriminator was not converted
+    distance: float | None = None      # to the nearest data latent
+    threshold: float | None = None     # the data's own 99th-percentile nearest-neighbour distance
+    pixels: int = 0                    # C*H*W, for nats per pixel
+
+    @property
+    def off_data(self) -> bool:
+        return self.distance is not None and self.threshold is not None and self.distance > self.threshold
+
+
+class OffDataCheck:
+    """Per model: the data latents and (computed once, on first use) the 99th-percentile threshold.
+    Used from one thread only (the decode worker), so the cached threshold needs no lock."""
+
+    def __init__(self, latents: np.ndarray, q: float = OFF_DATA_QUANTILE):
+        self._data = torch.from_numpy(np.ascontiguousarray(latents, np.float32))
+        self._q = q
+        self._threshold: float | None = None
+
+    @property
+    def threshold(self) -> float | None:
+        if self._threshold is None and len(self._data) >= 2:
+            self._threshold = off_data_threshold(self._data, self._q)
+        return self._threshold
+
+    def distance(self, z: np.ndarray) -> float:
+        return float(nearest_distance(torch.from_numpy(np.asarray(z, np.float32)), self._data))
+
+    def leaves_data(self, z: np.ndarray) -> bool:
+        t = self.threshold
+        return t is not None and self.distance(z) > t
+
+
+def discriminator_note(dataset: dict | None) -> str:
+    """What Checkpoint.dataset says about the discriminator of a converted GAN, if it matters."""
+    state = str((dataset or {}).get("discriminator", ""))
+    if state == "not converted":
+        return "discriminator not converted: realness is meaningless"
+    return ""
+
+
+@torch.inference_mode()
+def density_of(model, z: np.ndarray, condition: np.ndarray | None = None, off: OffDataCheck | None = None,
+               k: int = IW_SAMPLES, seed: int = 0, note: str = "") -> Density:
+    """The numbers for one latent z (D,). The seed is fixed here so the same z gives the same numbers;
+    fork_rng leaves the global generator as it was."""
+    zt = torch.from_numpy(np.asarray(z, np.float32)).to(model.device).unsqueeze(0)          # (1, D)
+    c = None
+    if model.cond_dim and condition is not None:
+        c = torch.from_numpy(np.asarray(condition, np.float32)).to(model.device).unsqueeze(0)
+    distance = threshold = None
+    if off is not None:
+        threshold, distance = off.threshold, off.distance(z)
+    pixels = int(np.prod(model.image_shape))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        x_hat = model.decode(zt, c)                                                        # (1, C, H, W)
+        if model.can_encode:
+            # K copies in one batch: one decode of K rows instead of K decodes of one (the worker is
+            # busy for milliseconds, not a quarter second). Each row is a one-sample estimate.
+            xs = x_hat.expand(k, *x_hat.shape[1:])
+            cs = None if c is None else c.expand(k, -1)
+            elbo = float(model.elbo(xs, cs).mean())
+            log_w = model.iw_log_likelihood(xs, cs, k=1)                                  # (K,)
+            iw = float(torch.logsumexp(log_w, 0) - math.log(k))
+            return Density("vae", elbo=elbo, iw=iw, k=k, distance=distance, threshold=threshold, pixels=pixels)
+        realness = float(model.realness(x_hat)[0]) if hasattr(model, "realness") else None
+    return Density("gan", realness=realness, note=note, distance=distance, threshold=threshold, pixels=pixels)
+
+
+def describe(d: Density) -> tuple[str, str]:
+    """(numbers, warning) as text for the label; warning is "" while the latent stays near the data."""
+    if d.kind == "vae":
+        text = f"ELBO {d.elbo:.1f} nats · log p(x) ≈ {d.iw:.1f} nats (IW, K={d.k})"
+        if d.pixels:
+            text += f" · {d.iw / d.pixels:.3f} nats/pixel"
+    elif d.realness is None:
+        text = "no discriminator: realness unavailable"
+    else:
+        text = f"realness D/(1−D) = {d.realness:.3g}"
+        if d.note:
+            text += f" ({d.note})"
+    warning = ""
+    if d.off_data:
+        warning = (f"leaves the data: {d.distance:.2f} from the nearest data latent "
+                   f"(99% of the data lie within {d.threshold:.2f} of a neighbour)")
+    return text, warning

@@ -1,0 +1,254 @@
+"""The Training panel's choices as plain data, and what they turn into: a dataset, a model, a TrainConfig.
+
+No Qt: `prepare_run` loads the data and builds the model, so the training thread calls it (it can take
+seconds for MNIST) and tests call it directly. It mirrors `latent-atlas train`, so a run started in
+the editor and one started on the command line build the same model from the same choices.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from editor.core.bundled import RESOURCES
+from models.data import DATASET_NAMES, load_dataset
+from models.checkpoint_header import FormatProblem, parse_metadata, read_header
+from models.errors import CheckpointError, ConfigError
+from models.model_factory import DEFAULT_LR, FAMILIES, make_model_config
+from models.registry import build_model, make_config
+from models.trainer import Trainer, load_for_resume
+from models.training_data import training_tensors
+from models.training_events import TrainConfig
+
+FAMILY_NAMES = {"vae": "VAE", "betavae": "beta-VAE", "ae": "Autoencoder", "cvae": "CVAE", "gan": "GAN"}
+FOLDER = "folder"                      # the dataset choice that means "a folder picked with a dialog"
+# curves the panel plots, in this order; "loss" is left out because it is the sum of the others
+PLOTTED_TERMS = {"vae": ("recon", "kl", "beta_kl", "elbo"), "cvae": ("recon", "kl", "beta_kl", "elbo"),
+                 "gan": ("d_loss", "g_loss", "d_real", "d_fake", "jsd")}
+PREVIEW_COUNT = 16                     # a 4x4 grid
+
+
+@dataclass(frozen=True)
+class DatasetDefaults:
+    latent_dim: int
+    epochs: int
+    batch_size: int
+    family: str          # what the panel suggests when the dataset is picked and the family is untouched
+    gan_latent_dim: int  # a GAN wants a wider prior than a VAE on the same data
+
+
+DATASET_DEFAULTS = {
+    "digits": DatasetDefaults(8, 30, 64, "vae", 16),            # 8x8: 1,438 training images, seconds/epoch
+    "shapes": DatasetDefaults(10, 20, 64, "betavae", 32),       # 5 generative factors: beta-VAE, room to spare
+    "fashion-mnist": DatasetDefaults(16, 10, 128, "vae", 64),
+    "mnist": DatasetDefaults(16, 10, 128, "vae", 64),
+    FOLDER: DatasetDefaults(32, 20, 64, "vae", 64),
+}
+
+
+@dataclass(frozen=True)
+class TrainingForm:
+    """Everything the form holds. dataset: a built-in name (DATASET_NAMES) or a folder path."""
+    family: str = "vae"
+    dataset: str = "digits"
+    attributes_file: str | None = None
+    latent_dim: int = 8
+    beta: float = 1.0
+    lr: float = 1e-3
+    batch_size: int = 64
+    epochs: int = 30
+    condition: str = "labels"          # CVAE: condition on one-hot "labels" or on "attributes"
+    device: str = "cpu"
+    out: str = ""                      # "" -> default_output()
+    seed: int = 0
+    limit: int | None = None           # train on the first `limit` images only (quick trials, tests)
+    resume_from: str | None = None
+    event_interval: float = 0.1        # seconds between progress events: ~10 per second reach the GUI
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the panel needs to know once a run is set up: sent once from the training thread."""
+    kind: str
+    family: str
+    terms: tuple[str, ...]
+    start_step: int
+    total_steps: int
+    steps_per_epoch: int
+    batch_size: int
+    n_images: int
+    out: str
+    history: dict = field(default_factory=dict)     # the resumed checkpoint's curves ({} for a new run)
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedRun:
+    """A built model with its data and settings; lives on the training thread only."""
+    trainer: Trainer
+    family: str
+    preview_z: torch.Tensor            # (PREVIEW_COUNT, latent_dim), fixed for the whole run
+    preview_c: torch.Tensor | None     # (PREVIEW_COUNT, cond_dim) or None
+
+    def info(self) -> RunInfo:
+        t = self.trainer
+        return RunInfo(t.model.kind, self.family, PLOTTED_TERMS[t.model.kind], t.step, t.total_steps,
+                       t.steps_per_epoch, t.config.batch_size, len(t.images), str(t.out),
+                       {k: list(v) for k, v in t.history.items()}, tuple(t.warnings))
+
+
+def defaults_for(dataset: str, family: str) -> dict:
+    """Form values that suit this dataset and family: latent size, epochs, batch size, beta, lr."""
+    d = DATASET_DEFAULTS.get(dataset, DATASET_DEFAULTS[FOLDER])
+    kind = FAMILIES[family][0] if family in FAMILIES else "vae"
+    beta = FAMILIES.get(family, ("vae", {}))[1].get("beta", 1.0)
+    return {"latent_dim": d.gan_latent_dim if kind == "gan" else d.latent_dim, "epochs": d.epochs,
+            "batch_size": d.batch_size, "beta": float(beta), "lr": DEFAULT_LR[kind]}
+
+
+def form_for(dataset: str = "digits", family: str | None = None, **overrides) -> TrainingForm:
+    """A complete form for this dataset: the suggested family unless one is given, its defaults, overrides."""
+    family = family or DATASET_DEFAULTS.get(dataset, DATASET_DEFAULTS[FOLDER]).family
+    return replace(TrainingForm(family=family, dataset=dataset), **{**defaults_for(dataset, family), **overrides})
+
+
+def default_output(dataset: str, family: str) -> Path:
+    """A new file under ~/LatentAtlas/trained (or the temp folder if home is not writable); never resources/."""
+    name = Path(dataset).name if dataset not in DATASET_NAMES else dataset
+    home = Path.home() / "LatentAtlas" / "trained"
+    folder = home if _writable_or_creatable(home) else Path(tempfile.gettempdir()) / "LatentAtlas"
+    path = folder / f"{family}-{name}.safetensors"
+    n = 2
+    while path.exists():
+        path, n = folder / f"{family}-{name}-{n}.safetensors", n + 1
+    return path
+
+
+def check_output(path: str | Path) -> Path:
+    """ConfigError if the checkpoint cannot or must not be written there (a folder, resources/, read-only)."""
+    path = Path(path).expanduser()
+    if not str(path).strip() or path.name == "":
+        raise ConfigError("choose an output file for the checkpoint")
+    if _inside(path, RESOURCES):
+        raise ConfigError(f"{path}: will not write inside {RESOURCES}: the bundled models live there")
+    if path.is_dir():
+        raise ConfigError(f"cannot write {path}: it is a folder")
+    if path.suffix != ".safetensors":
+        raise ConfigError(f"{path}: a checkpoint file must end in .safetensors")
+    if not _writable_or_creatable(path.parent):
+        raise ConfigError(f"cannot write {path}: folder {path.parent} is not writable")
+    return path
+
+
+def prepare_run(form: TrainingForm) -> PreparedRun:
+    """Loads the data, builds the model (or reads the one to resume) and the Trainer. Raises
+    LatentAtlasError subclasses (DatasetError, ConfigError, CheckpointError) with a readable message."""
+    resumed = load_for_resume(form.resume_from)[0] if form.resume_from else None
+    if resumed is not None:
+        form = _resumed_form(form, resumed.kind, resumed.config, resumed.dataset, resumed.train_state)
+    out = check_output(form.out or default_output(form.dataset, form.family))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if form.family not in FAMILIES:
+        raise ConfigError(f"unknown model family {form.family!r} (choose from {', '.join(FAMILIES)})")
+    image_size = resumed.config.image_shape[1] if resumed is not None else None
+    data = load_dataset(form.dataset, split="train", limit=form.limit, seed=form.seed, image_size=image_size,
+                        attributes_file=form.attributes_file or None)
+    conditional = form.family == "cvae"
+    images, conditions, cond_names = training_tensors(data, conditional, form.condition)
+    if resumed is not None:
+        kind, config = resumed.kind, resumed.config
+        _check_resume_fits(form, config, data, conditions)
+    else:
+        kind, config = make_model_config(form.family, data.image_shape, latent_dim=form.latent_dim,
+                                         beta=None if form.family == "gan" else form.beta,
+                                         cond_dim=0 if conditions is None else conditions.shape[1])
+    torch.manual_seed(form.seed)                     # the initial weights, reproducible from the seed
+    model = build_model(kind, config)
+    device = torch.device(form.device)
+    train_config = TrainConfig(epochs=form.epochs, batch_size=form.batch_size, lr=form.lr, seed=form.seed,
+                               condition=form.condition, event_interval=form.event_interval,
+                               check_every=1 if device.type == "cpu" else 20)
+    dataset = {**data.describe(), "condition": form.condition if conditional else None,
+               "condition_names": cond_names, "family": form.family}
+    trainer = Trainer(model, images, conditions, train_config, out=out, dataset=dataset, device=device,
+                      resume_from=form.resume_from)
+    if trainer.step >= trainer.total_steps:
+        done = trainer.step // trainer.steps_per_epoch
+        raise ConfigError(f"{form.resume_from} has trained {done} epochs already: set Epochs above {done}")
+    z, c = preview_inputs(model, conditions, form.condition, form.seed)
+    return PreparedRun(trainer, form.family, z.to(device), None if c is None else c.to(device))
+
+
+def preview_inputs(model, conditions: torch.Tensor | None, condition: str, seed: int):
+    """The fixed latents (and conditions) the preview decodes all run long, so the same samples improve.
+    Drawn from their own generator, so the preview never moves the training RNG."""
+    g = torch.Generator().manual_seed(seed + 12345)
+    z = torch.randn(PREVIEW_COUNT, model.latent_dim, generator=g)
+    if model.cond_dim == 0 or conditions is None:
+        return z, None
+    if condition == "labels":                        # one class per cell, cycling through the classes
+        return z, torch.eye(model.cond_dim)[torch.arange(PREVIEW_COUNT) % model.cond_dim]
+    rows = torch.randint(0, len(conditions), (PREVIEW_COUNT,), generator=g)
+    return z, conditions[rows].detach().cpu().float()
+
+
+def resume_form(path: str | Path, current: TrainingForm) -> TrainingForm:
+    """The form to resume `path` with: its family, data and sizes; this form's epochs and device; output =
+    path. Reads only the header (no tensors), so the GUI thread may call it; CheckpointError if unreadable."""
+    header = read_header(path)
+    try:
+        info = parse_metadata(header["__metadata__"])
+        config = make_config(info["kind"], info["config"])
+    except (FormatProblem, ConfigError) as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    form = _resumed_form(current, info["kind"], config, info["dataset"], info["train_state"])
+    return replace(form, resume_from=str(path), out=str(path), epochs=_epochs_to_resume(info["train_state"], current))
+
+
+def _epochs_to_resume(train_state: dict, current: TrainingForm) -> int:
+    """An unfinished run continues to its own target; a finished one to the form's epochs if that is more,
+    else it trains as long again."""
+    target = int((train_state.get("train_config") or {}).get("epochs", current.epochs))
+    done = int(train_state.get("step", 0)) // max(1, int(train_state.get("steps_per_epoch", 1)))
+    if done < target:
+        return target
+    return current.epochs if current.epochs > done else done + target
+
+
+def _resumed_form(form: TrainingForm, kind: str, config, dataset: dict, train_state: dict) -> TrainingForm:
+    ds, tc = dataset or {}, (train_state or {}).get("train_config") or {}
+    name = ds.get("name")
+    spec = name if name in DATASET_NAMES else ds.get("source") or form.dataset
+    return replace(form, family=ds.get("family") or kind, dataset=spec, latent_dim=config.latent_dim,
+                   beta=float(getattr(config, "beta", form.beta)),
+                   batch_size=int(tc.get("batch_size", form.batch_size)), lr=float(tc.get("lr", form.lr)),
+                   seed=int(tc.get("seed", form.seed)), condition=ds.get("condition") or form.condition)
+
+
+def _check_resume_fits(form, config, data, conditions) -> None:
+    if tuple(data.image_shape) != tuple(config.image_shape):
+        raise ConfigError(f"{form.resume_from} was trained on {tuple(config.image_shape)} images; "
+                          f"{data.name} gives {data.image_shape}")
+    cond_dim = 0 if conditions is None else conditions.shape[1]
+    if cond_dim != config.cond_dim:
+        raise ConfigError(f"{form.resume_from} is conditioned on {config.cond_dim} values; {data.name} "
+                          f"gives {cond_dim}")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _writable_or_creatable(folder: Path) -> bool:
+    """True if `folder` is writable, or does not exist yet and its nearest existing parent is."""
+    for f in (folder, *folder.parents):
+        if f.exists():
+            return f.is_dir() and os.access(f, os.W_OK | os.X_OK)
+    return False

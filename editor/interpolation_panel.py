@@ -1,0 +1,205 @@
+"""Interpolation: drag on the map from one point to another and a strip of N frames follows the drag live.
+
+The endpoints are a data point's own latent when the press/release is on one, else the projection's
+inverse. A path can also run through the current image (Set A, Set B, Add waypoint). Each update is ONE
+batched decode with purpose "strip"; the decode worker keeps only the newest, so a drag never queues up.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from editor.core.export import export_gif, export_png
+from editor.core.recipe import make_recipe
+from editor.core.state import EditorState
+from editor.core.strip import MAX_FRAMES, MODES, Waypoints, endpoint_latent, strip_latents
+from models.errors import LatentAtlasError
+
+from .tile_view import TileView
+
+PURPOSE = "strip"
+EXPORT_HEIGHT = 128     # exported frames are scaled up to at least this many pixels high
+
+
+class InterpolationPanel(QWidget):
+    def __init__(self, state: EditorState, controller, latent_map, parent=None):
+        super().__init__(parent)
+        self._state, self._controller, self._map = state, controller, latent_map
+        self.waypoints = Waypoints()
+        self._requests: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}   # id -> (frames, condition)
+        self._shown_id = 0
+        self.frames: np.ndarray | None = None        # (N, D) latents of the strip on screen
+        self.condition: np.ndarray | None = None     # the condition it was decoded with (CVAE)
+        self.images: np.ndarray | None = None        # (N, H, W, C) uint8 on screen
+        self._build()
+        state.events.model_changed.connect(self._on_state_model_changed)
+        state.events.latent_changed.connect(self._on_state_latent_changed)
+        controller.decoded.connect(self._on_controller_decoded)
+        view = latent_map.view
+        view.drag_started.connect(self._on_map_drag_started)
+        view.dragged.connect(self._on_map_dragged)
+        view.drag_finished.connect(self._on_map_dragged)
+
+    def _build(self) -> None:
+        self.n_frames = QSpinBox()
+        self.n_frames.setRange(2, MAX_FRAMES)
+        self.n_frames.setValue(8)
+        self.n_frames.setToolTip("Frames in the strip")
+        self.mode = QComboBox()
+        self.mode.addItems(MODES)
+        self.mode.setToolTip("slerp keeps the latent's norm (typicality under the prior); lerp is a straight line")
+        self.set_a_button = QPushButton("Set A = current")
+        self.set_b_button = QPushButton("Set B = current")
+        self.add_button = QPushButton("Add waypoint = current")
+        self.clear_button = QPushButton("Clear")
+        self.png_button = QPushButton("Export PNG…")
+        self.gif_button = QPushButton("Export GIF…")
+        self.strip_view = TileView(min_height=70)
+        self.status = QLabel("Drag on the map (left button) from one point to another.")
+        self.status.setStyleSheet("color: #999999;")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Frames"))
+        top.addWidget(self.n_frames)
+        top.addWidget(self.mode)
+        top.addSpacing(8)
+        for b in (self.set_a_button, self.set_b_button, self.add_button, self.clear_button):
+            top.addWidget(b)
+        top.addStretch(1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.png_button)
+        bottom.addWidget(self.gif_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.strip_view, 1)
+        layout.addLayout(bottom)
+        self.n_frames.valueChanged.connect(self.request)
+        self.mode.currentTextChanged.connect(self.request)
+        self.set_a_button.clicked.connect(lambda: self._from_current(self.waypoints.set_a))
+        self.set_b_button.clicked.connect(lambda: self._from_current(self.waypoints.set_b))
+        self.add_button.clicked.connect(lambda: self._from_current(self.waypoints.add))
+        self.clear_button.clicked.connect(self.clear)
+        self.png_button.clicked.connect(lambda: self._export_dialog("png"))
+        self.gif_button.clicked.connect(lambda: self._export_dialog("gif"))
+        self.strip_view.tile_clicked.connect(self._on_strip_tile_clicked)
+        self._update_buttons()
+
+    # -- the path -------------------------------------------------------------------------------------
+    def _endpoint(self, x: float, y: float) -> np.ndarray | None:
+        loaded = self._state.loaded
+        if loaded is None or loaded.projection is None:
+            return None
+        return endpoint_latent(loaded, x, y, self._map.nearest(x, y))
+
+    def _on_map_drag_started(self, x: float, y: float) -> None:
+        z = self._endpoint(x, y)
+        if z is not None:
+            self.waypoints.clear()
+            self.waypoints.set_a(z)
+
+    def _on_map_dragged(self, x: float, y: float) -> None:
+        if not len(self.waypoints):
+            return
+        z = self._endpoint(x, y)
+        if z is not None:
+            self.waypoints.set_end(z)
+            self.request()
+
+    def _from_current(self, setter) -> None:
+        z = self._state.latent()
+        if z is not None:
+            setter(z)
+            self.request()
+
+    def clear(self) -> None:
+        self.waypoints.clear()
+        self._requests.clear()
+        self.frames = self.images = None
+        self.strip_view.clear()
+        self._map.set_path(None)
+        self._update_buttons()
+
+    def request(self) -> None:
+        """Sends the strip for the current path as one batched decode (the newest replaces any pending)."""
+        self._update_buttons()
+        loaded = self._state.loaded
+        if loaded is None or not self.waypoints.ready():
+            return
+        frames = strip_latents(self.waypoints.points, self.n_frames.value(), self.mode.currentText())
+        if loaded.projection is not None:
+            self._map.set_path(loaded.projection.transform(frames))
+        condition = None if self._state.condition is None else self._state.condition.copy()
+        c = None if condition is None else torch.from_numpy(condition)
+        request_id = self._controller.decode(torch.from_numpy(frames), c, purpose=PURPOSE)
+        self._requests = {i: r for i, r in self._requests.items() if i > self._shown_id}
+        self._requests[request_id] = (frames, condition)
+
+    # -- results --------------------------------------------------------------------------------------
+    def _on_controller_decoded(self, result) -> None:
+        if result.purpose != PURPOSE or result.id <= self._shown_id or result.id not in self._requests:
+            return   # another panel's, stale, or from before the model changed
+        self._shown_id = result.id
+        self.frames, self.condition = self._requests.pop(result.id)
+        self.images = result.images
+        self.strip_view.set_tiles(result.images, ncols=len(result.images))
+        self._update_buttons()
+
+    def _on_strip_tile_clicked(self, index: int) -> None:
+        if self.frames is not None and index < len(self.frames):
+            self._controller.set_latent(self.frames[index].copy(), "strip")
+
+    def _on_state_model_changed(self, loaded) -> None:
+        self.clear()
+
+    def _on_state_latent_changed(self, state: EditorState) -> None:
+        # a CVAE's strip follows the condition; moving the current point alone changes nothing here
+        if self.frames is not None and state.condition is not None and self.condition is not None \
+                and not np.array_equal(state.condition, self.condition):
+            self.request()
+
+    def _update_buttons(self) -> None:
+        has_model = self._state.loaded is not None
+        for b in (self.set_a_button, self.set_b_button, self.add_button):
+            b.setEnabled(has_model)
+        for b in (self.png_button, self.gif_button):
+            b.setEnabled(self.images is not None)
+        self.status.setText(self.waypoints.describe() if has_model else "Open a model first.")
+
+    # -- export ---------------------------------------------------------------------------------------
+    def _recipe(self) -> dict:
+        loaded = self._state.loaded
+        return make_recipe(loaded.path, self.frames[0], self.condition, frames=self.frames,
+                           scale=self._scale(), note=f"interpolation strip, {len(self.frames)} frames, "
+                                                      f"{self.mode.currentText()}")
+
+    def _scale(self) -> int:
+        return max(1, min(16, math.ceil(EXPORT_HEIGHT / self.images.shape[1])))
+
+    def export_png(self, path) -> Path:
+        """The strip as one PNG (frames side by side), a recipe with every frame's latent beside it."""
+        return export_png(path, self.strip_view.image, scale=self._scale(), recipe=self._recipe(),
+                          protected=[self._state.loaded.path])
+
+    def export_gif(self, path, frame_ms: int = 120) -> Path:
+        """The frames as an animated GIF that loops forth and back."""
+        return export_gif(path, self.images, scale=self._scale(), frame_ms=frame_ms, recipe=self._recipe(),
+                          protected=[self._state.loaded.path])
+
+    def _export_dialog(self, kind: str) -> None:
+        if self.images is None:
+            return
+        name, filt = ("strip.png", "PNG image (*.png)") if kind == "png" else ("strip.gif", "GIF animation (*.gif)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export strip", name, filt)
+        if not path:
+            return
+        try:
+            out = self.export_png(path) if kind == "png" else self.export_gif(path)
+        except (LatentAtlasError, OSError) as e:
+            self.window().show_error("Export failed", str(e))
+            return
+        self.status.setText(f"Exported {out}")

@@ -1,0 +1,116 @@
+"""Live loss curves: one small plot per term, the raw values thin and faint, their moving average thick,
+epoch ends as vertical lines. Redrawn from a LossBuffer by `refresh()` on the panel's timer, never per
+event; the curves and lines are created when a run starts and updated with setData / setPos after that.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from editor.core.loss_buffer import LossBuffer
+
+from .palette import TAB10
+
+MAX_EPOCH_LINES = 40            # past this many epochs only every k-th boundary is drawn
+COLUMNS = 2
+# short titles: a plot is never narrower than its title, and the panel shares the window with the map
+TITLES = {"recon": "reconstruction", "kl": "KL", "beta_kl": "β·KL", "elbo": "ELBO",
+          "d_loss": "D loss", "g_loss": "G loss", "d_real": "mean D(x)", "d_fake": "mean D(G(z))",
+          "jsd": "JSD ≈ V + log 2"}
+
+
+class TermPlot:
+    """The items of one term's plot, created once."""
+
+    def __init__(self, plot: pg.PlotItem, colour: str):
+        self.plot = plot
+        faint = pg.mkColor(colour)
+        faint.setAlpha(90)
+        self.raw = plot.plot(pen=pg.mkPen(faint, width=1), skipFiniteCheck=True)
+        self.smooth = plot.plot(pen=pg.mkPen(colour, width=2.5), skipFiniteCheck=True)
+        for curve in (self.raw, self.smooth):
+            curve.setClipToView(True)
+            curve.setDownsampling(auto=True, method="peak")
+        self.lines: list[pg.InfiniteLine] = []
+
+    def show_epochs(self, steps: np.ndarray) -> None:
+        """Shows one pooled line per boundary in `steps` (at most MAX_EPOCH_LINES), hides the rest."""
+        for i, step in enumerate(steps):
+            if i == len(self.lines):
+                line = pg.InfiniteLine(angle=90, movable=False,
+                                       pen=pg.mkPen((150, 150, 150, 110), width=1, style=Qt.PenStyle.DashLine))
+                self.plot.addItem(line, ignoreBounds=True)
+                self.lines.append(line)
+            self.lines[i].setPos(float(step))
+            self.lines[i].show()
+        for line in self.lines[len(steps):]:
+            line.hide()
+
+
+class LossPlots(pg.GraphicsLayoutWidget):
+    def __init__(self, buffer: LossBuffer, parent=None):
+        super().__init__(parent)
+        self.buffer = buffer
+        self.terms: tuple[str, ...] = ()
+        self.plots: dict[str, TermPlot] = {}
+        self._drawn_version = -1
+        self._drawn_epochs = -1
+        self.ci.setContentsMargins(2, 2, 2, 2)
+        self.setMinimumHeight(220)
+
+    def set_terms(self, terms: tuple[str, ...]) -> None:
+        """Builds the plots for a run's terms; keeps them (and their items) when the terms are the same."""
+        if tuple(terms) == self.terms:
+            for p in self.plots.values():
+                p.show_epochs(np.empty(0))
+            self._drawn_version = self._drawn_epochs = -1
+            return
+        self.clear()
+        self.terms, self.plots = tuple(terms), {}
+        first = None
+        for i, name in enumerate(terms):
+            row, col = divmod(i, COLUMNS)
+            plot = self.addPlot(row=row, col=col)
+            plot.setTitle(TITLES.get(name, name), size="9pt")
+            plot.setMinimumWidth(60)
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.getAxis("left").setWidth(38)
+            plot.setMouseEnabled(x=True, y=False)
+            if first is None:
+                first = plot
+            else:
+                plot.setXLink(first)
+            self.plots[name] = TermPlot(plot, TAB10[i % len(TAB10)])
+        self._drawn_version = self._drawn_epochs = -1
+
+    def refresh(self) -> bool:
+        """Redraws if the buffer changed since the last call; True if it drew."""
+        buf = self.buffer
+        if buf.version == self._drawn_version:
+            return False
+        self._drawn_version = buf.version
+        for name, term in self.plots.items():
+            x, raw, smooth = buf.series(name)
+            term.raw.setData(x, raw)
+            term.smooth.setData(x, smooth)
+        if buf.n_epochs != self._drawn_epochs:
+            self._drawn_epochs = buf.n_epochs
+            epochs = buf.epochs
+            every = int(np.ceil(len(epochs) / MAX_EPOCH_LINES)) if len(epochs) else 1
+            shown = epochs[every - 1::every]
+            for term in self.plots.values():
+                term.show_epochs(shown)
+        return True
+
+    def point_count(self, name: str) -> int:
+        """How many points the term's raw curve shows (what the user sees; tests read it)."""
+        term = self.plots.get(name)
+        if term is None or term.raw.xData is None:
+            return 0
+        return len(term.raw.xData)
+
+    def x_range_of_data(self, name: str) -> tuple[float, float]:
+        term = self.plots[name]
+        x = term.raw.xData
+        return (float(x[0]), float(x[-1])) if x is not None and len(x) else (np.nan, np.nan)

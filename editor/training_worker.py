@@ -1,0 +1,129 @@
+"""The training thread: builds its own model and iterates `Trainer.run()`, the loop the command line runs.
+
+Only this thread touches the model it trains. It emits plain numbers (TrainEvent, at the trainer's
+~10 per second) and, every few seconds between steps, a preview grid decoded from fixed latents as uint8.
+Control comes in through thread-safe calls (stop / pause / resume set events; the trainer checks them
+between steps), never through queued slots: a thread inside a long loop does not run an event loop.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PySide6.QtCore import QThread, Signal
+
+from editor.core.image_convert import images_to_hwc_uint8
+from editor.core.training_setup import PreparedRun, TrainingForm, prepare_run
+from models.errors import LatentAtlasError, TrainingDiverged
+
+PREVIEW_EVERY_S = 3.0
+
+
+@dataclass(frozen=True)
+class PreviewImages:
+    step: int
+    images: np.ndarray          # (B, H, W, C) uint8, the same latents every time
+
+
+class TrainingWorker(QThread):
+    prepared = Signal(object)               # RunInfo, once, before the first step
+    progressed = Signal(object)             # TrainEvent: progress, epoch, checkpoint, warning, done, stopped
+    preview_ready = Signal(object)          # PreviewImages
+    diverged = Signal(str, int, str)        # message, step, last good checkpoint ("" if none was written)
+    failed = Signal(str)                    # any other error, in words
+
+    def __init__(self, form: TrainingForm, preview_every_s: float = PREVIEW_EVERY_S, parent=None):
+        super().__init__(parent)
+        self.form = form
+        self.preview_every_s = preview_every_s
+        self._lock = threading.Lock()
+        self._trainer = None                # set on this thread once built; read under the lock
+        self._stop = threading.Event()
+        self._pause = threading.Event()
+        self.outcome = ""                   # "done", "stopped", "diverged", "failed" once finished
+
+    # -- control, from any thread -------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop before the next step; the trainer then saves a resumable checkpoint."""
+        self._stop.set()
+        self._pause.clear()
+        with self._lock:
+            if self._trainer is not None:
+                self._trainer.stop()
+
+    def pause(self) -> None:
+        self._pause.set()
+        with self._lock:
+            if self._trainer is not None:
+                self._trainer.pause()
+
+    def resume(self) -> None:
+        self._pause.clear()
+        with self._lock:
+            if self._trainer is not None:
+                self._trainer.unpause()
+
+    @property
+    def paused(self) -> bool:
+        return self._pause.is_set()
+
+    # -- the thread -----------------------------------------------------------------------------------
+    def run(self) -> None:
+        run = None
+        try:
+            run = prepare_run(self.form)
+            with self._lock:
+                self._trainer = run.trainer
+                if self._stop.is_set():
+                    self.outcome = "stopped"
+                    return                  # stopped while the data loaded: nothing trained, nothing to save
+                if self._pause.is_set():
+                    run.trainer.pause()
+            self.prepared.emit(run.info())
+            self._train(run)
+        except TrainingDiverged as e:
+            self.outcome = "diverged"
+            trainer = run.trainer if run is not None else None
+            last = trainer.last_saved if trainer is not None and trainer.last_saved else ""
+            self.diverged.emit(str(e), trainer.step if trainer is not None else 0, str(last))
+        except LatentAtlasError as e:
+            self.outcome = "failed"
+            self.failed.emit(str(e))
+        except Exception as e:   # out of memory, a full disk, a bug: the user gets a dialog, the app lives on
+            traceback.print_exc()
+            self.outcome = "failed"
+            self.failed.emit(f"training failed: {type(e).__name__}: {e}")
+        finally:
+            with self._lock:
+                self._trainer = None        # drops the model here, on its own thread
+
+    def _train(self, run: PreparedRun) -> None:
+        self._emit_preview(run)
+        last_preview = time.perf_counter()
+        last = None
+        for event in run.trainer.run():
+            self.progressed.emit(event)
+            last = event
+            if event.kind in ("done", "stopped"):
+                break
+            if time.perf_counter() - last_preview >= self.preview_every_s:
+                self._emit_preview(run)
+                last_preview = time.perf_counter()
+        self._emit_preview(run)
+        self.outcome = last.kind if last is not None else "stopped"
+
+    def _emit_preview(self, run: PreparedRun) -> None:
+        """Decodes the fixed latents between two steps; this thread owns the model, so it may."""
+        model = run.trainer.model
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.inference_mode():
+                images = images_to_hwc_uint8(model.decode(run.preview_z, run.preview_c))
+        finally:
+            model.train(was_training)
+        self.preview_ready.emit(PreviewImages(run.trainer.step, images))

@@ -1,0 +1,46 @@
+"""Helpers for the attribute, condition and history tests: the real window, its panels by type,
+and reference decodes made with a separately loaded copy of the checkpoint."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from editor.core.image_convert import images_to_hwc_uint8
+from models.checkpoint import load_checkpoint
+
+
+def make_window(qtbot):
+    """Generator for a `window` fixture: the real window, shown, shut down afterwards."""
+    from editor.app import create_window
+
+    _, win = create_window(device="cpu")
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.controller.shutdown()
+
+
+def tool(window, cls):
+    """The window's tab that is a `cls` panel."""
+    return next(w for w in map(window.tools.widget, range(window.tools.count())) if isinstance(w, cls))
+
+
+def decode_reference(path, z, c=None) -> np.ndarray:
+    """(H, W, C) uint8 for one latent z (D,), or (B, H, W, C) for a batch (B, D), decoded in this thread."""
+    model = load_checkpoint(path).model
+    z = torch.from_numpy(np.asarray(z, np.float32))
+    batch = z.ndim == 2
+    c = None if c is None else torch.from_numpy(np.asarray(c, np.float32))
+    with torch.inference_mode():
+        out = images_to_hwc_uint8(model.decode(z if batch else z[None],
+                                               None if c is None else (c if c.ndim == 2 else c[None])))
+    return out if batch else out[0]
+
+
+def shown(qtbot, window, expected, timeout=10_000):
+    """Waits until the decoded view shows exactly `expected`; returns it."""
+    qtbot.waitUntil(lambda: window.decoded_view.image is not None
+                    and np.array_equal(window.decoded_view.image, expected), timeout=timeout)
+    return expected

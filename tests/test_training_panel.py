@@ -1,0 +1,148 @@
+"""The Training panel driven as a user would: short real runs on the 8x8 digits, on the offscreen platform."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import Qt
+
+from editor.core.training_setup import form_for
+from editor.training_panel import TrainingPanel
+from models.checkpoint import load_checkpoint
+from tests.editor_helpers import click_map, empty_spot, open_and_wait
+
+RUN_TIMEOUT = 120_000
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def panel(qtbot):
+    p = TrainingPanel()
+    p.errors = []
+    p.error.connect(lambda title, msg: p.errors.append(msg))
+    qtbot.addWidget(p)
+    p.resize(900, 420)
+    p.show()
+    yield p
+    p.shutdown()
+
+
+@pytest.fixture
+def window(qtbot):
+    from editor.app import create_window
+
+    _, win = create_window(device="cpu")
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    training_panel(win).shutdown()
+    win.controller.shutdown()
+
+
+def training_panel(window) -> TrainingPanel:
+    return next(window.tools.widget(i) for i in range(window.tools.count())
+                if isinstance(window.tools.widget(i), TrainingPanel))
+
+
+def run_to_end(qtbot, panel, form=None) -> str:
+    with qtbot.waitSignal(panel.run_finished, timeout=RUN_TIMEOUT) as blocker:
+        if form is None:
+            qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+        else:
+            panel.form.set_form(form)
+            qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    return blocker.args[0]
+
+
+def test_short_run_plots_progresses_saves_and_opens_in_the_editor(qtbot, window, tmp_path):
+    panel = training_panel(window)
+    out = tmp_path / "digits.safetensors"
+    assert not panel.open_button.isEnabled()
+    outcome = run_to_end(qtbot, panel, form_for("digits", epochs=2, batch_size=32, limit=512, out=str(out)))
+    assert outcome == "done" and window.errors == []
+    assert panel.progress_bar.value() == 1000
+    for term in ("recon", "kl", "beta_kl", "elbo"):
+        assert panel.plots.point_count(term) >= 2
+    assert panel.buffer.epochs.tolist() == [16, 32]            # two epochs of 512 / 32 steps, marked
+    assert panel.preview.count >= 2 and panel.preview.image.dtype == np.uint8
+    ckpt = load_checkpoint(out)
+    assert ckpt.train_state["step"] == 32 and ckpt.dataset["family"] == "vae"
+    assert panel.open_button.isEnabled()
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=60_000) as loaded:
+        qtbot.mouseClick(panel.open_button, Qt.MouseButton.LeftButton)
+    assert loaded.args[0].path.resolve() == out.resolve()
+
+
+def test_pause_stops_progress_and_resume_continues(qtbot, panel, tmp_path):
+    panel.form.set_form(form_for("digits", epochs=200, batch_size=16, out=str(tmp_path / "p.safetensors")))
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(panel.buffer) >= 2, timeout=RUN_TIMEOUT)
+    last_seen = {"t": time.perf_counter()}
+    panel.worker.progressed.connect(lambda e: last_seen.update(t=time.perf_counter()))
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert panel.pause_button.text() == "Resume"
+    # the step in flight may still report; then the trainer waits
+    qtbot.waitUntil(lambda: time.perf_counter() - last_seen["t"] > 0.4, timeout=10_000)
+    paused_step, paused_bar = panel.last_event.step, panel.progress_bar.value()
+    with qtbot.assertNotEmitted(panel.worker.progressed, wait=800):
+        pass
+    assert panel.last_event.step == paused_step and panel.progress_bar.value() == paused_bar
+    assert "Paused" in panel.stats.text()
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.last_event.step > paused_step, timeout=RUN_TIMEOUT)
+    with qtbot.waitSignal(panel.run_finished, timeout=RUN_TIMEOUT) as finished:
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert finished.args[0] == "stopped"
+
+
+def test_stop_mid_run_saves_a_checkpoint_that_resumes_with_its_curve(qtbot, panel, tmp_path):
+    out = tmp_path / "s.safetensors"
+    form = form_for("digits", epochs=3, batch_size=8, out=str(out), event_interval=0.02)
+    panel.form.set_form(form)
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(panel.run_finished, timeout=RUN_TIMEOUT) as finished:
+        qtbot.waitUntil(lambda: len(panel.buffer) >= 3, timeout=RUN_TIMEOUT)
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert finished.args[0] == "stopped"
+    total = panel.info.total_steps
+    saved = load_checkpoint(out).train_state["step"]
+    assert 0 < saved < total and panel.last_event.step == saved
+    first_x = panel.buffer.series("recon")[0][0]
+
+    panel.ask_checkpoint = lambda parent: str(out)        # the "Resume from…" dialog picks the file
+    with qtbot.waitSignal(panel.run_finished, timeout=RUN_TIMEOUT) as finished:
+        qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
+    assert finished.args[0] == "done" and panel.info.start_step == saved
+    x = panel.buffer.series("recon")[0]
+    assert x[0] == first_x and x[-1] == total                # the old curve, then the new points after it
+    assert np.all(np.diff(x) > 0) and np.any((x > saved) & (x < total))
+    assert panel.plots.x_range_of_data("recon") == (first_x, total)
+    assert load_checkpoint(out).train_state["step"] == total
+
+
+def test_the_editor_stays_clickable_while_a_model_trains(qtbot, window, digits_vae_path, tmp_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    panel = training_panel(window)
+    panel.form.set_form(form_for("digits", epochs=500, batch_size=16, out=str(tmp_path / "bg.safetensors")))
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(panel.buffer) >= 2, timeout=RUN_TIMEOUT)
+    before = window.decoded_view.image.copy()
+    x, y = empty_spot(loaded, window)
+    with qtbot.waitSignal(window.state.events.decoded, timeout=10_000):
+        click_map(qtbot, window, x, y)
+    assert window.state.current.source == "map"
+    assert not np.array_equal(window.decoded_view.image, before)
+    assert panel.running and panel.stats.text().startswith("Training")
+    with qtbot.waitSignal(panel.run_finished, timeout=RUN_TIMEOUT):
+        panel.stop()
