@@ -14,10 +14,10 @@ from pathlib import Path
 
 
 def run_train(args) -> int:
+    _check_numbers(args)                             # before importing torch: a typo fails at once
     from models import distributed as ddp
     from models.errors import LatentAtlasError
 
-    _check_numbers(args)
     ctx = ddp.init_distributed(args.device)
     try:
         return _train(args, ctx)
@@ -44,7 +44,6 @@ def _check_numbers(args) -> None:
 
 def _train(args, ctx) -> int:
     import torch
-    from tqdm import tqdm
 
     from models import distributed as ddp
     from models.data import load_dataset
@@ -84,27 +83,16 @@ def _train(args, ctx) -> int:
         done = trainer.step // trainer.steps_per_epoch
         raise ConfigError(f"{args.resume} has trained {done} epochs already: pass --epochs above {done}")
     say = print if main else _silent
-    for w in trainer.warnings:
-        say(f"warning: {w}", file=sys.stderr)
-    n_params = sum(p.numel() for p in model.parameters())
-    where = f"{ctx.world_size} processes ({ctx.backend}), {device.type}" if ctx else str(device)
-    say(f"{'resuming' if args.resume else 'training'} {plan['family']} ({kind}, {n_params:,} parameters) on "
-        f"{data.name} ({len(data)} images {data.image_shape}) on {where}, {torch.get_num_threads()} threads")
-    bar = tqdm(total=trainer.total_steps, initial=trainer.step, unit="step", disable=args.quiet or not main,
-               dynamic_ncols=True, file=sys.stderr)
-    restore = _stop_on_ctrl_c(trainer, bar) if ctx is None else None
+    restore = _stop_on_ctrl_c(trainer) if ctx is None else None   # before the first line: a test waits on it
     try:
-        last = None
-        for event in trainer.run():
-            if event.kind == "progress":
-                bar.update(event.step - bar.n)
-                shown = {k: f"{v:.3g}" for k, v in event.terms.items() if k != "loss"}
-                bar.set_postfix(shown | {"img/s": f"{event.images_per_s:.0f}"}, refresh=False)
-            elif event.kind == "warning" and main:
-                bar.write(f"warning: {event.message}", file=sys.stderr)
-            last = event
+        for w in trainer.warnings:
+            say(f"warning: {w}", file=sys.stderr)
+        n_params = sum(p.numel() for p in model.parameters())
+        where = f"{ctx.world_size} processes ({ctx.backend}), {device.type}" if ctx else str(device)
+        say(f"{'resuming' if args.resume else 'training'} {plan['family']} ({kind}, {n_params:,} parameters) on "
+            f"{data.name} ({len(data)} images {data.image_shape}) on {where}, {torch.get_num_threads()} threads")
+        last = _loop(trainer, quiet=args.quiet or not main, main=main)
     finally:
-        bar.close()
         if restore is not None:
             signal.signal(signal.SIGINT, restore)
     ddp.write_test_hash(model, ctx.rank if ctx else 0)
@@ -116,6 +104,27 @@ def _train(args, ctx) -> int:
         say(f"continue with: latent-atlas train --resume {trainer.last_saved} --epochs {args.epochs}")
         return 130
     return 0
+
+
+def _loop(trainer, quiet: bool, main: bool):
+    """Run the trainer behind a tqdm bar; returns the last event."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=trainer.total_steps, initial=trainer.step, unit="step", disable=quiet,
+               dynamic_ncols=True, file=sys.stderr)
+    last = None
+    try:
+        for event in trainer.run():
+            if event.kind == "progress":
+                bar.update(event.step - bar.n)
+                shown = {k: f"{v:.3g}" for k, v in event.terms.items() if k != "loss"}
+                bar.set_postfix(shown | {"img/s": f"{event.images_per_s:.0f}"}, refresh=False)
+            elif event.kind == "warning" and main:
+                bar.write(f"warning: {event.message}", file=sys.stderr)
+            last = event
+    finally:
+        bar.close()
+    return last
 
 
 def _plan(args, resumed) -> dict:
@@ -179,8 +188,10 @@ def _check_writable(out: Path) -> None:
         raise ConfigError(f"cannot write {out}: folder {out.parent} is not writable ({e.strerror or e})") from None
 
 
-def _stop_on_ctrl_c(trainer, bar):
+def _stop_on_ctrl_c(trainer):
     """First Ctrl-C: stop after this step and save; the handler then steps aside so a second one aborts."""
+    from tqdm import tqdm
+
     if threading.current_thread() is not threading.main_thread():
         return None
     previous = signal.getsignal(signal.SIGINT)
@@ -188,7 +199,7 @@ def _stop_on_ctrl_c(trainer, bar):
     def handler(_signum, _frame):
         signal.signal(signal.SIGINT, previous)
         trainer.stop()
-        bar.write("stopping after this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
+        tqdm.write("stopping after this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
     signal.signal(signal.SIGINT, handler)
     return previous
 

@@ -30,6 +30,7 @@ VECTOR_FILTER = "Vector files (*.json *.npy);;All files (*)"
 class AttributePanel(QWidget):
     error = Signal(str, str)          # title, message (the window shows it in a dialog)
     status = Signal(str)
+    drag_finished = Signal()          # a weight slider was let go (ends one undo step)
 
     @classmethod
     def for_window(cls, window) -> AttributePanel:
@@ -38,6 +39,7 @@ class AttributePanel(QWidget):
         panel.status.connect(lambda text: window.statusBar().showMessage(text, 8000))
         if hasattr(window, "session"):
             window.session.add_panel_state("attributes", panel.panel_state, panel.restore_panel_state)
+            panel.drag_finished.connect(window.history.seal)
         return panel
 
     def __init__(self, state: EditorState, controller, latent_map=None, parent=None):
@@ -49,6 +51,7 @@ class AttributePanel(QWidget):
         self.selected: str | None = None
         self._candidate_list: list[attrs.AttributeCandidate] = []
         self._strip_mark: int | None = None
+        self._strip_stale = False
         self.errors: list[str] = []
         self._strip_id = 0
         self._cosine_key = None
@@ -305,6 +308,7 @@ class AttributePanel(QWidget):
                 row.weight_changed.connect(self.set_weight)
                 row.remove_requested.connect(self.remove_vector)
                 row.picked.connect(self.select_vector)
+                row.drag_finished.connect(self.drag_finished)
                 self.rows_layout.insertWidget(self.rows_layout.count() - 1, row)
             row.set_weight(edit.weight)
             row.set_description(edit.description)
@@ -321,7 +325,15 @@ class AttributePanel(QWidget):
             self._cosine_key = key
             self.cosines.set_vectors([e.name for e in self._state.edits], [e.vector for e in self._state.edits])
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._strip_stale:
+            self._request_strip()
+
     def _request_strip(self) -> None:
+        self._strip_stale = not self.isVisible()
+        if self._strip_stale:
+            return      # a hidden tab decodes nothing; it catches up when shown
         state = self._state
         edit = next((e for e in state.edits if e.name == self.selected), None)
         if edit is None or state.current is None:

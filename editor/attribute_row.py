@@ -13,6 +13,7 @@ class AttributeRow(QWidget):
     weight_changed = Signal(str, float)
     remove_requested = Signal(str)
     picked = Signal(str)
+    drag_finished = Signal()     # the slider was let go: the next move is a new undo step
 
     def __init__(self, name: str, description: str = "", weight: float = 0.0, parent=None):
         super().__init__(parent)
@@ -44,6 +45,7 @@ class AttributeRow(QWidget):
         layout.addWidget(self.remove)
         self.set_weight(weight)
         self.slider.valueChanged.connect(self._on_slider_changed)
+        self.slider.sliderReleased.connect(self.drag_finished)
         self.spin.valueChanged.connect(self._on_spin_changed)
 
     def set_weight(self, weight: float) -> None:

@@ -40,6 +40,7 @@ class ConditionPanel(QWidget):
         self.names: list[str] = []
         self.checks: list[QCheckBox] = []
         self._row_id = 0
+        self._row_stale = False
         self._row_conditions = np.zeros((0, 0), np.float32)
         self.hint = QLabel("The open model has no condition: this panel is for conditional VAEs (CVAE).")
         self.hint.setWordWrap(True)
@@ -59,8 +60,9 @@ class ConditionPanel(QWidget):
         self.seed.setToolTip("seed of the numpy generator that draws z ~ N(0, I); it steps on after each image")
         self.sample_button = QPushButton("New image with this condition")
         self.sample_button.clicked.connect(lambda: self.sample_new())
+        self.pick_label = QLabel("Class")
         pick = QHBoxLayout()
-        pick.addWidget(QLabel("Class"))
+        pick.addWidget(self.pick_label)
         pick.addWidget(self.classes, 1)
         pick.addWidget(self.checks_box, 3)
         sample = QHBoxLayout()
@@ -141,6 +143,7 @@ class ConditionPanel(QWidget):
         names = list(loaded.condition_names)
         self.names = names if len(names) == cond_dim else [f"condition {i}" for i in range(cond_dim)]
         self.classes.addItems(self.names)
+        self.pick_label.setText("Class" if self.one_hot else "Attributes")
         self.classes.setVisible(self.one_hot)
         self.checks_box.setVisible(not self.one_hot)
         self.row_label.setText("The same latent under every class (click one to use it)" if self.one_hot else
@@ -158,12 +161,18 @@ class ConditionPanel(QWidget):
             return
         self._show_condition(c)
         z = state.latent()
-        if z is None:
-            return
+        self._row_stale = not self.isVisible()
+        if z is None or self._row_stale:
+            return      # a hidden tab decodes nothing; it catches up when shown
         self._row_conditions = condition_rows(c, self.one_hot)
         k = len(self._row_conditions)
         batch = torch.from_numpy(np.repeat(z[None], k, axis=0))
         self._row_id = self._controller.decode(batch, torch.from_numpy(self._row_conditions), "cond_row")
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._row_stale:
+            self._on_state_latent_changed(self._state)
 
     def _show_condition(self, c: np.ndarray) -> None:
         if self.one_hot:

@@ -85,6 +85,8 @@ class Controller(QObject):
         if self._projection_job is not None:
             self._projection_job.cancel()
         latents = loaded.latents
+        if method in ("tsne", "umap"):
+            options = {**options, "in_subprocess": True}   # so Cancel and closing the window stop it
 
         def fit(progress, should_stop):
             return make_projection(method, **options).fit(latents, progress=lambda f: progress(f, method),
@@ -179,11 +181,12 @@ class Controller(QObject):
             self._finished_jobs.remove(job)
         job.deleteLater()
 
-    def shutdown(self, timeout_ms: int = 30_000) -> None:
-        """Asks every thread to stop and waits, so Qt never destroys a running QThread."""
+    def shutdown(self) -> None:
+        """Asks every thread to stop and waits, so Qt never destroys a running QThread. Every job
+        checks its cancel flag within a batch (t-SNE and UMAP run in a process that is terminated)."""
         for job in list(self._finished_jobs):
             job.cancel()
         self.decoder.stop()
-        self.decoder.wait(timeout_ms)
+        self.decoder.wait()
         for job in list(self._finished_jobs):
-            job.wait(timeout_ms)
+            job.wait()

@@ -34,10 +34,11 @@ class JobWorker(QThread):
 
     def run(self) -> None:
         from editor.core.loaded_model import Cancelled
+        from models.projection import ProjectionStopped
 
         try:
             result = self._fn(self.progressed.emit, self._cancel.is_set)
-        except Cancelled:
+        except (Cancelled, ProjectionStopped):
             self.cancelled.emit()
             return
         except LatentAtlasError as e:

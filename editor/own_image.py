@@ -17,8 +17,15 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 from editor.core.image_convert import chw_to_hwc
-from editor.core.inversion import (ImageFileError, InversionResult, copy_for_inversion, encode_image, invert_gan,
-                                   is_image_file, read_image)
+from editor.core.inversion import (
+    ImageFileError,
+    InversionResult,
+    copy_for_inversion,
+    encode_image,
+    invert_gan,
+    is_image_file,
+    read_image,
+)
 
 PURPOSE = "own-image"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
@@ -101,7 +108,7 @@ class OwnImage(QObject):
         job = self._controller._start_job(f"inverting {path.name}", fn,
                                           lambda r: self._on_inverted(loaded, path, image, r),
                                           lambda msg: self._on_job_ended(f"Inverting {path.name} failed", msg))
-        job.progressed.connect(self._on_job_progress)
+        job.progressed.connect(lambda f, text: self._on_job_progress(f, f"{path.name}: {text}"))
         job.cancelled.connect(lambda: self._on_job_ended(None, f"Inverting {path.name} cancelled"))
         self.job = job
         dialog = QProgressDialog(f"Inverting {path.name}: searching for z whose image matches it…", "Cancel",

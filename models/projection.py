@@ -184,11 +184,28 @@ class _NeighbourMapProjection(Projection):
     """A nonlinear embedding fitted on at most max_points latents (a random subset beyond that, the rest
     placed by NeighbourEmbedding); transform and inverse interpolate between fitted points."""
 
-    def __init__(self, max_points: int | None, random_state: int, k: int):
+    def __init__(self, max_points: int | None, random_state: int, k: int, in_subprocess: bool = False):
         super().__init__()
         if max_points is not None and max_points < 3:
             raise ProjectionError(f"max_points must be at least 3; got {max_points}")
         self.max_points, self.random_state, self.k = max_points, int(random_state), int(k)
+        # in a spawned process the fit can be cancelled for real (the library has no stop hook);
+        # it costs about a second to start, so the editor uses it and scripts and tests need not
+        self.in_subprocess = bool(in_subprocess)
+
+    def _run_embed(self, Z: np.ndarray, stop) -> np.ndarray:
+        if not self.in_subprocess:
+            return self._embed(Z)
+        from .cancellable_process import ProcessCancelled, run_cancellable
+        try:
+            return run_cancellable(_embed_in_child, (type(self), self._params(), Z), stop)
+        except ProcessCancelled:
+            raise ProjectionStopped("the projection was cancelled") from None
+        except RuntimeError as e:
+            raise ProjectionError(f"{self.method} failed: {e}") from None
+
+    def _params(self) -> dict:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "in_subprocess"}
 
     def _embed(self, Z: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -201,7 +218,7 @@ class _NeighbourMapProjection(Projection):
         else:
             subset = np.arange(n)
         embedding = np.empty((n, 2), dtype=np.float32)
-        embedding[subset] = self._embed(Z[subset])
+        embedding[subset] = self._run_embed(Z[subset], stop)
         report(0.9)
         self._check_stop(stop)
         rest = np.setdiff1d(np.arange(n), subset)
@@ -218,6 +235,13 @@ class _NeighbourMapProjection(Projection):
         return self._from_map(P)
 
 
+def _embed_in_child(cls, params: dict, Z: np.ndarray) -> np.ndarray:
+    projection = cls.__new__(cls)
+    Projection.__init__(projection)
+    vars(projection).update(params)
+    return projection._embed(Z)
+
+
 class TSNEProjection(_NeighbourMapProjection):
     """sklearn's Barnes-Hut t-SNE. It has no progress callback and cannot be interrupted mid-fit:
     progress jumps from 0 to 0.9, and should_stop is only honoured before and after the t-SNE run.
@@ -227,8 +251,8 @@ class TSNEProjection(_NeighbourMapProjection):
     method = "tsne"
 
     def __init__(self, perplexity: float = 30.0, max_points: int | None = 10_000, random_state: int = 0,
-                 max_iter: int = 1000, k: int = 8):
-        super().__init__(max_points, random_state, k)
+                 max_iter: int = 1000, k: int = 8, in_subprocess: bool = False):
+        super().__init__(max_points, random_state, k, in_subprocess)
         self.perplexity, self.max_iter = float(perplexity), int(max_iter)
 
     def _embed(self, Z):
@@ -245,10 +269,10 @@ class UMAPProjection(_NeighbourMapProjection):
     method = "umap"
 
     def __init__(self, n_neighbors: int = 15, min_dist: float = 0.1, max_points: int | None = None,
-                 random_state: int = 0, k: int = 8):
+                 random_state: int = 0, k: int = 8, in_subprocess: bool = False):
         if not umap_available():
             raise ProjectionError(UMAP_MISSING)
-        super().__init__(max_points, random_state, k)
+        super().__init__(max_points, random_state, k, in_subprocess)
         self.n_neighbors, self.min_dist = int(n_neighbors), float(min_dist)
 
     def _embed(self, Z):

@@ -20,7 +20,7 @@ import torch
 from . import distributed as ddp
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import CheckpointError, TrainingDiverged
-from .gan_health import GanHealth
+from .gan_health import GanHealth, pixel_spread
 from .training_events import TrainConfig, TrainEvent
 
 HISTORY_CAP = 20_000   # points per curve kept in the checkpoint; older points are thinned 2:1
@@ -84,7 +84,9 @@ class Trainer:
     def run(self) -> Iterator[TrainEvent]:
         cfg = self.config
         self.model.train()
-        gan_health = GanHealth() if self.model.kind == "gan" else None
+        gan_health = None
+        if self.model.kind == "gan":
+            gan_health = GanHealth(data_spread=pixel_spread(self.images[:256].float() / 255.0))
         sums: dict[str, torch.Tensor] = {}
         n_in_window, images_in_window = 0, 0
         t_start = t_window = time.perf_counter()

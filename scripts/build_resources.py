@@ -25,7 +25,7 @@ from models.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from models.data import load_dataset  # noqa: E402
 from models.model_factory import DEFAULT_LR, make_model_config  # noqa: E402
 from models.registry import build_model  # noqa: E402
-from models.trainer import Trainer  # noqa: E402
+from models.trainer import Trainer, previous_path  # noqa: E402
 from models.training_data import training_tensors  # noqa: E402
 from models.training_events import TrainConfig  # noqa: E402
 
@@ -87,6 +87,7 @@ def train(name: str, epochs_scale: float) -> None:
     save_checkpoint(MODELS / f"{name}.safetensors", ckpt.model, dataset=ckpt.dataset, history=ckpt.history,
                     train_state={"step": trainer.step, "epoch": epochs, "seed": 0}, dtype=torch.float16)
     full.unlink()
+    previous_path(full).unlink(missing_ok=True)
     print(f"{name}: saved in {time.time() - t0:.0f}s", flush=True)
 
 

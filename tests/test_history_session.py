@@ -266,3 +266,19 @@ def test_session_finds_its_checkpoint_beside_it_when_the_folder_moved(tmp_path, 
            "latent_dim": 4, "cond_dim": 0, "point": None}
     (tmp_path / "s.json").write_text(json.dumps(doc))
     assert read_session(tmp_path / "s.json").checkpoint == tmp_path / "model.safetensors"
+
+
+def test_letting_go_of_a_slider_ends_its_undo_step(qtbot, window, digits_vae_path):
+    open_and_wait(qtbot, window, digits_vae_path)
+    panel = tool(window, AttributePanel)
+    panel.add_candidate("1")
+    slider = panel.rows["1"].slider
+    for ticks in (5, 10, 15):          # one drag ...
+        slider.setValue(ticks)
+    slider.sliderReleased.emit()       # ... let go, and at once a second drag
+    for ticks in (20, 25):
+        slider.setValue(ticks)
+    window.history.undo()
+    assert window.state.edits[0].weight == 0.75 and slider.value() == 15
+    window.history.undo()
+    assert window.state.edits[0].weight == 0.0 and slider.value() == 0

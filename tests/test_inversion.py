@@ -9,8 +9,14 @@ import torch
 from PIL import Image
 
 from editor.core.image_convert import images_to_hwc_uint8
-from editor.core.inversion import (ImageFileError, copy_for_inversion, encode_image, invert_gan, is_image_file,
-                                   read_image)
+from editor.core.inversion import (
+    ImageFileError,
+    copy_for_inversion,
+    encode_image,
+    invert_gan,
+    is_image_file,
+    read_image,
+)
 from editor.core.loaded_model import Cancelled
 from models.checkpoint import load_checkpoint
 from models.data import load_dataset

@@ -187,3 +187,27 @@ def test_umap_missing_gives_the_install_hint(monkeypatch):
 def test_umap_inverse_at_each_map_point_is_its_latent(Z):
     proj = make_projection("umap").fit(Z[:200])
     np.testing.assert_array_equal(proj.inverse(proj.embedding), Z[:200])
+
+
+def test_tsne_in_a_subprocess_is_cancelled_for_real():
+    import threading
+    import time
+
+    from models.projection import ProjectionStopped, make_projection
+
+    Z = np.random.default_rng(0).normal(size=(3000, 8)).astype(np.float32)
+    stop = threading.Event()
+    threading.Timer(1.0, stop.set).start()
+    t0 = time.perf_counter()
+    with pytest.raises(ProjectionStopped):
+        make_projection("tsne", in_subprocess=True).fit(Z, should_stop=stop.is_set)
+    assert time.perf_counter() - t0 < 15   # a full t-SNE of 3,000 points takes far longer here
+
+
+def test_tsne_in_a_subprocess_gives_the_same_map_as_in_process():
+    from models.projection import make_projection
+
+    Z = np.random.default_rng(1).normal(size=(120, 4)).astype(np.float32)
+    a = make_projection("tsne", max_iter=250).fit(Z).embedding
+    b = make_projection("tsne", max_iter=250, in_subprocess=True).fit(Z).embedding
+    assert np.allclose(a, b, atol=1e-3)

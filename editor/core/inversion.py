@@ -61,7 +61,7 @@ def read_image(path: str | Path, image_shape: tuple[int, int, int]) -> np.ndarra
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise ImageFileError(f"{path}: cannot read the image ({e})") from None
     arr = arr[..., None] if arr.ndim == 2 else arr          # (H, W, C)
-    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+    return arr.transpose(2, 0, 1).copy()                     # writable, contiguous (C, H, W)
 
 
 def _flatten_alpha(img: Image.Image) -> Image.Image:

@@ -1,0 +1,140 @@
+"""The interpolation strip driven through the real window: a mouse drag on the map, the buttons, exports."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+
+from editor.core.image_convert import images_to_hwc_uint8
+from editor.core.strip import endpoint_latent, strip_latents
+from editor.interpolation_panel import InterpolationPanel
+from models.checkpoint import load_checkpoint
+from tests.editor_helpers import empty_spot, open_and_wait, view_to_widget
+
+
+@pytest.fixture
+def window(qtbot):
+    from editor.app import create_window
+
+    _, win = create_window(device="cpu")
+    qtbot.addWidget(win)
+    win.resize(1200, 760)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.controller.shutdown()
+
+
+def panel_of(window) -> InterpolationPanel:
+    for i in range(window.tools.count()):
+        if isinstance(window.tools.widget(i), InterpolationPanel):
+            window.tools.setCurrentIndex(i)
+            return window.tools.widget(i)
+    raise AssertionError("no interpolation panel in the window")
+
+
+def decode(path, z: np.ndarray, c=None) -> np.ndarray:
+    model = load_checkpoint(path).model.eval()
+    with torch.inference_mode():
+        return images_to_hwc_uint8(model.decode(torch.from_numpy(np.asarray(z, np.float32)).reshape(-1, z.shape[-1]),
+                                                None if c is None else torch.from_numpy(c)))
+
+
+def real_drag(qtbot, window, start, end, steps=8):
+    """Press, move in steps well beyond the drag threshold, release: as a user's left drag."""
+    viewport = window.map.plot_widget.viewport()
+    a, b = view_to_widget(window, *start), view_to_widget(window, *end)
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+    for t in np.linspace(0, 1, steps + 1)[1:]:
+        p = QPoint(round(a.x() + t * (b.x() - a.x())), round(a.y() + t * (b.y() - a.y())))
+        QTest.mouseMove(viewport, p)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+
+
+def test_mouse_drag_from_a_data_point_shows_a_strip_ending_on_both_endpoints(qtbot, window, digits_vae_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    panel = panel_of(window)
+    i = int(np.argmin(loaded.embedding[:, 0]))              # the leftmost data point, alone at the edge
+    ends = []
+    window.map.view.drag_started.connect(lambda x, y: ends.append(("start", x, y)))
+    window.map.view.drag_finished.connect(lambda x, y: ends.append(("finish", x, y)))
+    real_drag(qtbot, window, loaded.embedding[i], empty_spot(loaded, window))
+    assert [e[0] for e in ends] == ["start", "finish"]
+    (_, x0, y0), (_, x1, y1) = ends
+    qtbot.waitUntil(lambda: panel.images is not None and panel.frames is not None
+                    and np.array_equal(panel.frames[-1], endpoint_latent(loaded, x1, y1, window.map.nearest(x1, y1))),
+                    timeout=10_000)
+    assert panel.images.shape[0] == 8 and panel.strip_view.count == 8
+    a = window.map.nearest(x0, y0)
+    assert a >= 0 and np.array_equal(panel.frames[0], loaded.latents[a])   # the data point's exact latent
+    assert window.map.nearest(x1, y1) == -1                                # released on empty map
+    direct = decode(digits_vae_path, np.stack([panel.frames[0], panel.frames[-1]]))
+    # a batch of 8 and a batch of 2 may round one pixel differently, never more
+    assert np.abs(panel.images[0].astype(int) - direct[0]).max() <= 1
+    assert np.abs(panel.images[-1].astype(int) - direct[1]).max() <= 1
+    path_x, _ = window.map.path_item.getData()
+    assert len(path_x) == 8                                               # the path is drawn on the map
+
+
+def test_the_strip_follows_the_last_position_of_a_fast_drag(qtbot, window, digits_vae_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    panel = panel_of(window)
+    view = window.map.view
+    emb = loaded.embedding
+    view.drag_started.emit(*emb[0])
+    for t in np.linspace(0, 1, 200):                  # far faster than the worker decodes
+        view.dragged.emit(*(emb[0] + t * (emb[1] - emb[0])))
+    view.drag_finished.emit(*emb[1])
+    last = endpoint_latent(loaded, *emb[1], window.map.nearest(*emb[1]))
+    qtbot.waitUntil(lambda: panel.frames is not None and np.array_equal(panel.frames[-1], last), timeout=10_000)
+    assert panel.strip_view.updates < 200             # only the newest request was decoded, no queue
+
+
+def test_frames_mode_waypoints_and_clicking_a_frame(qtbot, window, digits_vae_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    panel = panel_of(window)
+    for index, button in ((3, panel.set_a_button), (10, panel.set_b_button), (20, panel.add_button)):
+        window.controller.select_data_point(index)
+        button.click()
+    panel.n_frames.setValue(12)
+    expected = strip_latents(loaded.latents[[3, 10, 20]], 12, "slerp")
+    qtbot.waitUntil(lambda: panel.frames is not None and len(panel.frames) == 12, timeout=10_000)
+    assert np.array_equal(panel.frames, expected) and panel.strip_view.count == 12
+    assert "3 waypoints" in panel.status.text()
+    slerp_frames = panel.frames
+    panel.mode.setCurrentText("lerp")
+    qtbot.waitUntil(lambda: panel.frames is not slerp_frames, timeout=10_000)
+    assert np.abs(panel.frames[5] - slerp_frames[5]).max() > 1e-4
+    # a click on frame 5 of the strip makes it the current image
+    x, y = panel.strip_view.tile_centre(5)
+    scene = panel.strip_view.view.mapViewToScene(QPointF(x, y))
+    pos = panel.strip_view.widget.mapFromScene(scene)
+    QTest.mouseClick(panel.strip_view.widget.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+    qtbot.waitUntil(lambda: window.state.current.source == "strip", timeout=5000)
+    assert np.array_equal(window.state.current.base, panel.frames[5])
+    qtbot.waitUntil(lambda: window.decoded_view.image is not None
+                    and np.abs(window.decoded_view.image.astype(int) - panel.images[5]).max() <= 1, timeout=5000)
+
+
+def test_export_png_and_gif_with_the_frames_latents(qtbot, window, digits_vae_path, tmp_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    panel = panel_of(window)
+    window.controller.select_data_point(1)
+    panel.set_a_button.click()
+    window.controller.select_data_point(2)
+    panel.set_b_button.click()
+    qtbot.waitUntil(lambda: panel.images is not None, timeout=10_000)
+    png = panel.export_png(tmp_path / "strip.png")
+    gif = panel.export_gif(tmp_path / "strip.gif")
+    with Image.open(png) as img:
+        assert img.height == 8 * 16 and img.width == (8 * 9 - 1) * 16
+    with Image.open(gif) as img:
+        assert img.n_frames == 2 * 8 - 2            # forth and back
+    recipe = json.loads((tmp_path / "strip.recipe.json").read_text())
+    assert np.allclose(recipe["frames"], panel.frames) and np.allclose(recipe["frames"][0], loaded.latents[1])
+    assert (tmp_path / "strip.gif").stat().st_size > 0 and (tmp_path / "strip.recipe.json").exists()

@@ -1,0 +1,137 @@
+"""Prior samples, latent traversals and the density line, driven through the real window."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+
+from editor.core.density import WARN_COLOUR
+from editor.core.image_convert import images_to_hwc_uint8
+from editor.samples_panel import SamplesPanel, prior_latents
+from editor.traversal_panel import TraversalPanel
+from models.checkpoint import load_checkpoint
+from models.latent_math import kl_per_dimension
+from tests.editor_helpers import open_and_wait
+
+
+@pytest.fixture
+def window(qtbot):
+    from editor.app import create_window
+
+    _, win = create_window(device="cpu")
+    qtbot.addWidget(win)
+    win.resize(1200, 760)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.controller.shutdown()
+
+
+def show_panel(window, cls):
+    for i in range(window.tools.count()):
+        if isinstance(window.tools.widget(i), cls):
+            window.tools.setCurrentIndex(i)
+            return window.tools.widget(i)
+    raise AssertionError(f"no {cls.__name__} in the window")
+
+
+def click_tile(tile_view, index: int) -> None:
+    scene = tile_view.view.mapViewToScene(QPointF(*tile_view.tile_centre(index)))
+    QTest.mouseClick(tile_view.widget.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     tile_view.widget.mapFromScene(scene))
+
+
+def decode(path, z: np.ndarray, c=None) -> np.ndarray:
+    model = load_checkpoint(path).model.eval()
+    with torch.inference_mode():
+        return images_to_hwc_uint8(model.decode(torch.from_numpy(np.asarray(z, np.float32)),
+                                                None if c is None else torch.from_numpy(np.asarray(c, np.float32))))
+
+
+def test_clicking_a_sample_makes_it_the_current_image(qtbot, window, digits_vae_path):
+    open_and_wait(qtbot, window, digits_vae_path)
+    panel = show_panel(window, SamplesPanel)
+    qtbot.waitUntil(lambda: panel.latents is not None, timeout=10_000)
+    assert panel.grid.count == 16
+    click_tile(panel.grid, 6)
+    qtbot.waitUntil(lambda: window.state.current.source == "sample", timeout=5000)
+    assert np.array_equal(window.state.current.base, panel.latents[6])
+    expected = decode(digits_vae_path, panel.latents[6:7])[0]
+    qtbot.waitUntil(lambda: np.array_equal(window.decoded_view.image, expected), timeout=5000)
+
+
+def test_temperature_scales_and_new_samples_redraws(qtbot, window, digits_vae_path):
+    open_and_wait(qtbot, window, digits_vae_path)
+    panel = show_panel(window, SamplesPanel)
+    qtbot.waitUntil(lambda: panel.latents is not None, timeout=10_000)
+    at_one = panel.latents
+    panel.set_temperature(0.5)
+    qtbot.waitUntil(lambda: panel.latents is not at_one, timeout=10_000)
+    assert np.allclose(panel.latents, 0.5 * at_one, atol=1e-6)
+    first_grid = panel.grid.image.copy()
+    panel.new_button.click()
+    qtbot.waitUntil(lambda: not np.array_equal(panel.grid.image, first_grid), timeout=10_000)
+    assert np.allclose(panel.latents, prior_latents(16, at_one.shape[1], 0.5, panel.seed.value()), atol=1e-6)
+
+
+def test_cvae_samples_use_the_current_condition(qtbot, window, digits_cvae_path):
+    loaded = open_and_wait(qtbot, window, digits_cvae_path)
+    panel = show_panel(window, SamplesPanel)
+    three = np.eye(loaded.model.cond_dim, dtype=np.float32)[3]
+    window.state.set_condition(three)
+    qtbot.waitUntil(lambda: panel.condition is not None and np.array_equal(panel.condition, three), timeout=10_000)
+    expected = decode(digits_cvae_path, panel.latents[:1], three[None])[0]
+    assert np.abs(panel.grid.image[:8, :8].astype(int) - expected).max() <= 1
+
+
+def test_traversal_rows_are_the_dimensions_by_kl(qtbot, window, digits_vae_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    panel = show_panel(window, TraversalPanel)
+    qtbot.waitUntil(lambda: panel.latents is not None, timeout=10_000)
+    kl = kl_per_dimension(torch.from_numpy(loaded.latents), torch.from_numpy(loaded.logvars)).numpy()
+    assert panel.dims == list(np.argsort(-kl, kind="stable"))[:len(panel.dims)]
+    assert len(panel.dims) == loaded.model.latent_dim == 4          # the fixture has 4 dimensions, all shown
+    assert list(kl[panel.dims]) == sorted(kl, reverse=True)
+    ticks = panel.grid.plot.getAxis("left")._tickLevels[0]
+    assert [t[1] for t in ticks] == [f"z{d}  KL {kl[d]:.2f}" for d in panel.dims]
+    # row r, column q is the current latent with dimension dims[r] set to value q
+    z = window.state.latent()
+    r, q = 1, 8
+    expected_z = z.copy()
+    expected_z[panel.dims[r]] = 3.0
+    assert np.allclose(panel.latents[r * 9 + q], expected_z)
+    expected = decode(digits_vae_path, panel.latents)
+    assert np.abs(panel.grid.image[9:17, 72:80].astype(int) - expected[r * 9 + q]).max() <= 1
+    panel.rows.setValue(2)
+    qtbot.waitUntil(lambda: len(panel.dims) == 2, timeout=10_000)
+    assert panel.grid.count == 18
+
+
+def test_gan_traversal_keeps_index_order(qtbot, window, digits_gan_path):
+    loaded = open_and_wait(qtbot, window, digits_gan_path)
+    panel = show_panel(window, TraversalPanel)
+    qtbot.waitUntil(lambda: panel.latents is not None, timeout=10_000)
+    assert panel.dims == list(range(min(8, loaded.model.latent_dim)))
+
+
+def test_density_line_shows_numbers_and_warns_off_the_data(qtbot, window, digits_vae_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    label = window.density_label
+    qtbot.waitUntil(lambda: label.density is not None, timeout=10_000)
+    assert "ELBO" in label.numbers.text() and "IW, K=64" in label.numbers.text()
+    assert not label.warning.isVisible()
+    window.controller.set_latent(loaded.latents[0] * 10, "sample")
+    qtbot.waitUntil(lambda: label.warning.isVisible(), timeout=10_000)
+    assert "leaves the data" in label.warning.text() and WARN_COLOUR in label.warning.styleSheet()
+    window.controller.select_data_point(0)
+    qtbot.waitUntil(lambda: not label.warning.isVisible(), timeout=10_000)
+
+
+def test_density_line_of_a_gan_shows_realness(qtbot, window, digits_gan_path):
+    open_and_wait(qtbot, window, digits_gan_path)
+    label = window.density_label
+    qtbot.waitUntil(lambda: label.density is not None, timeout=10_000)
+    assert label.numbers.text().startswith("realness D/(1−D) = ")
+    assert np.isfinite(label.density.realness)
