@@ -8,6 +8,11 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 
 def create_window(device: str = "auto", map_limit: int = 10_000):
+    # torch, scipy and sklearn first: PySide6 installs an import hook that reads the source of every
+    # module imported after it, which makes torch's lazy imports take seconds
+    import scipy.spatial  # noqa: F401
+    import sklearn.decomposition  # noqa: F401
+    import torch  # noqa: F401
     from PySide6.QtWidgets import QApplication
 
     import pyqtgraph as pg

@@ -56,7 +56,7 @@ class Controller(QObject):
         if self._load_job is not None:
             self._load_job.cancel()
         fn = partial(self._load, str(path), self.device, self.projection_method)
-        job = self._start_job(f"opening {Path(path).name}", fn, self._on_loaded, self.load_failed.emit)
+        job = self.start_job(f"opening {Path(path).name}", fn, self._on_loaded, self.load_failed.emit)
         job.progressed.connect(self.load_progress)
         self._load_job = job
         self.load_started.emit(str(path))
@@ -99,7 +99,7 @@ class Controller(QObject):
                 self.projection_ready.emit(method)
                 self.state.events.projection_changed.emit(loaded.embedding)
 
-        self._projection_job = self._start_job(f"projection {method}", fit, done, self.projection_failed.emit)
+        self._projection_job = self.start_job(f"projection {method}", fit, done, self.projection_failed.emit)
         self.projection_started.emit(method)
 
     def cancel_jobs(self) -> None:
@@ -167,7 +167,7 @@ class Controller(QObject):
         self._on_state_latent_changed(self.state)
 
     # -- jobs -----------------------------------------------------------------------------------------
-    def _start_job(self, name, fn, on_success, on_failure) -> JobWorker:
+    def start_job(self, name, fn, on_success, on_failure) -> JobWorker:
         job = JobWorker(name, fn, self)
         job.succeeded.connect(lambda result, j=job: None if j.is_cancelled() else on_success(result))
         job.failed.connect(on_failure)

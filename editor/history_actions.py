@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QFileDialog, QMenu
 
 from editor.core.history import History
 from editor.core.recipe import file_sha256
-from editor.core.session import Session, SessionError, check_checkpoint, check_fits, make_session, \
-    read_session, write_session
+from editor.core.session import (Session, SessionError, check_checkpoint, check_fits, json_options, make_session,
+                                 read_session, write_session)
 from models.errors import LatentAtlasError
 
 SESSION_FILTER = "Latent Atlas sessions (*.json);;All files (*)"
@@ -106,7 +106,7 @@ class SessionActions(QObject):
             return
         c = window.controller
         if (loaded.projection is None or session.projection != loaded.projection.method
-                or session.projection_options != c.projection_options):
+                or session.projection_options != json_options(c.projection_options)):
             window.request_projection(session.projection, **session.projection_options)
         window.state.restore(session.snapshot)
         if fresh:

@@ -47,6 +47,7 @@ class InterpolationPanel(QWidget):
         self._build()
         state.events.model_changed.connect(self._on_state_model_changed)
         state.events.latent_changed.connect(self._on_state_latent_changed)
+        state.events.projection_changed.connect(lambda _embedding: self._redraw_path())
         controller.decoded.connect(self._on_controller_decoded)
         view = latent_map.view
         view.drag_started.connect(self._on_map_drag_started)
@@ -139,13 +140,19 @@ class InterpolationPanel(QWidget):
         if loaded is None or not self.waypoints.ready():
             return
         frames = strip_latents(self.waypoints.points, self.n_frames.value(), self.mode.currentText())
-        if loaded.projection is not None:
-            self._map.set_path(loaded.projection.transform(frames))
+        self._redraw_path(frames)
         condition = None if self._state.condition is None else self._state.condition.copy()
         c = None if condition is None else torch.from_numpy(condition)
         request_id = self._controller.decode(torch.from_numpy(frames), c, purpose=PURPOSE)
         self._requests = {i: r for i, r in self._requests.items() if i > self._shown_id}
         self._requests[request_id] = (frames, condition)
+
+    def _redraw_path(self, frames: np.ndarray | None = None) -> None:
+        """The frames' latents projected onto the map (a slerp path bends there)."""
+        frames = self.frames if frames is None else frames
+        loaded = self._state.loaded
+        if frames is not None and loaded is not None and loaded.projection is not None:
+            self._map.set_path(loaded.projection.transform(frames))
 
     # -- results --------------------------------------------------------------------------------------
     def _on_controller_decoded(self, result) -> None:

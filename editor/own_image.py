@@ -105,7 +105,7 @@ class OwnImage(QObject):
     # -- GAN inversion ----------------------------------------------------------------------------------
     def _start_inversion(self, loaded, path: Path, image: np.ndarray, model_copy) -> None:
         fn = partial(_invert_job, model_copy, image)
-        job = self._controller._start_job(f"inverting {path.name}", fn,
+        job = self._controller.start_job(f"inverting {path.name}", fn,
                                           lambda r: self._on_inverted(loaded, path, image, r),
                                           lambda msg: self._on_job_ended(f"Inverting {path.name} failed", msg))
         job.progressed.connect(lambda f, text: self._on_job_progress(f, f"{path.name}: {text}"))

@@ -2,7 +2,8 @@
 both iterate `Trainer.run()`; stop and pause are flags checked between steps.
 
 Resuming restores weights, optimiser state and the torch RNG; the data order of epoch e comes from
-a generator seeded with (seed, e), so a resumed CPU run ends bit-identical to an uninterrupted one.
+a generator seeded with (seed, e), so a resumed CPU run ends bit-identical to an uninterrupted one
+(with the same number of torch threads: reductions split across threads round differently).
 Under torchrun (a `DistributedContext`), see distributed.py: each rank trains on its shard, gradients
 are averaged before each optimiser step, and only rank 0 writes checkpoints.
 """
@@ -98,7 +99,8 @@ class Trainer:
                 if not self._running.is_set():
                     t_pause = time.perf_counter()
                     self._running.wait()
-                    paused_s += time.perf_counter() - t_pause
+                    held = time.perf_counter() - t_pause
+                    paused_s, t_window = paused_s + held, t_window + held   # images/s leaves the pause out
                 if self._stop_agreed if self.dist else self._stop.is_set():
                     yield from self._finish("stopped", epoch, t_start, paused_s)
                     return

@@ -23,6 +23,7 @@ def digits_vae_path(tmp_path_factory):
 
     data = load_dataset("digits")
     out = tmp_path_factory.mktemp("models") / "digits_vae.safetensors"
+    torch.manual_seed(0)   # the same weights whatever ran before
     model = build_model("vae", VAEConfig(image_shape=(1, 8, 8), latent_dim=4, width=16, hidden=64))
     trainer = Trainer(model, torch.from_numpy(data.images), None, TrainConfig(epochs=3, batch_size=64),
                       out=out, dataset=data.describe())
@@ -42,6 +43,7 @@ def digits_cvae_path(tmp_path_factory):
     data = load_dataset("digits")
     cond, names = data.conditions("labels")
     out = tmp_path_factory.mktemp("models") / "digits_cvae.safetensors"
+    torch.manual_seed(0)   # the same weights whatever ran before
     model = build_model("cvae", VAEConfig(image_shape=(1, 8, 8), latent_dim=4, width=16, hidden=64, cond_dim=10))
     trainer = Trainer(model, torch.from_numpy(data.images), torch.from_numpy(cond), TrainConfig(epochs=3),
                       out=out, dataset={**data.describe(), "condition": "labels", "condition_names": names})
@@ -60,6 +62,7 @@ def digits_gan_path(tmp_path_factory):
 
     data = load_dataset("digits")
     out = tmp_path_factory.mktemp("models") / "digits_gan.safetensors"
+    torch.manual_seed(0)   # the same weights whatever ran before
     model = build_model("gan", GANConfig(image_shape=(1, 8, 8), latent_dim=8, width=16))
     trainer = Trainer(model, torch.from_numpy(data.images), None, TrainConfig(epochs=2, lr=2e-4),
                       out=out, dataset=data.describe())

@@ -27,9 +27,11 @@ def click_map(qtbot, window, x: float, y: float):
 
 
 def empty_spot(loaded, window):
-    """A map point well away from every data point, inside the view."""
+    """A map point well away from every data point, inside the view and left of the legend
+    (which sits top right and takes the clicks it covers)."""
     emb = loaded.embedding
     lo, hi = emb.min(0), emb.max(0)
+    hi = lo + (hi - lo) * np.array([0.7, 1.0])
     rng = np.random.default_rng(0)
     best, best_d = None, -1.0
     for p in lo + rng.random((400, 2)) * (hi - lo):

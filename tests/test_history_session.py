@@ -196,17 +196,22 @@ def test_session_reopens_the_exact_view_in_a_new_window(qtbot, digits_vae_path, 
     qtbot.addWidget(first)
     try:
         saved_image = make_edits(qtbot, first, digits_vae_path)
+        with qtbot.waitSignal(first.controller.projection_ready, timeout=30_000):
+            first.request_projection("pca", components=(0, 2))     # PC1 against PC3
         first.session.save_session(str(tmp_path / "s.json"))
-        saved_latent = first.state.latent()
+        saved_latent, saved_cursor = first.state.latent(), first.state.current.cursor
+        saved_map = first.state.loaded.embedding.copy()
     finally:
         first.controller.shutdown()
     _, second = create_window(device="cpu")
     qtbot.addWidget(second)
     try:
-        with qtbot.waitSignal(second.session.session_opened, timeout=60_000):
+        with qtbot.waitSignals([second.session.session_opened, second.controller.projection_ready],
+                               timeout=60_000):
             assert second.session.open_session(str(tmp_path / "s.json"))
         shown(qtbot, second, saved_image)
-        assert np.array_equal(second.state.latent(), saved_latent)
+        assert np.array_equal(second.state.latent(), saved_latent) and second.state.current.cursor == saved_cursor
+        np.testing.assert_allclose(second.state.loaded.embedding, saved_map, atol=1e-5)
         assert sorted(tool(second, AttributePanel).rows) == ["3", "8"]
         assert not second.session.undo_action.isEnabled()
     finally:

@@ -3,6 +3,7 @@ act within a step, divergence keeps the last good checkpoint, and the GAN failur
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import threading
 import time
@@ -66,7 +67,7 @@ def test_progress_events_are_rate_limited_and_carry_numbers(digits):
     trainer = Trainer(small_vae(), digits, None, config)
     progress = [e for e in trainer.run() if e.kind == "progress"]
     assert 2 <= len(progress) <= progress[-1].elapsed_s / interval + 2   # at most one per interval
-    gaps = [b.elapsed_s - a.elapsed_s for a, b in zip(progress, progress[1:-1])]
+    gaps = [b.elapsed_s - a.elapsed_s for a, b in itertools.pairwise(progress[:-1])]
     assert all(g >= interval * 0.999 for g in gaps), gaps          # the last one closes the epoch early
     for event in progress:
         assert event.epoch == 0 and 0 < event.step <= trainer.total_steps
@@ -135,10 +136,12 @@ def test_pause_holds_the_loop_and_unpause_resumes_it(digits):
             stamps[3] = (time.perf_counter(), event.elapsed_s)
         elif event.step == 4:
             stamps[4] = (time.perf_counter(), event.elapsed_s)
+            rate_after_pause = event.images_per_s
     assert not trainer.paused and trainer.step == trainer.total_steps
     wall = stamps[4][0] - stamps[3][0]
     assert wall >= pause_s * 0.95                          # no step ran while paused
     assert stamps[4][1] - stamps[3][1] < wall - pause_s * 0.8   # elapsed_s leaves the pause out
+    assert rate_after_pause > 1.5 * 64 / pause_s                    # and so does images/s (64 per step)
 
 
 def test_pause_from_another_thread_stops_the_steps(digits):
@@ -210,8 +213,10 @@ def test_control_without_poison_the_same_run_finishes_and_rewrites_the_file(tmp_
 
 
 def _fake_gan_step(d_real, d_fake):
+    def t(v):
+        return torch.tensor(float(v))
+
     def step(x, c, optimizers):
-        t = lambda v: torch.tensor(float(v))   # noqa: E731
         return {"loss": t(1.0), "d_loss": t(0.5), "g_loss": t(0.5), "d_real": t(d_real), "d_fake": t(d_fake),
                 "jsd": t(0.1)}
     return step

@@ -22,7 +22,8 @@ def bundled_models() -> list[BundledModel]:
     try:
         entries = json.loads(index.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        entries = [{"file": p.name, "name": p.stem} for p in sorted(MODELS_DIR.glob("*.safetensors"))]
+        entries = [{"file": p.name, "name": p.stem} for p in sorted(MODELS_DIR.glob("*.safetensors"))
+                   if not p.name.startswith(".")]   # hidden files are unfinished builds
     models = []
     for e in entries:
         path = MODELS_DIR / e["file"]
@@ -34,4 +35,5 @@ def bundled_models() -> list[BundledModel]:
 
 def default_model() -> BundledModel | None:
     models = bundled_models()
-    return next((m for m in models if m.default), models[0] if models else None)
+    preferred = [m for m in models if m.default] + [m for m in models if m.path.stem == "fashion_vae"]
+    return (preferred or models or [None])[0]

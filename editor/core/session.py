@@ -49,6 +49,11 @@ def _jsonable(value) -> bool:
         return False
 
 
+def json_options(options: dict | None) -> dict:
+    """Projection options as JSON gives them back (tuples become lists; what JSON cannot hold is left out)."""
+    return json.loads(json.dumps({k: v for k, v in (options or {}).items() if _jsonable(v)}))
+
+
 def make_session(state: EditorState, projection: str = "pca", projection_options: dict | None = None,
                  panels: dict | None = None) -> dict:
     """The session of what is on screen now, as a JSON-able dict."""
@@ -56,7 +61,7 @@ def make_session(state: EditorState, projection: str = "pca", projection_options
     if loaded is None:
         raise SessionError("there is nothing to save: no model is open")
     point = state.current
-    options = {k: v for k, v in (projection_options or {}).items() if _jsonable(v)}
+    options = json_options(projection_options)
     return {
         "format": SESSION_FORMAT, "version": SESSION_VERSION,
         "checkpoint": str(Path(loaded.path).resolve()), "checkpoint_sha256": file_sha256(loaded.path),
