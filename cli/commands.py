@@ -84,13 +84,50 @@ def run_convert(args) -> int:
 
 
 def run_evaluate(args) -> int:
-    from models.evaluation import evaluate_checkpoint
+    import sys
+    import tempfile
 
-    report = evaluate_checkpoint(args.file, dataset=args.dataset, k=args.k, limit=args.limit or None,
-                                 seed=args.seed)
-    for key, value in report.items():
-        print(f"{key:<28} {value:.4f}" if isinstance(value, float) else f"{key:<28} {value}")
+    from models.errors import ConfigError
+    from models.quality.report import full_report, load_quality_context
+
+    if args.reference and args.epochs is None:
+        args.epochs = _trained_epochs(args.file)
+    if args.reference and args.epochs < 1:
+        raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
+    ctx = load_quality_context(args.samples) if args.quality else None
+    options = {"dataset": args.dataset, "k": args.k, "limit": args.limit or None, "seed": args.seed}
+    reports = [full_report(args.file, ctx, **options)]
+    if args.reference:
+        from models.quality.reference_vae import train_reference_vae
+
+        def progress(event):
+            if event.kind == "epoch":
+                print(f"reference VAE: epoch {event.epoch}/{args.epochs} ({event.elapsed_s:.0f} s)",
+                      file=sys.stderr, flush=True)
+
+        with tempfile.TemporaryDirectory() as tmp:
+            ref = train_reference_vae(f"{tmp}/reference_vae.safetensors", args.epochs, seed=args.seed,
+                                      on_event=progress)
+            reports.append(full_report(ref, ctx, **{**options, "dataset": "fashion-mnist"}))
+        reports[1]["file"] = f"reference VAE (784-400-20 MLP, {args.epochs} epochs)"
+    if ctx is not None:
+        print(f"quality: {args.samples} samples against {ctx.source}", file=sys.stderr)
+    for key in dict.fromkeys(k for r in reports for k in r):
+        cells = [_cell(r.get(key, "")) for r in reports]
+        print(f"{key:<30} " + "  ".join(f"{c:<12}" for c in cells).rstrip())
     return 0
+
+
+def _trained_epochs(path) -> int:
+    """Epochs in the checkpoint's history (the reference trains as long), or 10 without a history."""
+    from models.checkpoint import load_checkpoint
+
+    epochs = (load_checkpoint(path).history or {}).get("epoch") or []
+    return int(epochs[-1]) + 1 if epochs else 10
+
+
+def _cell(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def run_render(args) -> int:

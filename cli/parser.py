@@ -71,4 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--k", type=int, default=64, help="importance samples")
     e.add_argument("--limit", type=int, default=2000, help="test images to use (0: all)")
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--quality", action="store_true", help="also sample quality, measured with the bundled "
+                   "Fashion-MNIST classifier: FD (with its train-vs-test floor), KID, precision/recall (k=3), "
+                   "CVAE conditional accuracy, VAE attribute-arithmetic accuracy")
+    e.add_argument("--samples", type=int, default=10000, help="samples and real images for --quality")
+    e.add_argument("--reference", action="store_true", help="also train the PyTorch examples' VAE "
+                   "(784-400-20) on Fashion-MNIST for --epochs and report it in a second column")
+    e.add_argument("--epochs", type=int, help="epochs of the --reference VAE (default: as many as the "
+                   "checkpoint's history shows, else 10)")
     return p

@@ -319,6 +319,8 @@ class AttributePanel(QWidget):
             row.pick.setChecked(name == self.selected)
             row.pick.blockSignals(False)
         self.empty_label.setVisible(not edits)
+        for widget in (self.strip, self.strip_label, self.cosines):   # nothing to show before a vector
+            widget.setVisible(bool(edits))
         self.orth_button.setEnabled(len(edits) >= 2)
         key = tuple((e.name, e.vector.tobytes()) for e in self._state.edits)
         if key != self._cosine_key:

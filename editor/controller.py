@@ -37,6 +37,7 @@ class Controller(QObject):
         self.state = state
         self.device = resolve_device(device)
         self.map_limit = map_limit
+        self.map_split = "test"     # "train" maps the training images (60,000 for Fashion-MNIST)
         self.projection_method = "pca"
         self.projection_options: dict = {}
         self._ids = itertools.count(1)
@@ -62,7 +63,8 @@ class Controller(QObject):
         self.load_started.emit(str(path))
 
     def _load(self, path, device, projection, progress, should_stop) -> LoadedModel:
-        return load_for_editor(path, device=device, map_limit=self.map_limit, projection=projection,
+        return load_for_editor(path, device=device, map_limit=self.map_limit, map_split=self.map_split,
+                               projection=projection,
                                progress=progress, should_stop=should_stop)
 
     def _on_loaded(self, loaded: LoadedModel) -> None:

@@ -81,8 +81,13 @@ class LatentMap(QWidget):
         self.plot = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setMenuEnabled(False)
-        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt", brush=(20, 20, 20, 200),
+                                          pen=(90, 90, 90))
         self._groups: list[pg.ScatterPlotItem] = []
+        self._group_indices: list[np.ndarray] = []
+        self._group_key = None
+        self._labels: np.ndarray | None = None
+        self._label_names: list[str] = []
         self.path_item = pg.PlotDataItem(pen=pg.mkPen("#ffffff", width=2, style=Qt.PenStyle.DashLine),
                                          symbol="o", symbolSize=6, symbolBrush="#ffffff")
         self.path_item.setZValue(20)
@@ -120,17 +125,30 @@ class LatentMap(QWidget):
     def set_embedding(self, embedding: np.ndarray) -> None:
         self.set_points(embedding, self._labels, self._label_names, self._images, self.plot.titleLabel.text)
 
+    def _groups_of_points(self) -> list[tuple[int | None, np.ndarray, object]]:
+        labels = self._labels
+        if labels is None:
+            return [(None, np.arange(len(self._embedding)), pg.mkColor("#9ecae1"))]
+        n = int(labels.max()) + 1 if len(labels) else 0
+        groups = [(i, np.flatnonzero(labels == i), label_colour(i, n)) for i in range(n)]
+        unlabelled = np.flatnonzero(labels < 0)    # images at the root of an image folder
+        if len(unlabelled):
+            groups.append((None, unlabelled, pg.mkColor("#aaaaaa")))
+        return groups
+
     def _redraw_groups(self) -> None:
+        emb = self._embedding
+        key = (id(self._labels), len(emb))
+        if key == self._group_key and self._groups:
+            # same points, new positions (a projection switch): update the items made before
+            for item, idx in zip(self._groups, self._group_indices):
+                item.setData(x=emb[idx, 0], y=emb[idx, 1])
+            return
         for item in self._groups:
             self.plot.removeItem(item)
             self.legend.removeItem(item)
-        self._groups = []
-        emb, labels = self._embedding, self._labels
-        if labels is None:
-            groups = [(None, np.arange(len(emb)), pg.mkColor("#9ecae1"))]
-        else:
-            n = int(labels.max()) + 1 if len(labels) else 0
-            groups = [(i, np.flatnonzero(labels == i), label_colour(i, n)) for i in range(n)]
+        self._groups, self._group_indices, self._group_key = [], [], key
+        groups = self._groups_of_points()
         for i, idx, colour in groups:
             colour.setAlpha(170)
             # one item per label: pxMode, a shared brush and no pen keep 60,000 points fast
@@ -139,6 +157,7 @@ class LatentMap(QWidget):
             item.setEnabled(False)   # pyqtgraph then sends clicks on points to the view box, not the scatter
             self.plot.addItem(item)
             self._groups.append(item)
+            self._group_indices.append(idx)
             if i is not None and len(groups) <= MAX_LEGEND:
                 self.legend.addItem(item, self._label_names[i] if i < len(self._label_names) else str(i))
 
@@ -179,7 +198,7 @@ class LatentMap(QWidget):
             self.thumbnail.hide()
             return
         caption = f"#{index}"
-        if self._labels is not None and self._labels[index] < len(self._label_names):
+        if self._labels is not None and 0 <= self._labels[index] < len(self._label_names):
             caption += f"  {self._label_names[self._labels[index]]}"
         self.thumbnail.show_image(self._images[index], caption)
         widget_pos = self.plot_widget.mapFromScene(scene_pos)

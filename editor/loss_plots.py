@@ -1,6 +1,11 @@
 """Live loss curves: one small plot per term, the raw values thin and faint, their moving average thick,
 epoch ends as vertical lines. Redrawn from a LossBuffer by `refresh()` on the panel's timer, never per
 event; the curves and lines are created when a run starts and updated with setData / setPos after that.
+
+The ranges are set here, not by pyqtgraph's auto-range: auto-range moves the axes on every new point,
+and regenerating four axes' ticks and text is most of what a redraw costs (and it holds the GIL the
+training thread needs). Here x grows by half at a time and y changes only when the data leaves it or
+shrinks well inside it, so most redraws move no axis.
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from editor.core.loss_buffer import LossBuffer
 
 from .palette import TAB10
 
-MAX_EPOCH_LINES = 40            # past this many epochs only every k-th boundary is drawn
+MAX_EPOCH_LINES = 24            # past this many epochs only every k-th boundary is drawn
 COLUMNS = 2
 # short titles: a plot is never narrower than its title, and the panel shares the window with the map
 TITLES = {"recon": "reconstruction", "kl": "KL", "beta_kl": "β·KL", "elbo": "ELBO",
@@ -25,14 +30,27 @@ class TermPlot:
 
     def __init__(self, plot: pg.PlotItem, colour: str):
         self.plot = plot
-        faint = pg.mkColor(colour)
-        faint.setAlpha(90)
+        faint = pg.mkColor(colour).darker(220)     # opaque: blending a translucent pen costs every frame
         self.raw = plot.plot(pen=pg.mkPen(faint, width=1), skipFiniteCheck=True)
-        self.smooth = plot.plot(pen=pg.mkPen(colour, width=2.5), skipFiniteCheck=True)
+        self.smooth = plot.plot(pen=pg.mkPen(colour, width=2), skipFiniteCheck=True)
         for curve in (self.raw, self.smooth):
             curve.setClipToView(True)
             curve.setDownsampling(auto=True, method="peak")
         self.lines: list[pg.InfiniteLine] = []
+        self.y_range: tuple[float, float] | None = None
+
+    def fit_y(self, raw: np.ndarray) -> None:
+        """Moves the y range only if the data left it or fills less than 40 % of it."""
+        if not len(raw):
+            return
+        lo, hi = float(raw.min()), float(raw.max())
+        if self.y_range is not None:
+            a, b = self.y_range
+            if a <= lo and hi <= b and (hi - lo) >= 0.4 * (b - a):
+                return
+        pad = max(0.05 * (hi - lo), 1e-6 * max(abs(lo), abs(hi), 1.0))
+        self.y_range = (lo - pad, hi + pad)
+        self.plot.setYRange(*self.y_range, padding=0)
 
     def show_epochs(self, steps: np.ndarray) -> None:
         """Shows one pooled line per boundary in `steps` (at most MAX_EPOCH_LINES), hides the rest."""
@@ -56,14 +74,17 @@ class LossPlots(pg.GraphicsLayoutWidget):
         self.plots: dict[str, TermPlot] = {}
         self._drawn_version = -1
         self._drawn_epochs = -1
+        self.x_range: tuple[float, float] | None = None
         self.ci.setContentsMargins(2, 2, 2, 2)
         self.setMinimumHeight(220)
 
     def set_terms(self, terms: tuple[str, ...]) -> None:
         """Builds the plots for a run's terms; keeps them (and their items) when the terms are the same."""
+        self.x_range = None
         if tuple(terms) == self.terms:
             for p in self.plots.values():
                 p.show_epochs(np.empty(0))
+                p.y_range = None
             self._drawn_version = self._drawn_epochs = -1
             return
         self.clear()
@@ -74,9 +95,10 @@ class LossPlots(pg.GraphicsLayoutWidget):
             plot = self.addPlot(row=row, col=col)
             plot.setTitle(TITLES.get(name, name), size="9pt")
             plot.setMinimumWidth(60)
-            plot.showGrid(x=True, y=True, alpha=0.15)
             plot.getAxis("left").setWidth(38)
-            plot.setMouseEnabled(x=True, y=False)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.disableAutoRange()
+            plot.hideButtons()
             if first is None:
                 first = plot
             else:
@@ -90,10 +112,16 @@ class LossPlots(pg.GraphicsLayoutWidget):
         if buf.version == self._drawn_version:
             return False
         self._drawn_version = buf.version
+        first, last = np.inf, -np.inf
         for name, term in self.plots.items():
             x, raw, smooth = buf.series(name)
             term.raw.setData(x, raw)
             term.smooth.setData(x, smooth)
+            term.fit_y(raw)
+            if len(x):
+                first, last = min(first, x[0]), max(last, x[-1])
+        if np.isfinite(first):
+            self._fit_x(float(first), float(last))
         if buf.n_epochs != self._drawn_epochs:
             self._drawn_epochs = buf.n_epochs
             epochs = buf.epochs
@@ -102,6 +130,14 @@ class LossPlots(pg.GraphicsLayoutWidget):
             for term in self.plots.values():
                 term.show_epochs(shown)
         return True
+
+    def _fit_x(self, first: float, last: float) -> None:
+        """x runs from the first point to half as far again as the data, so it moves ~log(steps) times."""
+        if self.x_range is not None and self.x_range[0] <= first and last <= self.x_range[1]:
+            return
+        end = first + max(1.5 * (last - first), 10.0)
+        self.x_range = (first, end)
+        next(iter(self.plots.values())).plot.setXRange(first, end, padding=0)   # the others are linked
 
     def point_count(self, name: str) -> int:
         """How many points the term's raw curve shows (what the user sees; tests read it)."""

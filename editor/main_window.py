@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         self.model_picker.setMinimumWidth(260)
         self.model_picker.addItem("Bundled models…", None)
         for m in bundled_models():
-            self.model_picker.addItem(m.name, str(m.path))
+            self.model_picker.addItem(m.name, str(m.path.resolve()))
             self.model_picker.setItemData(self.model_picker.count() - 1, m.description, Qt.ItemDataRole.ToolTipRole)
         self.model_picker.activated.connect(self._on_model_picked)
         bar.addWidget(self.model_picker)
@@ -116,6 +116,10 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")
         for text, method in (("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap")):
             view.addAction(f"Projection: {text}", lambda m=method: self.request_projection(m))
+        view.addSeparator()
+        self.train_split_action = QAction("Map the training split (up to 60,000 points)", self, checkable=True)
+        self.train_split_action.toggled.connect(self._on_map_split_toggled)
+        view.addAction(self.train_split_action)
         device_menu = self.menuBar().addMenu("&Device")
         group = QActionGroup(self)
         self.device_actions = {}
@@ -202,7 +206,7 @@ class MainWindow(QMainWindow):
         model = loaded.model
         self.model_label.setText(f"{loaded.name} · {loaded.kind} · z{model.latent_dim}")
         self.setWindowTitle(f"Latent Atlas — {loaded.name}")
-        index = self.model_picker.findData(str(loaded.path))
+        index = self.model_picker.findData(str(Path(loaded.path).resolve()))
         self.model_picker.setCurrentIndex(max(0, index))
         self.map_toolbar.set_latent_dim(model.latent_dim)
         self.map_toolbar.select(loaded.projection.method if loaded.projection else "pca")
@@ -231,7 +235,7 @@ class MainWindow(QMainWindow):
         if point.data_index is not None and loaded is not None and loaded.model.can_encode:
             i = point.data_index
             label = ""
-            if loaded.labels is not None and loaded.labels[i] < len(loaded.label_names):
+            if loaded.labels is not None and 0 <= loaded.labels[i] < len(loaded.label_names):
                 label = loaded.label_names[loaded.labels[i]]
             self.original_view.set_image(loaded.images[i], f"#{i} {label}")
         z = state.latent()
@@ -240,6 +244,12 @@ class MainWindow(QMainWindow):
 
     def _on_decoded(self, result) -> None:
         self.decoded_view.set_image(result.images[0], f"{result.elapsed_ms:.1f} ms")
+
+    def _on_map_split_toggled(self, train: bool) -> None:
+        self.controller.map_split = "train" if train else "test"
+        self.controller.map_limit = 60_000 if train else 10_000
+        if self.state.loaded is not None:
+            self.open_path(str(self.state.loaded.path))
 
     def request_projection(self, method: str, **options) -> None:
         self.map_toolbar.select(method)

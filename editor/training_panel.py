@@ -1,7 +1,7 @@
 """The Training panel: the form, Start / Pause / Stop, live loss curves, a preview grid, and the result.
 
 Training runs on a TrainingWorker thread that owns its model. Its events only append numbers to a
-LossBuffer here; a timer (8 Hz) redraws the plots and the progress, so the GUI does a bounded amount of
+LossBuffer here; a timer (5 Hz) redraws the plots and the progress, so the GUI does a bounded amount of
 work however fast the trainer reports. The editor stays usable while a model trains.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .preview_grid import PreviewGrid
 from .training_form import TrainingFormWidget
 from .training_worker import PreviewImages, TrainingWorker
 
-REDRAW_MS = 125
+REDRAW_MS = 200                 # 5 Hz: each redraw costs the GUI thread, and the GIL, a few ms
 
 
 def ask_stop_and_save(parent) -> bool:
@@ -273,7 +273,7 @@ class TrainingPanel(QWidget):
         trained = e.step - info.start_step
         eta = e.elapsed_s * (e.total_steps - e.step) / trained if trained > 0 else float("nan")
         state = {"done": "Done", "stopped": "Stopped"}.get(e.kind, "Paused" if self.worker.paused else "Training")
-        self.stats.setText(f"{state} · step {e.step:,} / {e.total_steps:,} · epoch {epoch} · "
+        self.stats.setText(f"{state} · step {e.step:,} / {e.total_steps:,} · epoch {epoch}\n"
                            f"{self.last_rate:,.0f} img/s · elapsed {_clock(e.elapsed_s)} · ETA {_clock(eta)}"
                            + (f"\n⚠ {self.warnings[-1]}" if self.warnings else ""))
 

@@ -89,17 +89,7 @@ def test_gan_trains_one_epoch(tmp_path):
     assert re.search(r"kind:\s+gan", cli("info", out).stdout)
 
 
-def test_resume_continues_from_the_saved_step(vae, tmp_path):
-    copy = tmp_path / "resumed.safetensors"
-    copy.write_bytes(vae.read_bytes())
-    proc = cli("train", "--resume", copy, "--epochs", "3", "--quiet")    # --out defaults to the resumed file
-    assert "resuming vae" in proc.stdout and "done at step 36" in proc.stdout
-    ckpt = load_checkpoint(copy)
-    assert ckpt.train_state["step"] == 36 and ckpt.config == load_checkpoint(vae).config
-    assert ckpt.history["step"][-1] == 36 and ckpt.history["step"][0] < 24   # history carried over
-
-
-def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path):
+def test_ctrl_c_saves_a_checkpoint_that_resume_continues(tmp_path):
     out = tmp_path / "interrupted.safetensors"
     proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--dataset", "digits", "--epochs",
                              "500", "--out", str(out), "--quiet"], stdout=subprocess.PIPE,
@@ -112,10 +102,16 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path):
         proc.kill()
     assert proc.returncode == 130 and "Traceback" not in stderr
     assert "stopping after this step" in stderr and "continue with: latent-atlas train --resume" in stdout
-    step = load_checkpoint(out).train_state["step"]
+    first = load_checkpoint(out)
+    step = first.train_state["step"]
     assert 0 <= step < 500 * 12
-    assert "resuming vae" in cli("train", "--resume", out, "--epochs", str(step // 12 + 1), "--quiet").stdout
-    assert load_checkpoint(out).train_state["step"] == (step // 12 + 1) * 12
+    epochs = step // 12 + 1
+    resumed = cli("train", "--resume", out, "--epochs", epochs, "--quiet").stdout   # --out: the same file
+    assert "resuming vae" in resumed and f"done at step {epochs * 12}" in resumed
+    ckpt = load_checkpoint(out)
+    assert ckpt.train_state["step"] == epochs * 12 and ckpt.config == first.config
+    before = first.history.get("step", [])                   # empty when Ctrl-C came before the first event
+    assert ckpt.history["step"][:len(before)] == before and ckpt.history["step"][-1] == epochs * 12
 
 
 def _bad_inputs(tmp: Path, vae: Path) -> dict[str, list]:

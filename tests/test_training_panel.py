@@ -27,6 +27,7 @@ def one_torch_thread():
 @pytest.fixture
 def panel(qtbot):
     p = TrainingPanel()
+    p.confirm = lambda: True          # qtbot closes widgets before fixtures end: never ask in a test
     p.errors = []
     p.error.connect(lambda title, msg: p.errors.append(msg))
     qtbot.addWidget(p)
@@ -45,6 +46,7 @@ def window(qtbot):
     win.resize(1280, 800)
     win.show()
     qtbot.waitExposed(win)
+    training_panel(win).confirm = lambda: True     # qtbot closes the window before fixtures end
     yield win
     training_panel(win).shutdown()
     win.controller.shutdown()
@@ -143,6 +145,7 @@ def test_the_editor_stays_clickable_while_a_model_trains(qtbot, window, digits_v
         click_map(qtbot, window, x, y)
     assert window.state.current.source == "map"
     assert not np.array_equal(window.decoded_view.image, before)
-    assert panel.running and panel.stats.text().startswith("Training")
+    assert panel.running
+    qtbot.waitUntil(lambda: panel.stats.text().startswith("Training"), timeout=5000)
     with qtbot.waitSignal(panel.run_finished, timeout=RUN_TIMEOUT):
         panel.stop()

@@ -55,7 +55,7 @@ class LoadedModel:
         return self.path.name
 
 
-def _map_data(ckpt: Checkpoint, limit: int) -> ImageData | None:
+def _map_data(ckpt: Checkpoint, limit: int, split: str) -> ImageData | None:
     ds = ckpt.dataset or {}
     c, h, _ = ckpt.model.image_shape
     name = ds.get("name")
@@ -63,7 +63,7 @@ def _map_data(ckpt: Checkpoint, limit: int) -> ImageData | None:
     if not spec or not Path(str(spec)).exists() and spec not in DATASET_NAMES:
         return None
     try:
-        return load_dataset(spec, split="test", image_size=h, channels=c, limit=limit)
+        return load_dataset(spec, split=split, image_size=h, channels=c, limit=limit)
     except DatasetError:
         return None
 
@@ -83,7 +83,8 @@ def _encode_all(model, x: np.ndarray, cond: np.ndarray | None, progress, should_
     return torch.cat(mus).numpy(), torch.cat(logvars).numpy()
 
 
-def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, projection: str = "pca",
+def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, map_split: str = "test",
+                    projection: str = "pca",
                     progress: Callable[[float, str], None] = lambda f, s: None,
                     should_stop: Callable[[], bool] = lambda: False) -> LoadedModel:
     """Runs in a worker thread. Raises LatentAtlasError with the file name on bad input."""
@@ -92,7 +93,7 @@ def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, proj
     ckpt = load_checkpoint(path, device=device)
     model = ckpt.model.eval()
     progress(0.1, "loading the dataset")
-    data = _map_data(ckpt, map_limit) if model.can_encode else None
+    data = _map_data(ckpt, map_limit, map_split) if model.can_encode else None
     ds = ckpt.dataset or {}
     cond_names = list(ds.get("condition_names") or [])
     labels = data.labels if data is not None else None
@@ -109,7 +110,7 @@ def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, proj
     if data is not None:
         latents, logvars = _encode_all(model, data.images, conditions, progress, should_stop)
         images = chw_to_hwc(data.images)
-        note = f"{data.name} test split, {len(data)} images, posterior means"
+        note = f"{data.name} {map_split} split, {len(data)} images, posterior means"
     else:
         if model.can_encode:
             warnings.append(f"the dataset {ds.get('name', '?')!r} of {path.name} is not available: "

@@ -1,0 +1,101 @@
+"""A small CNN that classifies Fashion-MNIST (1, 28, 28) images; its penultimate layer is the feature
+space of the quality metrics. Stored as safetensors beside a JSON that records its version and sha256:
+a file that does not match its recorded checksum is refused, so every reported number comes from the
+same network."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..atomic_io import atomic_write, atomic_write_bytes
+from ..errors import CheckpointError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CLASSIFIER_PATH = REPO_ROOT / "resources" / "classifier" / "fashion_classifier.safetensors"
+FORMAT_VERSION = 1
+IMAGE_SHAPE = (1, 28, 28)
+FEATURE_DIM = 128
+
+
+class FashionClassifier(nn.Module):
+    """Three 3x3 conv blocks (28 -> 14 -> 7 -> 3) and one hidden layer: about 190k parameters (0.75 MB)."""
+
+    def __init__(self, n_classes: int = 10):
+        super().__init__()
+
+        def block(c_in, c_out):
+            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
+                    nn.MaxPool2d(2)]
+
+        self.conv = nn.Sequential(*block(1, 32), *block(32, 64), *block(64, 96))   # (B, 96, 3, 3)
+        self.hidden = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(96 * 3 * 3, FEATURE_DIM),
+                                    nn.BatchNorm1d(FEATURE_DIM), nn.ReLU())
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(FEATURE_DIM, n_classes))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, 1, 28, 28) in [0, 1] -> (B, 128) penultimate activations."""
+        return self.hidden(self.conv(x * 2.0 - 1.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))                      # (B, n_classes) logits
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def info_path(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def save_classifier(model: FashionClassifier, path: str | Path = CLASSIFIER_PATH, **info) -> Path:
+    """Writes the weights, then the JSON with their sha256 (both atomically)."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "fashion-classifier",
+                                                                          "version": str(FORMAT_VERSION)}))
+    record = {"version": FORMAT_VERSION, "file": path.name, "sha256": _sha256(path), **info}
+    atomic_write_bytes(info_path(path), (json.dumps(record, indent=2) + "\n").encode())
+    return path
+
+
+def load_classifier(path: str | Path = CLASSIFIER_PATH) -> FashionClassifier:
+    """The classifier in eval mode; CheckpointError if the file or its JSON is missing or does not match."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    record_path = info_path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: classifier not found; build it with `python scripts/train_classifier.py`")
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{record_path}: cannot read the classifier's record ({e})") from None
+    if not isinstance(record, dict) or record.get("version") != FORMAT_VERSION:
+        raise CheckpointError(f"{record_path}: unsupported classifier record version "
+                              f"{record.get('version') if isinstance(record, dict) else record!r}")
+    actual = _sha256(path)
+    if actual != record.get("sha256"):
+        raise CheckpointError(f"{path}: sha256 {actual[:16]}... does not match {record.get('sha256')!s:.16}... "
+                              f"recorded in {record_path.name}; the classifier file was changed or corrupted")
+    model = FashionClassifier()
+    try:
+        model.load_state_dict(load_file(str(path)))
+    except Exception as e:  # noqa: BLE001 -- safetensors and shape errors both become a CheckpointError
+        raise CheckpointError(f"{path}: not a Fashion-MNIST classifier ({e})") from None
+    return model.eval()
+
+
+def classifier_record(path: str | Path = CLASSIFIER_PATH) -> dict:
+    return json.loads(info_path(Path(path)).read_text())
