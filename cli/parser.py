@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, metavar="IMAGE.png")
     r.add_argument("--checkpoint", help="use this checkpoint instead of the one the recipe names")
 
-    e = sub.add_parser("evaluate", help="test ELBO and importance-weighted log-likelihood")
+    e = sub.add_parser("evaluate", help="test ELBO and importance-weighted log-likelihood; --quality: "
+                       "sample quality (FD, KID, precision/recall)")
     e.add_argument("file")
     e.add_argument("--dataset", help="default: the dataset the model was trained on")
     e.add_argument("--k", type=int, default=64, help="importance samples")

@@ -17,7 +17,7 @@ from editor.core.loss_buffer import LossBuffer
 
 from .palette import TAB10
 
-MAX_EPOCH_LINES = 24            # past this many epochs only every k-th boundary is drawn
+MAX_EPOCH_LINES = 100           # past this many epochs only every k-th boundary is drawn
 COLUMNS = 2
 # short titles: a plot is never narrower than its title, and the panel shares the window with the map
 TITLES = {"recon": "reconstruction", "kl": "KL", "beta_kl": "β·KL", "elbo": "ELBO",
@@ -36,7 +36,12 @@ class TermPlot:
         for curve in (self.raw, self.smooth):
             curve.setClipToView(True)
             curve.setDownsampling(auto=True, method="peak")
-        self.lines: list[pg.InfiniteLine] = []
+        # epoch ends: one item drawing every boundary as a segment ("pairs"), created once; one Python
+        # paint call per frame instead of one per line, which matters while training holds the GIL
+        self.epochs = pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True,
+                                       pen=pg.mkPen((110, 110, 110), width=1, style=Qt.PenStyle.DashLine))
+        plot.addItem(self.epochs, ignoreBounds=True)
+        self.epoch_steps = np.empty(0)
         self.y_range: tuple[float, float] | None = None
 
     def fit_y(self, raw: np.ndarray) -> None:
@@ -51,19 +56,19 @@ class TermPlot:
         pad = max(0.05 * (hi - lo), 1e-6 * max(abs(lo), abs(hi), 1.0))
         self.y_range = (lo - pad, hi + pad)
         self.plot.setYRange(*self.y_range, padding=0)
+        self._draw_epochs()
 
     def show_epochs(self, steps: np.ndarray) -> None:
-        """Shows one pooled line per boundary in `steps` (at most MAX_EPOCH_LINES), hides the rest."""
-        for i, step in enumerate(steps):
-            if i == len(self.lines):
-                line = pg.InfiniteLine(angle=90, movable=False,
-                                       pen=pg.mkPen((150, 150, 150, 110), width=1, style=Qt.PenStyle.DashLine))
-                self.plot.addItem(line, ignoreBounds=True)
-                self.lines.append(line)
-            self.lines[i].setPos(float(step))
-            self.lines[i].show()
-        for line in self.lines[len(steps):]:
-            line.hide()
+        """One vertical segment per boundary, all in one item spanning the y range."""
+        self.epoch_steps = np.asarray(steps, np.float64)
+        self._draw_epochs()
+
+    def _draw_epochs(self) -> None:
+        n = len(self.epoch_steps)
+        if n == 0 or self.y_range is None:
+            self.epochs.setData([], [])
+            return
+        self.epochs.setData(np.repeat(self.epoch_steps, 2), np.tile(np.asarray(self.y_range), n))
 
 
 class LossPlots(pg.GraphicsLayoutWidget):

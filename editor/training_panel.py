@@ -6,7 +6,6 @@ work however fast the trainer reports. The editor stays usable while a model tra
 """
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QGridLayout, QHBoxLayo
                                QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from editor.core.loss_buffer import LossBuffer
-from editor.core.training_setup import RunInfo, TrainingForm, resume_form
+from editor.core.training_setup import RunInfo, TrainingForm, plotted_terms, resume_form
 from models.errors import LatentAtlasError
 
 from .loss_plots import LossPlots
@@ -68,7 +67,7 @@ class TrainingPanel(QWidget):
         self.last_checkpoint = ""               # newest checkpoint this panel's runs wrote
         self.last_good = ""                     # after a divergence: the checkpoint kept from before it
         self.warnings: list[str] = []
-        self._started_at = 0.0
+        self._ending = ""                       # why the last run ended badly, shown once its thread is done
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
@@ -146,9 +145,11 @@ class TrainingPanel(QWidget):
         form = form or self.form.form()
         if self.worker is not None:
             self.worker.deleteLater()
+        self.plots.set_terms(plotted_terms(form.family))   # now, not once training competes for the GIL
         self.buffer.reset()
         self.preview.clear("preparing…")
         self.info, self.last_event, self.last_rate, self.warnings, self.last_good = None, None, 0.0, [], ""
+        self._ending = ""
         self.last_good_button.hide()
         self.progress_bar.setValue(0)
         self.stats.setText(f"Loading {form.dataset} and building the model…")
@@ -160,7 +161,6 @@ class TrainingPanel(QWidget):
         worker.failed.connect(self._on_worker_failed)
         worker.finished.connect(lambda w=worker: self._on_worker_finished(w))
         self.worker = worker
-        self._started_at = time.perf_counter()
         worker.start()
         self._set_running(True)
         self.timer.start()
@@ -218,7 +218,8 @@ class TrainingPanel(QWidget):
     # -- from the worker (queued onto the GUI thread) -------------------------------------------------
     def _on_worker_prepared(self, info: RunInfo) -> None:
         self.info = info
-        self.plots.set_terms(info.terms)
+        if info.terms != self.plots.terms:
+            self.plots.set_terms(info.terms)
         self.buffer.reset(info.terms)
         if info.history:
             self.buffer.load_history(info.history, info.steps_per_epoch)
@@ -245,20 +246,20 @@ class TrainingPanel(QWidget):
     def _on_worker_diverged(self, message: str, step: int, last_good: str) -> None:
         self.last_good = last_good if last_good and Path(last_good).exists() else ""
         self.last_good_button.setVisible(bool(self.last_good))
+        self._ending = f"Diverged at step {step:,}" + (f"; kept {self.last_good}" if self.last_good else "")
         self.error.emit("Training diverged", message if f"step {step}" in message else f"step {step}: {message}")
 
     def _on_worker_failed(self, message: str) -> None:
+        self._ending = f"Failed: {message}"
         self.error.emit("Training failed", message)
-        self.stats.setText(f"Failed: {message}")
 
     def _on_worker_finished(self, worker: TrainingWorker) -> None:
         if worker is not self.worker:
             return
         self.timer.stop()
         self._redraw()
-        if worker.outcome == "diverged":
-            self.stats.setText(f"Diverged at step {self.last_event.step if self.last_event else 0:,}"
-                               + (f"; kept {self.last_good}" if self.last_good else ""))
+        if self._ending:
+            self.stats.setText(self._ending)
         self._set_running(False)
         self.run_finished.emit(worker.outcome)
 
@@ -272,7 +273,10 @@ class TrainingPanel(QWidget):
         epoch = min(e.step // max(1, info.steps_per_epoch) + 1, max(1, e.total_steps // info.steps_per_epoch))
         trained = e.step - info.start_step
         eta = e.elapsed_s * (e.total_steps - e.step) / trained if trained > 0 else float("nan")
-        state = {"done": "Done", "stopped": "Stopped"}.get(e.kind, "Paused" if self.worker.paused else "Training")
+        w = self.worker
+        busy = "Stopping and saving" if w is not None and w.stopping else "Paused" if w is not None and w.paused \
+            else "Training"
+        state = {"done": "Done", "stopped": "Stopped"}.get(e.kind, busy)
         self.stats.setText(f"{state} · step {e.step:,} / {e.total_steps:,} · epoch {epoch}\n"
                            f"{self.last_rate:,.0f} img/s · elapsed {_clock(e.elapsed_s)} · ETA {_clock(eta)}"
                            + (f"\n⚠ {self.warnings[-1]}" if self.warnings else ""))

@@ -71,6 +71,10 @@ class TrainingWorker(QThread):
     def paused(self) -> bool:
         return self._pause.is_set()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set() and self.isRunning()
+
     # -- the thread -----------------------------------------------------------------------------------
     def run(self) -> None:
         run = None

@@ -236,10 +236,16 @@ class _NeighbourMapProjection(Projection):
 
 
 def _embed_in_child(cls, params: dict, Z: np.ndarray) -> np.ndarray:
+    import os
+
+    from threadpoolctl import threadpool_limits
+
     projection = cls.__new__(cls)
     Projection.__init__(projection)
     vars(projection).update(params)
-    return projection._embed(Z)
+    # leave a core to the editor's GUI and decode threads; OpenMP spinning on every core stalls them
+    with threadpool_limits(max(1, (os.cpu_count() or 2) - 1)):
+        return projection._embed(Z)
 
 
 class TSNEProjection(_NeighbourMapProjection):

@@ -235,8 +235,13 @@ class Trainer:
         if self.out.exists() and self._rotate_out:
             prev = previous_path(self.out)
             tmp = prev.with_name(prev.name + ".tmp")
-            shutil.copyfile(self.out, tmp)
-            tmp.replace(prev)
+            try:
+                shutil.copyfile(self.out, tmp)
+                tmp.replace(prev)
+            except OSError as e:   # a full disk: a typed error, and no half-copied file left behind
+                tmp.unlink(missing_ok=True)
+                raise CheckpointError(f"could not save {self.out}: could not keep the previous checkpoint "
+                                      f"as {prev} ({e.strerror or e})") from None
         state = {"step": self.step, "epoch": epoch, "seed": self.config.seed,
                  "train_config": self.config.__dict__, "total_steps": self.total_steps,
                  "steps_per_epoch": self.steps_per_epoch,

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 TIME_LIMIT_S = 5.0
 INTERESTING = [0, 1, 0x7F, 0x80, 0xFF, 0xFE]
@@ -160,6 +160,8 @@ def edit_metadata(rng: random.Random, data: bytes) -> bytes:
         meta = header["__metadata__"]
     except Exception:  # noqa: BLE001
         return flip(rng, data)
+    if not isinstance(meta, dict) or not meta:   # an earlier edit replaced it
+        return flip(rng, data)
     key = rng.choice(list(meta))
     try:
         doc = json.loads(meta[key])
@@ -271,7 +273,7 @@ def image_target() -> Target:
             ("PNG", Image.fromarray(rgb), {}),
             ("PNG", Image.fromarray(rgb).convert("P"), {}),
             ("PNG", Image.fromarray(rgb).convert("RGBA"), {}),
-            ("PNG", Image.fromarray((rgb[..., 0].astype(np.uint16) * 257)), {}),
+            ("PNG", Image.fromarray(rgb[..., 0].astype(np.uint16) * 257), {}),
             ("JPEG", Image.fromarray(rgb), {"quality": 80}),
             ("JPEG", Image.fromarray(rgb), {"progressive": True}),
             ("JPEG", Image.fromarray(rgb).convert("CMYK"), {}),

@@ -9,19 +9,18 @@ Negative control: a plain open(final, "wb") writer killed the same way leaves a 
 from __future__ import annotations
 
 import errno
-import subprocess
-import sys
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
 
-import models.atomic_io as atomic_io
-from models import registry
+from models import atomic_io, registry
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.errors import CheckpointError
 
@@ -47,22 +46,26 @@ def save_version(path: Path, model, version: int) -> None:
     save_checkpoint(path, model, train_state={"version": version})
 
 
-def naive_save_version(path: Path, model, version: int) -> None:
-    """What the atomic save protects against: truncate the final name, then write it in chunks."""
+def naive_writer(path: Path, model, version: int):
+    """What the atomic save protects against: truncate the final name, then write it in chunks.
+    The bytes are made once, so the loop spends its time writing, where a kill does harm."""
     scratch = path.with_name("scratch.bin")
     save_version(scratch, model, version)
     data = scratch.read_bytes()
-    with open(path, "wb") as f:
-        for i in range(0, len(data), 16384):
-            f.write(data[i:i + 16384])
-            f.flush()
+
+    def write(path, _model, _version):
+        with open(path, "wb") as f:
+            for i in range(0, len(data), 16384):
+                f.write(data[i:i + 16384])
+                f.flush()
+    return write
 
 
 def saver_loop(folder: str, first_version: int, naive: bool) -> None:
     """Runs in the forked child until killed."""
     torch.set_num_threads(1)
     model = big_enough_model()
-    save = naive_save_version if naive else save_version
+    save = naive_writer(Path(folder) / NAME, model, first_version) if naive else save_version
     os.write(1, b"ready\n")     # one write: the server writes to the same pipe
     version = first_version
     while True:
@@ -150,14 +153,16 @@ def test_sigkill_during_atomic_saves_never_leaves_a_partial_file(tmp_path, forks
         assert version == 0 or version // 1000 <= k + 1      # written by this child or an earlier one
         versions.append(version)
     assert len(set(versions)) > 1, "the children never saved: the kills proved nothing"
-    for entry in tmp_path.iterdir():                         # leftovers carry a temp name, never the final one
-        assert entry.name == NAME or (entry.name.startswith(f".{NAME}.") and entry.name.endswith(".tmp"))
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != NAME]
+    assert leftovers, "no kill landed inside a write: the test proved nothing"
+    for name in leftovers:                                   # leftovers carry a temp name, never the final one
+        assert name.startswith(f".{NAME}.") and name.endswith(".tmp")
     save_version(tmp_path / NAME, model, 99999)              # the next save works over the leftovers
     assert complete_version(load_checkpoint(tmp_path / NAME)) == 99999
 
 
 def test_negative_control_a_naive_writer_killed_the_same_way_leaves_a_broken_file(tmp_path, forkserver):
-    naive_save_version(tmp_path / NAME, big_enough_model(), 0)
+    naive_writer(tmp_path / NAME, big_enough_model(), 0)(tmp_path / NAME, None, 0)
     outcomes = kill_while_saving(forkserver, tmp_path, naive=True, rng=random.Random(1))
     broken = [o for o in outcomes if isinstance(o, Exception)]
     assert broken, "no kill caught the naive writer mid-write: the kill test could not see the fault"

@@ -50,8 +50,8 @@ def scan_source(source: str, rel: str = "<snippet>") -> list[str]:
         short = name.rsplit(".", 1)[-1]
         module = name.rsplit(".", 1)[0] if "." in name else ""
 
-        def flag(what):
-            found.append(f"{rel}:{node.lineno}: {what}")
+        def flag(what, line=node.lineno):
+            found.append(f"{rel}:{line}: {what}")
 
         has_wo, wo = _keyword(node, "weights_only")
         if has_wo and wo is False:
@@ -63,9 +63,8 @@ def scan_source(source: str, rel: str = "<snippet>") -> list[str]:
         if name in ("eval", "exec", "builtins.eval", "builtins.exec", "compile"):
             flag(f"{name}(")
         has_ap, ap = _keyword(node, "allow_pickle")
-        if has_ap and (module in ("np", "numpy") or short == "load"):
-            if ap is not False:
-                flag(f"{name}( with allow_pickle={ap}")
+        if has_ap and (module in ("np", "numpy") or short == "load") and ap is not False:
+            flag(f"{name}( with allow_pickle={ap}")
         if module == "yaml" and short in ("load", "load_all", "unsafe_load", "full_load"):
             loader = next((kw.value for kw in node.keywords if kw.arg == "Loader"), None)
             if len(node.args) > 1:

@@ -36,6 +36,14 @@ def _guard(path: Path, protected: list[Path]) -> Path:
     return path
 
 
+def _guard_both(path: Path, protected: list[Path], recipe: dict | None) -> Path:
+    """Check the recipe's path too before anything is written: a refused recipe must not leave an image
+    without its recipe behind."""
+    if recipe is not None:
+        _guard(recipe_path(Path(path)), protected)
+    return _guard(path, protected)
+
+
 def _write(path: Path, writer) -> None:
     try:
         atomic_write(path, writer)
@@ -56,7 +64,7 @@ def scaled_pil(image: np.ndarray, scale: int = 1, smooth: bool = False) -> Image
 
 def export_png(path, image: np.ndarray, *, scale: int = 1, smooth: bool = False, recipe: dict | None = None,
                protected: list[Path] = ()) -> Path:
-    path = _guard(Path(path), list(protected))
+    path = _guard_both(Path(path), list(protected), recipe)
     img = scaled_pil(image, scale, smooth)
     _write(path, lambda tmp: img.save(tmp, format="PNG"))
     if recipe is not None:
@@ -67,7 +75,7 @@ def export_png(path, image: np.ndarray, *, scale: int = 1, smooth: bool = False,
 def export_gif(path, frames: np.ndarray, *, scale: int = 1, frame_ms: int = 120, bounce: bool = True,
                recipe: dict | None = None, protected: list[Path] = ()) -> Path:
     """frames (B, H, W, C) uint8 -> an animated GIF that loops (forth and back when bounce)."""
-    path = _guard(Path(path), list(protected))
+    path = _guard_both(Path(path), list(protected), recipe)
     imgs = [scaled_pil(f, scale) for f in frames]
     if bounce and len(imgs) > 2:
         imgs = imgs + imgs[-2:0:-1]
@@ -80,7 +88,7 @@ def export_gif(path, frames: np.ndarray, *, scale: int = 1, frame_ms: int = 120,
 
 def export_latent(path, latent: np.ndarray, *, recipe: dict | None = None, protected: list[Path] = ()) -> Path:
     """.npy (float32 array) or .json (the recipe itself, which holds the latent)."""
-    path = _guard(Path(path), list(protected))
+    path = _guard_both(Path(path), list(protected), None if Path(path).suffix.lower() == ".json" else recipe)
     latent = np.asarray(latent, np.float32)
     if path.suffix.lower() == ".json":
         write_recipe(path, recipe or {"latent": latent.tolist()}, protected)

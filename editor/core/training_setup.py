@@ -100,6 +100,11 @@ class PreparedRun:
                        {k: list(v) for k, v in t.history.items()}, tuple(t.warnings))
 
 
+def plotted_terms(family: str) -> tuple[str, ...]:
+    """The loss terms a run of this family reports, in plotting order."""
+    return PLOTTED_TERMS[FAMILIES[family][0]] if family in FAMILIES else ()
+
+
 def defaults_for(dataset: str, family: str) -> dict:
     """Form values that suit this dataset and family: latent size, epochs, batch size, beta, lr."""
     d = DATASET_DEFAULTS.get(dataset, DATASET_DEFAULTS[FOLDER])
