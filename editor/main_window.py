@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         c, ev = self.controller, self.state.events
         self.map.point_clicked.connect(c.click)
         self.map_toolbar.projection_requested.connect(lambda m, o: self.request_projection(m, **o))
+        self.map_toolbar.colour_requested.connect(self.colour_map_by)
         c.load_started.connect(lambda p: self._busy(f"Opening {Path(p).name}"))
         c.load_progress.connect(self._on_progress)
         c.load_failed.connect(lambda msg: (self._idle(), self.show_error("Could not open the checkpoint", msg)))
@@ -213,15 +214,27 @@ class MainWindow(QMainWindow):
         self.original_view.setVisible(model.can_encode)
         self.original_view.clear()
         self.decoded_view.clear()
+        self.map_toolbar.set_colour_choices(loaded.labels is not None, loaded.attribute_names)
         self.map.set_points(loaded.embedding, loaded.labels, loaded.label_names, loaded.images,
                             title=f"{loaded.projection.method.upper()} of {loaded.source_note}")
         for w in loaded.warnings:
             self.statusBar().showMessage(w, 10_000)
 
+    def colour_map_by(self, attribute: int) -> None:
+        """-1: by label; j: two colours, without and with attribute j."""
+        loaded = self.state.loaded
+        if loaded is None:
+            return
+        labels, names = loaded.labels, loaded.label_names
+        if attribute >= 0 and loaded.attributes is not None:
+            name = loaded.attribute_names[attribute]
+            labels, names = (loaded.attributes[:, attribute] > 0.5).astype(np.int64), [f"not {name}", name]
+        self.map.set_points(loaded.embedding, labels, names, loaded.images, self.map.plot.titleLabel.text)
+
     def _on_projection_changed(self, embedding: np.ndarray) -> None:
         loaded = self.state.loaded
-        self.map.set_points(embedding, loaded.labels, loaded.label_names, loaded.images,
-                            title=f"{loaded.projection.method.upper()} of {loaded.source_note}")
+        self.map.set_embedding(embedding)   # keeps the current colouring
+        self.map.plot.setTitle(f"{loaded.projection.method.upper()} of {loaded.source_note}", size="9pt")
         if self.state.current is not None and self.state.current.data_index is not None:
             self.map.set_cursor(*embedding[self.state.current.data_index])
 

@@ -9,6 +9,7 @@ METHODS = [("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap"), ("Latent (2-D)",
 
 class MapToolbar(QWidget):
     projection_requested = Signal(str, dict)   # method, options
+    colour_requested = Signal(int)             # -1: by label, j >= 0: by attribute j
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -32,6 +33,10 @@ class MapToolbar(QWidget):
         layout.addWidget(self.pc_x)
         layout.addWidget(self.pc_y)
         layout.addWidget(self.residual)
+        layout.addWidget(QLabel("Colour"))
+        self.colour = QComboBox()
+        self.colour.setToolTip("colour the points by their label or by one binary attribute")
+        layout.addWidget(self.colour)
         layout.addStretch(1)
         self.hint = QLabel("click: decode · drag: interpolate · middle-drag: pan · wheel: zoom")
         self.hint.setStyleSheet("color: #888888; font-size: 9pt;")
@@ -40,12 +45,20 @@ class MapToolbar(QWidget):
         self.pc_x.editingFinished.connect(self._emit)
         self.pc_y.editingFinished.connect(self._emit)
         self.residual.toggled.connect(self._emit)
+        self.colour.activated.connect(lambda _: self.colour_requested.emit(self.colour.currentData()))
 
     def set_latent_dim(self, d: int) -> None:
         for box in (self.pc_x, self.pc_y):
             box.setMaximum(max(2, d))
         index = self.method.findData("identity")
         self.method.model().item(index).setEnabled(d == 2)
+
+    def set_colour_choices(self, has_labels: bool, attribute_names: list[str]) -> None:
+        self.colour.clear()
+        self.colour.addItem("label" if has_labels else "none", -1)
+        for j, name in enumerate(attribute_names):
+            self.colour.addItem(name, j)
+        self.colour.setEnabled(self.colour.count() > 1)
 
     def select(self, method: str) -> None:
         self.method.setCurrentIndex(max(0, self.method.findData(method)))

@@ -6,6 +6,7 @@ work however fast the trainer reports. The editor stays usable while a model tra
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -226,19 +227,21 @@ class TrainingPanel(QWidget):
         self.warnings.extend(info.warnings)
         self.form.set_form(replace(self.form.form(), out=info.out))
 
-    def _on_worker_progressed(self, event) -> None:
-        if event.kind == "progress":
-            self.buffer.append(event.step, event.terms)
-            self.last_event, self.last_rate = event, event.images_per_s
-        elif event.kind == "epoch":
-            self.buffer.mark_epoch(event.step)
-        elif event.kind == "checkpoint":
-            self.last_checkpoint = event.message
-        elif event.kind == "warning":
-            self.warnings.append(event.message)
-        elif event.kind in ("done", "stopped"):
-            self.last_event = event
-            self.last_checkpoint = event.message or self.last_checkpoint
+    def _on_worker_progressed(self, events: list) -> None:
+        """Numbers into the buffer only; the timer draws them."""
+        for event in events:
+            if event.kind == "progress":
+                self.buffer.append(event.step, event.terms)
+                self.last_event, self.last_rate = event, event.images_per_s
+            elif event.kind == "epoch":
+                self.buffer.mark_epoch(event.step)
+            elif event.kind == "checkpoint":
+                self.last_checkpoint = event.message
+            elif event.kind == "warning":
+                self.warnings.append(event.message)
+            elif event.kind in ("done", "stopped"):
+                self.last_event = event
+                self.last_checkpoint = event.message or self.last_checkpoint
 
     def _on_worker_preview(self, preview: PreviewImages) -> None:
         self.preview.show_images(preview.images, preview.step)
@@ -277,8 +280,8 @@ class TrainingPanel(QWidget):
         busy = "Stopping and saving" if w is not None and w.stopping else "Paused" if w is not None and w.paused \
             else "Training"
         state = {"done": "Done", "stopped": "Stopped"}.get(e.kind, busy)
-        self.stats.setText(f"{state} · step {e.step:,} / {e.total_steps:,} · epoch {epoch}\n"
-                           f"{self.last_rate:,.0f} img/s · elapsed {_clock(e.elapsed_s)} · ETA {_clock(eta)}"
+        self.stats.setText(f"{state} · epoch {epoch}\nstep {e.step:,} / {e.total_steps:,}\n"
+                           f"{self.last_rate:,.0f} images/s\nelapsed {_clock(e.elapsed_s)} · ETA {_clock(eta)}"
                            + (f"\n⚠ {self.warnings[-1]}" if self.warnings else ""))
 
     def _set_running(self, running: bool) -> None:
@@ -293,7 +296,7 @@ class TrainingPanel(QWidget):
 
 
 def _clock(seconds: float) -> str:
-    if not seconds == seconds or seconds == float("inf"):
+    if not math.isfinite(seconds):
         return "–"
-    s = int(round(seconds))
+    s = round(seconds)
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"

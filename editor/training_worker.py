@@ -31,7 +31,8 @@ class PreviewImages:
 
 class TrainingWorker(QThread):
     prepared = Signal(object)               # RunInfo, once, before the first step
-    progressed = Signal(object)             # TrainEvent: progress, epoch, checkpoint, warning, done, stopped
+    progressed = Signal(object)             # list[TrainEvent] (progress, epoch, checkpoint, warning, done,
+    #                                         stopped), oldest first, at most ~10 lists a second
     preview_ready = Signal(object)          # PreviewImages
     diverged = Signal(str, int, str)        # message, step, last good checkpoint ("" if none was written)
     failed = Signal(str)                    # any other error, in words
@@ -107,16 +108,24 @@ class TrainingWorker(QThread):
 
     def _train(self, run: PreparedRun) -> None:
         self._emit_preview(run)
-        last_preview = time.perf_counter()
-        last = None
+        last_preview = last_emit = time.perf_counter()
+        batch, last = [], None
         for event in run.trainer.run():
-            self.progressed.emit(event)
+            batch.append(event)
             last = event
+            now = time.perf_counter()
+            # tiny epochs end several times a second, each with epoch and checkpoint events: sending them
+            # in batches keeps the GUI thread's wake-ups (each one a wait for the GIL) near 10 a second
+            if now - last_emit >= self.form.event_interval or event.kind in ("done", "stopped", "warning"):
+                self.progressed.emit(batch)
+                batch, last_emit = [], now
             if event.kind in ("done", "stopped"):
                 break
-            if time.perf_counter() - last_preview >= self.preview_every_s:
+            if now - last_preview >= self.preview_every_s:
                 self._emit_preview(run)
                 last_preview = time.perf_counter()
+        if batch:
+            self.progressed.emit(batch)
         self._emit_preview(run)
         self.outcome = last.kind if last is not None else "stopped"
 

@@ -148,3 +148,26 @@ def test_open_each_family(qtbot, window, digits_cvae_path, digits_gan_path):
     loaded = open_and_wait(qtbot, window, digits_gan_path)
     assert not loaded.model.can_encode and "prior" in loaded.source_note
     assert not window.original_view.isVisible()
+
+
+def test_colour_by_attribute_on_a_shapes_model(qtbot, window, tmp_path):
+    from models.config import VAEConfig
+    from models.checkpoint import save_checkpoint
+    from models.data import load_dataset
+    from models.registry import build_model
+
+    data = load_dataset("shapes", split="test", image_size=28, limit=300)
+    torch.manual_seed(0)
+    path = save_checkpoint(tmp_path / "shapes.safetensors",
+                           build_model("vae", VAEConfig(image_shape=(1, 28, 28), latent_dim=4, width=8, hidden=32)),
+                           dataset=data.describe())
+    window.controller.map_limit = 300
+    loaded = open_and_wait(qtbot, window, path)
+    assert window.map_toolbar.colour.count() == 1 + len(loaded.attribute_names)
+    j = loaded.attribute_names.index("left")
+    window.colour_map_by(j)
+    sizes = sorted(len(item.data) for item in window.map._groups)
+    with_attr = int((loaded.attributes[:, j] > 0.5).sum())
+    assert sizes == sorted([len(loaded.latents) - with_attr, with_attr])
+    window.colour_map_by(-1)
+    assert len(window.map._groups) == 3   # square, ellipse, heart

@@ -16,9 +16,32 @@ from PySide6.QtCore import Qt
 from editor.core.training_setup import form_for
 from models.checkpoint import load_checkpoint
 from models.vae import VAE
-from tests.test_training_panel import RUN_TIMEOUT, one_torch_thread, run_to_end, training_panel, window  # noqa: F401
+from tests.test_training_panel import RUN_TIMEOUT, run_to_end, training_panel
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def window(qtbot):
+    from editor.app import create_window
+
+    _, win = create_window(device="cpu")
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    training_panel(win).confirm = lambda: True     # qtbot closes the window before fixtures end
+    yield win
+    training_panel(win).shutdown()
+    win.controller.shutdown()
 
 
 def non_finite_files(folder: Path) -> list[str]:
@@ -144,13 +167,13 @@ panel.form.set_form(form_for("digits", epochs=1000, batch_size=16, out=out))
 closing = []
 
 
-def on_event(event):
-    if event.kind == "progress" and not closing:
-        closing.append(event.step)
+def on_events(events):
+    if any(e.kind == "progress" for e in events) and not closing:
+        closing.append(events[-1].step)
         QTimer.singleShot(0, window.close)
 
 
-panel.start().progressed.connect(on_event)
+panel.start().progressed.connect(on_events)
 code = app.exec()
 print(f"exec returned {code}; outcome {panel.worker.outcome!r}", flush=True)
 sys.exit(code)
@@ -165,7 +188,7 @@ def test_closing_the_window_mid_run_exits_cleanly_in_a_subprocess(tmp_path, mode
     script = tmp_path / "close_during_training.py"
     script.write_text(CLOSE_SCRIPT)
     result = subprocess.run([sys.executable, str(script), str(out), mode, str(ROOT)],
-                            capture_output=True, text=True, timeout=300, cwd=ROOT,
+                            check=False, capture_output=True, text=True, timeout=300, cwd=ROOT,
                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     if mode == "guarded":
         assert result.returncode == 0, result.stderr[-2000:]

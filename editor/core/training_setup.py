@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 from editor.core.bundled import RESOURCES
-from models.data import DATASET_NAMES, load_dataset
 from models.checkpoint_header import FormatProblem, parse_metadata, read_header
+from models.data import DATASET_NAMES, load_dataset
 from models.errors import CheckpointError, ConfigError
 from models.model_factory import DEFAULT_LR, FAMILIES, make_model_config
 from models.registry import build_model, make_config
