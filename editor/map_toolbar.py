@@ -38,7 +38,9 @@ class MapToolbar(QWidget):
         self.colour.setToolTip("colour the points by their label or by one binary attribute")
         layout.addWidget(self.colour)
         layout.addStretch(1)
-        self.hint = QLabel("click: decode · drag: interpolate · middle-drag: pan · wheel: zoom")
+        self.hint = QLabel("click: decode · drag: strip · middle: pan")
+        self.hint.setToolTip("left click: decode that point · left drag: interpolation strip · middle drag: pan · "
+                             "wheel: zoom · right drag: zoom one axis")
         self.hint.setStyleSheet("color: #888888; font-size: 9pt;")
         layout.addWidget(self.hint)
         self.method.activated.connect(self._emit)

@@ -11,8 +11,9 @@ import torch
 
 from editor.core.bundled import RESOURCES
 from editor.core.loss_buffer import LossBuffer
-from editor.core.training_setup import (PLOTTED_TERMS, PREVIEW_COUNT, check_output, default_output, form_for,
-                                        prepare_run, preview_inputs, resume_form)
+from editor.core.training_setup import (MIN_STEPS_BETWEEN_CHECKPOINTS, PLOTTED_TERMS, PREVIEW_COUNT,
+                                        check_output, checkpoint_interval, default_output, form_for, prepare_run,
+                                        preview_inputs, resume_form)
 from models.errors import ConfigError, DatasetError
 
 
@@ -51,6 +52,12 @@ def test_output_rules_name_the_problem(tmp_path):
     with pytest.raises(ConfigError, match=".safetensors"):
         check_output(tmp_path / "model.pt")
     assert check_output(tmp_path / "new" / "m.safetensors") == tmp_path / "new" / "m.safetensors"
+
+
+def test_tiny_epochs_checkpoint_every_few_epochs_on_an_epoch_end():
+    assert checkpoint_interval(60_000, 64) == 0                   # 938 steps: every epoch
+    every = checkpoint_interval(1438, 64)                         # digits: 23 steps an epoch
+    assert every % 23 == 0 and MIN_STEPS_BETWEEN_CHECKPOINTS <= every < MIN_STEPS_BETWEEN_CHECKPOINTS + 23
 
 
 # -- what a form builds -------------------------------------------------------------------------------

@@ -71,7 +71,8 @@ def test_divergence_names_the_step_and_offers_the_last_good_checkpoint(qtbot, wi
     panel = training_panel(window)
     out = tmp_path / "nan.safetensors"
     inject_nan_at(monkeypatch, step=12)          # epoch 1 ends at step 8 (256 images / 32) with a checkpoint
-    outcome = run_to_end(qtbot, panel, form_for("digits", epochs=3, batch_size=32, limit=256, out=str(out)))
+    outcome = run_to_end(qtbot, panel, form_for("digits", epochs=3, batch_size=32, limit=256, out=str(out),
+                                                checkpoint_every=8))
     assert outcome == "diverged"
     assert "step 12" in window.errors[-1] and str(out) in window.errors[-1]
     assert non_finite_files(tmp_path) == []
@@ -85,7 +86,7 @@ def test_divergence_names_the_step_and_offers_the_last_good_checkpoint(qtbot, wi
 
 def test_negative_control_the_same_run_without_nan_finishes(qtbot, window, tmp_path):
     panel = training_panel(window)
-    outcome = run_to_end(qtbot, panel, form_for("digits", epochs=3, batch_size=32, limit=256,
+    outcome = run_to_end(qtbot, panel, form_for("digits", epochs=3, batch_size=32, limit=256, checkpoint_every=8,
                                                 out=str(tmp_path / "ok.safetensors")))
     assert outcome == "done" and window.errors == [] and not panel.last_good_button.isVisibleTo(panel)
 

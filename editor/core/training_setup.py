@@ -6,6 +6,7 @@ the editor and one started on the command line build the same model from the sam
 """
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,10 @@ FOLDER = "folder"                      # the dataset choice that means "a folder
 PLOTTED_TERMS = {"vae": ("recon", "kl", "beta_kl", "elbo"), "cvae": ("recon", "kl", "beta_kl", "elbo"),
                  "gan": ("d_loss", "g_loss", "d_real", "d_fake", "jsd")}
 PREVIEW_COUNT = 16                     # a 4x4 grid
+# a checkpoint (weights, optimiser state, fsync) takes 20-40 ms on a CPU, and an epoch of the 8x8 digits
+# ~70 ms: saving every epoch there costs a third of the speed (bench/bench_training_gui.py), so short
+# epochs save every k-th epoch (~2 s of digits); stopping, finishing or diverging still saves / keeps one
+MIN_STEPS_BETWEEN_CHECKPOINTS = 500
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class TrainingForm:
     limit: int | None = None           # train on the first `limit` images only (quick trials, tests)
     resume_from: str | None = None
     event_interval: float = 0.1        # seconds between progress events: ~10 per second reach the GUI
+    checkpoint_every: int | None = None   # steps between checkpoints; None: checkpoint_interval()
 
 
 @dataclass(frozen=True)
@@ -173,9 +179,12 @@ def prepare_run(form: TrainingForm) -> PreparedRun:
     torch.manual_seed(form.seed)                     # the initial weights, reproducible from the seed
     model = build_model(kind, config)
     device = torch.device(form.device)
+    every = form.checkpoint_every
     train_config = TrainConfig(epochs=form.epochs, batch_size=form.batch_size, lr=form.lr, seed=form.seed,
                                condition=form.condition, event_interval=form.event_interval,
-                               check_every=1 if device.type == "cpu" else 20)
+                               check_every=1 if device.type == "cpu" else 20,
+                               checkpoint_every=checkpoint_interval(len(images), form.batch_size)
+                               if every is None else every)
     dataset = {**data.describe(), "condition": form.condition if conditional else None,
                "condition_names": cond_names, "family": form.family}
     trainer = Trainer(model, images, conditions, train_config, out=out, dataset=dataset, device=device,
@@ -185,6 +194,15 @@ def prepare_run(form: TrainingForm) -> PreparedRun:
         raise ConfigError(f"{form.resume_from} has trained {done} epochs already: set Epochs above {done}")
     z, c = preview_inputs(model, conditions, form.condition, form.seed)
     return PreparedRun(trainer, form.family, z.to(device), None if c is None else c.to(device))
+
+
+def checkpoint_interval(n_images: int, batch_size: int) -> int:
+    """TrainConfig.checkpoint_every: 0 (every epoch) unless epochs are shorter than
+    MIN_STEPS_BETWEEN_CHECKPOINTS steps; then every k-th epoch, so checkpoints still fall on epoch ends."""
+    steps_per_epoch = max(1, math.ceil(n_images / batch_size))
+    if steps_per_epoch >= MIN_STEPS_BETWEEN_CHECKPOINTS:
+        return 0
+    return math.ceil(MIN_STEPS_BETWEEN_CHECKPOINTS / steps_per_epoch) * steps_per_epoch
 
 
 def preview_inputs(model, conditions: torch.Tensor | None, condition: str, seed: int):
