@@ -6,8 +6,8 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import pytest
+import torch
 
 torch.set_num_threads(1)   # tests use tiny models: one thread is faster and leaves a core for Qt
 
@@ -69,3 +69,17 @@ def digits_gan_path(tmp_path_factory):
     for _ in trainer.run():
         pass
     return out
+
+
+@pytest.fixture
+def window(qtbot):
+    """The real main window, offscreen, on the CPU; its threads are stopped at teardown."""
+    from editor.app import create_window
+
+    _, win = create_window(device="cpu")
+    qtbot.addWidget(win)
+    win.resize(1200, 760)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.controller.shutdown()

@@ -6,8 +6,8 @@ import pickle
 import pytest
 import torch
 
-import models.checkpoint as checkpoint_module
 import models.atomic_io as atomic_io_module
+import models.checkpoint as checkpoint_module
 from models.checkpoint import (
     Checkpoint,
     load_checkpoint,

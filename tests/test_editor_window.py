@@ -14,19 +14,6 @@ from models.checkpoint import load_checkpoint
 from tests.editor_helpers import click_map, empty_spot, open_and_wait, view_to_widget
 
 
-@pytest.fixture
-def window(qtbot):
-    from editor.app import create_window
-
-    _, win = create_window(device="cpu")
-    qtbot.addWidget(win)
-    win.resize(1200, 760)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.controller.shutdown()
-
-
 def decode_reference(path, z, c=None):
     model = load_checkpoint(path).model
     with torch.inference_mode():
@@ -151,8 +138,8 @@ def test_open_each_family(qtbot, window, digits_cvae_path, digits_gan_path):
 
 
 def test_colour_by_attribute_on_a_shapes_model(qtbot, window, tmp_path):
-    from models.config import VAEConfig
     from models.checkpoint import save_checkpoint
+    from models.config import VAEConfig
     from models.data import load_dataset
     from models.registry import build_model
 

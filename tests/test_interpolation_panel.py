@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -15,19 +14,6 @@ from editor.core.strip import endpoint_latent, strip_latents
 from editor.interpolation_panel import InterpolationPanel
 from models.checkpoint import load_checkpoint
 from tests.editor_helpers import empty_spot, open_and_wait, view_to_widget
-
-
-@pytest.fixture
-def window(qtbot):
-    from editor.app import create_window
-
-    _, win = create_window(device="cpu")
-    qtbot.addWidget(win)
-    win.resize(1200, 760)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.controller.shutdown()
 
 
 def panel_of(window) -> InterpolationPanel:

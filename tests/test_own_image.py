@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
@@ -14,19 +13,6 @@ from editor.core.inversion import read_image
 from models.checkpoint import load_checkpoint
 from models.data import load_dataset
 from tests.editor_helpers import open_and_wait
-
-
-@pytest.fixture
-def window(qtbot):
-    from editor.app import create_window
-
-    _, win = create_window(device="cpu")
-    qtbot.addWidget(win)
-    win.resize(1200, 760)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.controller.shutdown()
 
 
 def write_png(path, image_hw: np.ndarray, scale: int = 4):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
@@ -14,19 +13,6 @@ from editor.traversal_panel import TraversalPanel
 from models.checkpoint import load_checkpoint
 from models.latent_math import kl_per_dimension
 from tests.editor_helpers import open_and_wait
-
-
-@pytest.fixture
-def window(qtbot):
-    from editor.app import create_window
-
-    _, win = create_window(device="cpu")
-    qtbot.addWidget(win)
-    win.resize(1200, 760)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.controller.shutdown()
 
 
 def show_panel(window, cls):

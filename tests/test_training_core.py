@@ -11,9 +11,18 @@ import torch
 
 from editor.core.bundled import RESOURCES
 from editor.core.loss_buffer import LossBuffer
-from editor.core.training_setup import (MIN_STEPS_BETWEEN_CHECKPOINTS, PLOTTED_TERMS, PREVIEW_COUNT,
-                                        check_output, checkpoint_interval, default_output, form_for, prepare_run,
-                                        preview_inputs, resume_form)
+from editor.core.training_setup import (
+    MIN_STEPS_BETWEEN_CHECKPOINTS,
+    PLOTTED_TERMS,
+    PREVIEW_COUNT,
+    check_output,
+    checkpoint_interval,
+    default_output,
+    form_for,
+    prepare_run,
+    preview_inputs,
+    resume_form,
+)
 from models.errors import ConfigError, DatasetError
 
 
