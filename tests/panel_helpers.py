@@ -9,19 +9,6 @@ from editor.core.image_convert import images_to_hwc_uint8
 from models.checkpoint import load_checkpoint
 
 
-def make_window(qtbot):
-    """Generator for a `window` fixture: the real window, shown, shut down afterwards."""
-    from editor.app import create_window
-
-    _, win = create_window(device="cpu")
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.controller.shutdown()
-
-
 def tool(window, cls):
     """The window's tab that is a `cls` panel."""
     return next(w for w in map(window.tools.widget, range(window.tools.count())) if isinstance(w, cls))

@@ -10,12 +10,7 @@ from PySide6.QtTest import QTest
 
 from editor.condition_panel import ConditionPanel, condition_rows
 from tests.editor_helpers import open_and_wait
-from tests.panel_helpers import decode_reference, make_window, shown, tool
-
-
-@pytest.fixture
-def window(qtbot):
-    yield from make_window(qtbot)
+from tests.panel_helpers import decode_reference, shown, tool
 
 
 @pytest.fixture

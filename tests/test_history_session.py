@@ -15,7 +15,7 @@ from editor.core.history import History, same_snapshot
 from editor.core.session import SessionError, check_checkpoint, read_session
 from editor.core.state import AttributeEdit, CurrentPoint, EditorState
 from tests.editor_helpers import open_and_wait
-from tests.panel_helpers import decode_reference, make_window, shown, tool
+from tests.panel_helpers import decode_reference, shown, tool
 
 
 class FakeClock:
@@ -112,11 +112,6 @@ def test_history_keeps_at_most_its_limit(edited_state):
 
 
 # -- the real window ------------------------------------------------------------------------------------
-@pytest.fixture
-def window(qtbot):
-    yield from make_window(qtbot)
-
-
 def test_edit_menu_has_undo_and_redo_with_their_shortcuts(window):
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus[:2] == ["&File", "&Edit"]
