@@ -156,22 +156,16 @@ def _plan(args, resumed) -> dict:
 
 
 def _model_config(args, plan, resumed, data, conditions):
-    from models.errors import ConfigError
     from models.model_factory import make_model_config
 
     if resumed is None:
         return make_model_config(plan["family"], data.image_shape, latent_dim=args.latent_dim, beta=args.beta,
                                  cond_dim=0 if conditions is None else conditions.shape[1],
                                  likelihood=args.likelihood)
-    config = resumed.config
-    if tuple(data.image_shape) != tuple(config.image_shape):
-        raise ConfigError(f"{args.resume} was trained on {tuple(config.image_shape)} images; "
-                          f"{data.name} gives {data.image_shape}")
-    cond_dim = 0 if conditions is None else conditions.shape[1]
-    if cond_dim != config.cond_dim:
-        raise ConfigError(f"{args.resume} is conditioned on {config.cond_dim} values; {data.name} "
-                          f"gives {cond_dim}")
-    return resumed.kind, config
+    from models.training_data import check_resume_fits
+
+    check_resume_fits(args.resume, resumed.config, data, conditions)
+    return resumed.kind, resumed.config
 
 
 def _check_writable(out: Path) -> None:

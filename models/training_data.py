@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import DatasetError
+from .errors import ConfigError, DatasetError
 
 
 def training_tensors(data, conditional: bool, condition: str = "labels"):
@@ -15,3 +15,14 @@ def training_tensors(data, conditional: bool, condition: str = "labels"):
         return images, None, []
     cond, names = data.conditions(condition)
     return images, torch.from_numpy(cond).float(), list(names)
+
+
+def check_resume_fits(source, config, data, conditions) -> None:
+    """A resumed run must see images of the checkpoint's shape and a condition of its size."""
+    if tuple(data.image_shape) != tuple(config.image_shape):
+        raise ConfigError(f"{source} was trained on {tuple(config.image_shape)} images; "
+                          f"{data.name} gives {data.image_shape}")
+    cond_dim = 0 if conditions is None else conditions.shape[1]
+    if cond_dim != config.cond_dim:
+        raise ConfigError(f"{source} is conditioned on {config.cond_dim} values; {data.name} "
+                          f"gives {cond_dim}")

@@ -1,5 +1,6 @@
 """Training faults in the editor: divergence, out of memory, a failed save, closing the window mid-run.
 Each has a negative control showing the test would notice the fault."""
+# ruff: noqa: F811  (the `window` fixture is imported from test_training_panel)
 from __future__ import annotations
 
 import math
@@ -16,7 +17,7 @@ from PySide6.QtCore import Qt
 from editor.core.training_setup import form_for
 from models.checkpoint import load_checkpoint
 from models.vae import VAE
-from tests.test_training_panel import RUN_TIMEOUT, run_to_end, training_panel
+from tests.test_training_panel import RUN_TIMEOUT, run_to_end, training_panel, window  # noqa: F401, F811 (a shared fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,21 +28,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-@pytest.fixture
-def window(qtbot):
-    from editor.app import create_window
-
-    _, win = create_window(device="cpu")
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    training_panel(win).confirm = lambda: True     # qtbot closes the window before fixtures end
-    yield win
-    training_panel(win).shutdown()
-    win.controller.shutdown()
 
 
 def non_finite_files(folder: Path) -> list[str]:

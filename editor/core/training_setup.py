@@ -21,7 +21,7 @@ from models.errors import CheckpointError, ConfigError
 from models.model_factory import DEFAULT_LR, FAMILIES, make_model_config
 from models.registry import build_model, make_config
 from models.trainer import Trainer, load_for_resume
-from models.training_data import training_tensors
+from models.training_data import check_resume_fits, training_tensors
 from models.training_events import TrainConfig
 
 FAMILY_NAMES = {"vae": "VAE", "betavae": "beta-VAE", "ae": "Autoencoder", "cvae": "CVAE", "gan": "GAN"}
@@ -171,7 +171,7 @@ def prepare_run(form: TrainingForm) -> PreparedRun:
     images, conditions, cond_names = training_tensors(data, conditional, form.condition)
     if resumed is not None:
         kind, config = resumed.kind, resumed.config
-        _check_resume_fits(form, config, data, conditions)
+        check_resume_fits(form.resume_from, config, data, conditions)
     else:
         kind, config = make_model_config(form.family, data.image_shape, latent_dim=form.latent_dim,
                                          beta=None if form.family == "gan" else form.beta,
@@ -250,15 +250,6 @@ def _resumed_form(form: TrainingForm, kind: str, config, dataset: dict, train_st
                    batch_size=int(tc.get("batch_size", form.batch_size)), lr=float(tc.get("lr", form.lr)),
                    seed=int(tc.get("seed", form.seed)), condition=ds.get("condition") or form.condition)
 
-
-def _check_resume_fits(form, config, data, conditions) -> None:
-    if tuple(data.image_shape) != tuple(config.image_shape):
-        raise ConfigError(f"{form.resume_from} was trained on {tuple(config.image_shape)} images; "
-                          f"{data.name} gives {data.image_shape}")
-    cond_dim = 0 if conditions is None else conditions.shape[1]
-    if cond_dim != config.cond_dim:
-        raise ConfigError(f"{form.resume_from} is conditioned on {config.cond_dim} values; {data.name} "
-                          f"gives {cond_dim}")
 
 
 def _inside(path: Path, folder: Path) -> bool:
