@@ -1,6 +1,7 @@
 """The Attributes panel: attribute vectors (mean latent with an attribute minus mean latent without),
-each with a weight slider that edits the current image live, a strip of the picked vector from
-alpha -2 to +2, a cosine table, orthogonalising, and saving / loading vectors.
+or A − B of two groups lassoed on the map (group_picker.py), each with a weight slider that edits the
+current image live, a strip of the picked vector from alpha -2 to +2, a cosine table, orthogonalising,
+and saving / loading vectors.
 
 Vectors live in `state.edits`; this panel changes them and emits `latent_changed`, and redraws itself
 from the state on every `latent_changed`, so undo, sessions and other panels stay in step with it.
@@ -20,8 +21,8 @@ from models.errors import LatentAtlasError
 
 from .attribute_row import AttributeRow
 from .cosine_table import CosineTable
+from .group_picker import GroupPicker
 from .image_row import ImageRow
-from .map_selection import MapSelection
 
 STRIP_ALPHAS = np.linspace(-2.0, 2.0, 9)      # steps of 0.5: every frame is a weight the slider can show
 VECTOR_FILTER = "Vector files (*.json *.npy);;All files (*)"
@@ -40,13 +41,14 @@ class AttributePanel(QWidget):
         if hasattr(window, "session"):
             window.session.add_panel_state("attributes", panel.panel_state, panel.restore_panel_state)
             panel.drag_finished.connect(window.history.seal)
+        if panel.picker.selection is not None and hasattr(window, "map_toolbar"):
+            panel.picker.selection.armed_changed.connect(window.map_toolbar.show_lasso_hint)
         return panel
 
     def __init__(self, state: EditorState, controller, latent_map=None, parent=None):
         super().__init__(parent)
         self._state, self._controller = state, controller
-        self.selection = MapSelection(latent_map, self) if latent_map is not None else None
-        self.groups: dict[str, np.ndarray] = {"A": np.zeros(0, np.int64), "B": np.zeros(0, np.int64)}
+        self._map = latent_map
         self.rows: dict[str, AttributeRow] = {}
         self.selected: str | None = None
         self._candidate_list: list[attrs.AttributeCandidate] = []
@@ -66,26 +68,14 @@ class AttributePanel(QWidget):
         self.candidates.setMinimumWidth(180)
         self.add_button = QPushButton("Add vector")
         self.add_button.clicked.connect(lambda: self.add_candidate(self.candidates.currentIndex()))
-        self.box_button = QPushButton("Box on map")
-        self.box_button.setCheckable(True)
-        self.box_button.setEnabled(self.selection is not None)
-        self.box_button.setToolTip("a box you move and resize on the map; its points make group A or B")
-        self.box_button.toggled.connect(self._on_box_toggled)
-        self.group_buttons = {g: QPushButton(f"{g} ← box") for g in "AB"}
-        for g, button in self.group_buttons.items():
-            button.setEnabled(self.selection is not None)
-            button.clicked.connect(lambda _=False, g=g: self.group_from_selection(g))
-        self.group_vector_button = QPushButton("Add A − B")
-        self.group_vector_button.clicked.connect(self.add_group_vector)
+        self.picker = GroupPicker(self._state, self._map)
+        self.picker.vector_made.connect(self.add_vector)
+        self.picker.failed.connect(self._fail)
         top = QGridLayout()
         top.addWidget(QLabel("Attribute"), 0, 0)
-        top.addWidget(self.candidates, 0, 1, 1, 3)
-        top.addWidget(self.add_button, 0, 4)
-        top.addWidget(QLabel("Groups"), 1, 0)
-        top.addWidget(self.box_button, 1, 1)
-        top.addWidget(self.group_buttons["A"], 1, 2)
-        top.addWidget(self.group_buttons["B"], 1, 3)
-        top.addWidget(self.group_vector_button, 1, 4)
+        top.addWidget(self.candidates, 0, 1)
+        top.addWidget(self.add_button, 0, 2)
+        top.addWidget(self.picker, 1, 0, 1, 3)
         top.setColumnStretch(1, 1)
         self.rows_box = QWidget()
         self.rows_layout = QVBoxLayout(self.rows_box)
@@ -159,32 +149,6 @@ class AttributePanel(QWidget):
         self.selected = name
         self._sync_rows()
         self._request_strip()
-
-    def _on_box_toggled(self, on: bool) -> None:
-        if self.selection is not None:
-            self.selection.show_box() if on else self.selection.hide_box()
-
-    def group_from_selection(self, group: str) -> int:
-        """Group "A" or "B" := the data points inside the box on the map; returns how many."""
-        loaded = self._state.loaded
-        embedding = None if loaded is None else loaded.embedding
-        return self.set_group(group, self.selection.indices(embedding) if self.selection else [])
-
-    def set_group(self, group: str, indices) -> int:
-        self.groups[group] = np.asarray(indices, np.int64)
-        self.group_buttons[group].setText(f"{group} ← box ({len(self.groups[group])})")
-        return len(self.groups[group])
-
-    def add_group_vector(self) -> str | None:
-        loaded = self._state.loaded
-        try:
-            vector = attrs.vector_from_groups(loaded.latents, self.groups["A"], self.groups["B"])
-        except (ValueError, AttributeError) as e:
-            self._fail("Cannot make a vector from the groups", f"{e}. Move the box on the map over some "
-                       "points and click “A ← box”, then over others and click “B ← box”.")
-            return None
-        na, nb = len(self.groups["A"]), len(self.groups["B"])
-        return self.add_vector("A − B", vector, f"mean latent of {na} selected points minus that of {nb} others")
 
     def orthogonalise_selected(self) -> None:
         edits = self._state.edits
@@ -286,8 +250,6 @@ class AttributePanel(QWidget):
         stored = attrs.vectors_from_checkpoint(loaded.checkpoint.vectors)
         stored_names = {e.name for e in stored}
         self._state.edits = [e for e in self._state.edits if e.name not in stored_names] + stored
-        self.set_group("A", [])
-        self.set_group("B", [])
         self.setEnabled(True)
         self._sync_rows()
 

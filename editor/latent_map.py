@@ -1,7 +1,7 @@
 """The 2-D map of the latent space: a scatter of the data's latents, a cursor, a path, hover thumbnails.
 
-Left click: decode that point. Left drag: an interpolation path. Middle drag: pan. Wheel: zoom.
-Items are created once and updated with setData.
+Left click: decode that point. Left drag: an interpolation path, or a lasso while the lasso is armed.
+Middle drag: pan. Wheel: zoom. Items are created once and updated with setData.
 """
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ class MapViewBox(pg.ViewBox):
     drag_started = Signal(float, float)
     dragged = Signal(float, float)
     drag_finished = Signal(float, float)
+    lasso_started = Signal(float, float)     # while armed, a left drag draws a lasso instead of a path
+    lasso_moved = Signal(float, float)
+    lasso_finished = Signal()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lasso_armed = False
+        self._lasso_drag = False
 
     def mouseClickEvent(self, ev):
         if ev.button() == Qt.MouseButton.LeftButton:
@@ -38,6 +46,16 @@ class MapViewBox(pg.ViewBox):
             return
         ev.accept()
         p = self.mapSceneToView(ev.scenePos())
+        if ev.isStart():
+            self._lasso_drag = self.lasso_armed     # a drag stays what it began as
+        if self._lasso_drag:
+            if ev.isStart():
+                start = self.mapSceneToView(ev.buttonDownScenePos())
+                self.lasso_started.emit(start.x(), start.y())
+            self.lasso_moved.emit(p.x(), p.y())
+            if ev.isFinish():
+                self.lasso_finished.emit()
+            return
         if ev.isStart():
             start = self.mapSceneToView(ev.buttonDownScenePos())
             self.drag_started.emit(start.x(), start.y())

@@ -1,60 +1,107 @@
-"""A selection box on the latent map: a pyqtgraph RectROI the user moves and resizes over the points.
-The attribute panel reads the indices of the data points inside it to build group A and group B."""
+"""A lasso on the latent map: while armed, a left drag draws a freehand outline, closed on release, and the
+data points inside it can become group A or B of an attribute vector. The groups are drawn as rings.
+
+The geometry (which points are inside) is Qt-free: editor.core.lasso.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QPointF, Signal
+from PySide6.QtGui import QColor, QPainterPath
+from PySide6.QtWidgets import QGraphicsPathItem
+
+from editor.core.lasso import MIN_VERTICES, clean_polygon, indices_in_polygon
+
+LASSO_COLOUR = "#ffcc33"
+GROUP_COLOURS = {"A": "#ff7043", "B": "#4fc3f7"}
 
 
 class MapSelection(QObject):
-    changed = Signal()      # the box moved or was resized (after the drag)
+    changed = Signal()              # a lasso was closed (or set, or cleared)
+    armed_changed = Signal(bool)
 
     def __init__(self, latent_map, parent=None):
         super().__init__(parent)
         self._map = latent_map
-        self._roi: pg.RectROI | None = None
+        self._polygon = np.zeros((0, 2))
+        self._drawing: list[tuple[float, float]] = []
+        self.outline = QGraphicsPathItem()
+        self.outline.setPen(pg.mkPen(LASSO_COLOUR, width=2))
+        self.outline.setBrush(QColor(255, 204, 51, 40))
+        self.outline.setZValue(40)
+        self.outline.setEnabled(False)
+        self._map.plot.addItem(self.outline)
+        self.rings: dict[str, pg.ScatterPlotItem] = {}
+        for group, colour in GROUP_COLOURS.items():
+            ring = pg.ScatterPlotItem(size=9, pen=pg.mkPen(colour, width=1.2), brush=None, pxMode=True)
+            ring.setZValue(15)
+            ring.setEnabled(False)
+            self._map.plot.addItem(ring)
+            self.rings[group] = ring
+        view = latent_map.view
+        view.lasso_started.connect(self._on_lasso_started)
+        view.lasso_moved.connect(self._on_lasso_moved)
+        view.lasso_finished.connect(self._on_lasso_finished)
 
     @property
-    def visible(self) -> bool:
-        return self._roi is not None and self._roi.isVisible()
+    def armed(self) -> bool:
+        return self._map.view.lasso_armed
 
-    def show_box(self) -> None:
-        """Shows the box; the first time, over the middle quarter of what the map shows."""
-        if self._roi is None:
-            (x0, x1), (y0, y1) = self._map.view.viewRange()
-            w, h = (x1 - x0) / 4, (y1 - y0) / 4
-            self._roi = pg.RectROI([x0 + 1.5 * w, y0 + 1.5 * h], [w, h],
-                                   pen=pg.mkPen("#ffcc33", width=2), hoverPen=pg.mkPen("#ffe680", width=2))
-            self._roi.setZValue(40)
-            self._roi.addScaleHandle([0, 0], [1, 1])
-            self._roi.sigRegionChangeFinished.connect(lambda _roi: self.changed.emit())
-            self._map.plot.addItem(self._roi)
-        self._roi.show()
+    def arm(self, on: bool) -> None:
+        """While armed, left drags on the map draw lassos (not interpolation paths)."""
+        self._map.view.lasso_armed = bool(on)
+        self.outline.setVisible(bool(on))
+        self.armed_changed.emit(bool(on))
 
-    def hide_box(self) -> None:
-        if self._roi is not None:
-            self._roi.hide()
+    def polygon(self) -> np.ndarray:
+        """(M, 2) vertices of the last closed lasso in map coordinates; empty when there is none."""
+        return self._polygon.copy()
 
-    def set_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
-        self.show_box()
-        self._roi.setPos((min(x0, x1), min(y0, y1)), finish=False)
-        self._roi.setSize((abs(x1 - x0), abs(y1 - y0)), finish=False)
+    def set_polygon(self, points) -> None:
+        poly = clean_polygon(points)
+        self._polygon = poly if len(poly) >= MIN_VERTICES else np.zeros((0, 2))
+        self._draw(self._polygon, closed=True)
         self.changed.emit()
 
-    def box(self) -> tuple[float, float, float, float] | None:
-        """(x0, y0, x1, y1) in map coordinates, or None when the box is hidden."""
-        if not self.visible:
-            return None
-        (x, y), (w, h) = self._roi.pos(), self._roi.size()
-        return float(x), float(y), float(x + w), float(y + h)
+    def clear(self) -> None:
+        self._drawing = []
+        self.set_polygon([])
 
     def indices(self, embedding: np.ndarray | None) -> np.ndarray:
-        """Indices of the embedding's points (N, 2) inside the box; empty when hidden."""
-        box = self.box()
-        if box is None or embedding is None or not len(embedding):
+        """Indices of the embedding's points (N, 2) inside the last lasso; empty when there is none."""
+        if embedding is None or not len(self._polygon):
             return np.zeros(0, np.int64)
-        x0, y0, x1, y1 = box
-        inside = ((embedding[:, 0] >= x0) & (embedding[:, 0] <= x1)
-                  & (embedding[:, 1] >= y0) & (embedding[:, 1] <= y1))
-        return np.flatnonzero(inside)
+        return indices_in_polygon(embedding, self._polygon)
+
+    def show_group(self, group: str, points: np.ndarray | None) -> None:
+        """Rings around a group's points (K, 2) on the map; None or empty hides them."""
+        ring = self.rings[group]
+        if points is None or not len(points):
+            ring.setData([], [])
+        else:
+            ring.setData(points[:, 0], points[:, 1])
+
+    # -- drawing --------------------------------------------------------------------------------------
+    def _on_lasso_started(self, x: float, y: float) -> None:
+        self._drawing = [(x, y)]
+        self.outline.setVisible(True)
+
+    def _on_lasso_moved(self, x: float, y: float) -> None:
+        if self._drawing and self._drawing[-1] != (x, y):
+            self._drawing.append((x, y))
+            self._draw(np.asarray(self._drawing), closed=False)
+
+    def _on_lasso_finished(self) -> None:
+        self.set_polygon(self._drawing)
+        self._drawing = []
+
+    def _draw(self, points: np.ndarray, closed: bool) -> None:
+        path = QPainterPath()
+        if len(points):
+            path.moveTo(QPointF(*points[0]))
+            for x, y in points[1:]:
+                path.lineTo(QPointF(x, y))
+            if closed:
+                path.closeSubpath()
+        self.outline.setPath(path)

@@ -49,6 +49,11 @@ class MapToolbar(QWidget):
         self.residual.toggled.connect(self._emit)
         self.colour.activated.connect(lambda _: self.colour_requested.emit(self.colour.currentData()))
 
+    def show_lasso_hint(self, armed: bool) -> None:
+        """The hint names what a left drag does now: draw a lasso, or an interpolation strip."""
+        self.hint.setText("click: decode · drag: lasso · middle: pan" if armed
+                          else "click: decode · drag: strip · middle: pan")
+
     def set_latent_dim(self, d: int) -> None:
         for box in (self.pc_x, self.pc_y):
             box.setMaximum(max(2, d))

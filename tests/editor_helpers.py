@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 
@@ -39,3 +39,16 @@ def empty_spot(loaded, window):
         if d > best_d:
             best, best_d = p, d
     return float(best[0]), float(best[1])
+
+
+def real_drag_path(window, points, steps: int = 4) -> None:
+    """A left drag through the map points (P, 2) in view coordinates: press at the first, move in
+    `steps` steps along each segment, release at the last, as a user's hand does."""
+    viewport = window.map.plot_widget.viewport()
+    pts = [view_to_widget(window, *p) for p in points]
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[0])
+    for a, b in zip(pts, pts[1:]):
+        for t in np.linspace(0, 1, steps + 1)[1:]:
+            QTest.mouseMove(viewport, QPoint(round(a.x() + t * (b.x() - a.x())), round(a.y() + t * (b.y() - a.y()))))
+            QTest.qWait(2)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[-1])

@@ -13,7 +13,8 @@ from PySide6.QtTest import QTest
 
 from editor.attribute_panel import STRIP_ALPHAS, AttributePanel
 from editor.core import attributes as attrs
-from tests.editor_helpers import open_and_wait
+from editor.interpolation_panel import InterpolationPanel
+from tests.editor_helpers import open_and_wait, real_drag_path
 from tests.panel_helpers import decode_reference, shown, tool
 
 
@@ -95,28 +96,77 @@ def test_orthogonalise_makes_the_picked_vector_independent_of_the_others(qtbot, 
                                           * window.state.edits[0].vector))
 
 
-def test_groups_from_a_box_on_the_map_make_a_vector(qtbot, opened):
+def lasso_rectangle(window, x0, y0, x1, y1):
+    """A real left drag round the rectangle's outline, ending short of where it began."""
+    real_drag_path(window, [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0 + 0.02 * (y1 - y0))])
+
+
+def rectangle_members(emb, x0, y0, x1, y1, slack):
+    """The points surely inside the rectangle, and those that may be (the mouse rounds to pixels)."""
+    def inside(s):
+        return ((emb[:, 0] > x0 + s) & (emb[:, 0] < x1 - s) & (emb[:, 1] > y0 + s) & (emb[:, 1] < y1 - s))
+    return set(np.flatnonzero(inside(slack))), set(np.flatnonzero(inside(-slack)))
+
+
+def test_groups_lassoed_on_the_map_make_a_vector(qtbot, opened):
     window, panel, loaded = opened
-    emb = loaded.embedding
-    panel.box_button.click()
-    x0, x1 = np.quantile(emb[:, 0], [0.0, 0.3])
-    panel.selection.set_box(x0 - 1, emb[:, 1].min() - 1, x1, emb[:, 1].max() + 1)
-    group_a = np.flatnonzero(emb[:, 0] <= x1)
-    assert panel.group_from_selection("A") == len(group_a) > 10
-    panel.selection.set_box(np.quantile(emb[:, 0], 0.7), emb[:, 1].min() - 1, emb[:, 0].max() + 1,
-                            emb[:, 1].max() + 1)
-    group_b = np.flatnonzero(emb[:, 0] >= np.quantile(emb[:, 0], 0.7))
-    assert panel.group_from_selection("B") == len(group_b)
-    assert panel.group_buttons["B"].text() == f"B ← box ({len(group_b)})"
-    panel.group_vector_button.click()
+    picker, emb, interp = panel.picker, loaded.embedding, tool(window, InterpolationPanel)
+    panel.resize(900, 400)
+    picker.lasso_button.click()
+    assert window.map.view.lasso_armed and "drag: lasso" in window.map_toolbar.hint.text()
+    (lo_x, lo_y), (hi_x, hi_y) = emb.min(0), emb.max(0)
+    slack = 3 * (hi_x - lo_x) / window.map.view.width()                    # three pixels in map units
+    mx, my = 0.02 * (hi_x - lo_x), 0.02 * (hi_y - lo_y)                      # inside the view's padding
+    a_box = (lo_x - mx, lo_y - my, np.quantile(emb[:, 0], 0.3), np.quantile(emb[:, 1], 0.6))
+    lasso_rectangle(window, *a_box)
+    assert len(picker.selection.polygon()) >= 4
+    sure, maybe = rectangle_members(emb, *a_box, slack)
+    assert picker.group_from_selection("A") > 10
+    group_a = set(picker.groups["A"].tolist())
+    assert sure <= group_a <= maybe
+    b_box = (np.quantile(emb[:, 0], 0.5), lo_y - my, np.quantile(emb[:, 0], 0.65), np.quantile(emb[:, 1], 0.7))
+    lasso_rectangle(window, *b_box)
+    sure, maybe = rectangle_members(emb, *b_box, slack)
+    assert picker.group_from_selection("B") == len(picker.groups["B"]) > 10
+    assert sure <= set(picker.groups["B"].tolist()) <= maybe
+    assert picker.group_buttons["B"].text() == f"B ← lasso ({len(picker.groups['B'])})"
+    assert len(picker.selection.rings["A"].data) == len(group_a)               # both groups are ringed
+    assert interp.waypoints.points == []                                       # a lasso is not a strip
+    picker.vector_button.click()
     vector = window.state.edits[-1].vector
-    np.testing.assert_allclose(vector, loaded.latents[group_a].mean(0) - loaded.latents[group_b].mean(0),
-                               atol=1e-6)
+    np.testing.assert_allclose(vector, loaded.latents[picker.groups["A"]].mean(0)
+                               - loaded.latents[picker.groups["B"]].mean(0), atol=1e-6)
+    picker.lasso_button.click()                                                # disarmed: drags draw strips
+    assert not window.map.view.lasso_armed and "drag: strip" in window.map_toolbar.hint.text()
+    real_drag_path(window, [emb[0], emb[1]])
+    assert len(interp.waypoints) == 2
+
+
+def test_group_b_can_be_the_rest_of_the_data(opened):
+    window, panel, loaded = opened
+    picker = panel.picker
+    picker.set_group("A", np.flatnonzero(loaded.labels == 3))
+    assert picker.group_b_from_rest() == len(loaded.latents) - (loaded.labels == 3).sum()
+    picker.vector_button.click()
+    np.testing.assert_allclose(window.state.edits[-1].vector,
+                               attrs.vector_from_mask(loaded.latents, loaded.labels == 3), atol=1e-6)
+
+
+def test_a_new_projection_drops_the_lasso_and_moves_the_rings(qtbot, opened):
+    window, panel, loaded = opened
+    picker = panel.picker
+    picker.selection.set_polygon([(-100, -100), (100, -100), (100, 100), (-100, 100)])
+    picker.set_group("A", [0, 1, 2])
+    with qtbot.waitSignal(window.controller.projection_ready, timeout=60_000):
+        window.request_projection("pca", components=(1, 2))
+    assert len(picker.selection.polygon()) == 0
+    x, y = picker.selection.rings["A"].getData()
+    np.testing.assert_allclose(np.stack([x, y], 1), window.state.loaded.embedding[[0, 1, 2]], rtol=1e-5)
 
 
 def test_a_vector_from_an_empty_group_is_refused_with_a_message(opened):
     window, panel, _ = opened
-    panel.group_vector_button.click()
+    panel.picker.vector_button.click()
     assert window.state.edits == [] and "both groups need at least one point" in window.errors[-1]
 
 
