@@ -33,6 +33,7 @@ class AttributeRow(QWidget):
         self.spin.setSingleStep(1 / STEPS_PER_UNIT)
         self.spin.setDecimals(2)
         self.spin.setFixedWidth(70)
+        self.spin.setKeyboardTracking(False)      # a typed weight applies on Enter: one edit, one undo step
         self.remove = QToolButton()
         self.remove.setText("✕")
         self.remove.setToolTip(f"remove {name}")

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QFileDialog, QMenu
 
 from editor.core.history import History
 from editor.core.recipe import file_sha256
@@ -20,6 +20,36 @@ from editor.core.session import (Session, SessionError, check_checkpoint, check_
 from models.errors import LatentAtlasError
 
 SESSION_FILTER = "Latent Atlas sessions (*.json);;All files (*)"
+
+
+class NumberBoxUndo(QObject):
+    """Ctrl+Z / Ctrl+Shift+Z in a focused number box undo the editor's last edit, as everywhere else in the
+    window; without this the box's line edit takes the shortcut and undoes its own typing. Text fields
+    (file names) keep their own undo. The filter goes on each number box as it first takes the focus."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self._window = window
+        self._filtered: set[int] = set()
+        QApplication.instance().focusChanged.connect(self._on_focus_changed)
+
+    def _on_focus_changed(self, _old, new) -> None:
+        box = new if isinstance(new, QAbstractSpinBox) else None
+        if box is None and new is not None and isinstance(new.parent(), QAbstractSpinBox):
+            box = new.parent()
+        if box is not None and id(box) not in self._filtered and box.window() is self._window:
+            self._filtered.add(id(box))
+            box.installEventFilter(self)
+            box.destroyed.connect(lambda _=None, key=id(box): self._filtered.discard(key))
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and (
+                event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)):
+            if not obj.keyboardTracking():
+                obj.interpretText()           # a typed, unconfirmed value becomes an edit before undoing
+            event.ignore()                    # not overridden: the window's Undo / Redo action runs
+            return True
+        return False
 
 
 class SessionActions(QObject):
@@ -137,6 +167,7 @@ def install_history_actions(window) -> SessionActions:
     """Adds Edit (undo, redo) after File, and Save / Open Session to File, before its first separator."""
     actions = SessionActions(window)
     window.history, window.session = actions.history, actions
+    actions.number_box_undo = NumberBoxUndo(window)
     bar = window.menuBar()
     menus = [a for a in bar.actions() if a.menu() is not None]
     file_menu: QMenu | None = next((a.menu() for a in menus if a.text().replace("&", "") == "File"), None)

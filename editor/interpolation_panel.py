@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 from editor.core.export import export_gif, export_png
 from editor.core.recipe import make_recipe
 from editor.core.state import EditorState
-from editor.core.strip import MAX_FRAMES, MODES, Waypoints, endpoint_latent, strip_latents
+from editor.core.strip import (MAX_FRAMES, MODES, Waypoints, endpoint_latent, strip_latents,
+                               waypoints_from_json)
 from models.errors import LatentAtlasError
 
 from .tile_view import TileView
@@ -35,6 +36,13 @@ EXPORT_HEIGHT = 128     # exported frames are scaled up to at least this many pi
 
 
 class InterpolationPanel(QWidget):
+    @classmethod
+    def for_window(cls, window) -> InterpolationPanel:
+        panel = cls(window.state, window.controller, window.map)
+        if hasattr(window, "session"):
+            window.session.add_panel_state("interpolation", panel.panel_state, panel.restore_panel_state)
+        return panel
+
     def __init__(self, state: EditorState, controller, latent_map, parent=None):
         super().__init__(parent)
         self._state, self._controller, self._map = state, controller, latent_map
@@ -153,6 +161,33 @@ class InterpolationPanel(QWidget):
         loaded = self._state.loaded
         if frames is not None and loaded is not None and loaded.projection is not None:
             self._map.set_path(loaded.projection.transform(frames))
+
+    # -- session hook ---------------------------------------------------------------------------------
+    def panel_state(self) -> dict:
+        """The path's waypoints (latents), the frame count and the mode: the strip a session reopens."""
+        return {"waypoints": [np.asarray(z, np.float64).tolist() for z in self.waypoints.points],
+                "frames": self.n_frames.value(), "mode": self.mode.currentText()}
+
+    def restore_panel_state(self, saved: dict) -> None:
+        """Restores what fits this model; anything malformed is ignored rather than half applied."""
+        loaded = self._state.loaded
+        if not isinstance(saved, dict) or loaded is None:
+            return
+        points = waypoints_from_json(saved.get("waypoints"), loaded.model.latent_dim)
+        if points is None:
+            return
+        frames, mode = saved.get("frames"), saved.get("mode")
+        if isinstance(frames, int) and 2 <= frames <= MAX_FRAMES:
+            self.n_frames.blockSignals(True)
+            self.n_frames.setValue(frames)
+            self.n_frames.blockSignals(False)
+        if mode in MODES:
+            self.mode.blockSignals(True)
+            self.mode.setCurrentText(mode)
+            self.mode.blockSignals(False)
+        self.clear()
+        self.waypoints.points = points
+        self.request()
 
     # -- results --------------------------------------------------------------------------------------
     def _on_controller_decoded(self, result) -> None:

@@ -14,7 +14,7 @@ def add_tool_panels(window) -> None:
     from .samples_panel import SamplesPanel
     from .traversal_panel import TraversalPanel
 
-    window.add_tool(InterpolationPanel(window.state, window.controller, window.map), "Interpolate")
+    window.add_tool(InterpolationPanel.for_window(window), "Interpolate")
     window.add_tool(SamplesPanel(window.state, window.controller), "Samples")
     window.add_tool(TraversalPanel(window.state, window.controller), "Traversal")
     add_density_label(window)

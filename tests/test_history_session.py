@@ -282,3 +282,29 @@ def test_letting_go_of_a_slider_ends_its_undo_step(qtbot, window, digits_vae_pat
     assert window.state.edits[0].weight == 0.75 and slider.value() == 15
     window.history.undo()
     assert window.state.edits[0].weight == 0.0 and slider.value() == 0
+
+
+def test_ctrl_z_in_a_focused_number_box_undoes_the_edit(qtbot, window, digits_vae_path):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    open_and_wait(qtbot, window, digits_vae_path)
+    panel = tool(window, AttributePanel)
+    window.tools.setCurrentWidget(panel)
+    panel.add_candidate("1")
+    spin = panel.rows["1"].spin
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus)
+    spin.selectAll()
+    QTest.keyClicks(spin, "1.5")
+    assert window.state.edits[0].weight == 0.0             # typing alone is not an edit yet ...
+    QTest.keyClick(spin, Qt.Key.Key_Return)
+    assert window.state.edits[0].weight == 1.5             # ... Enter makes it one
+    QTest.keyClick(spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.state.edits[0].weight == 0.0 and spin.value() == 0.0 and spin.hasFocus()
+    QTest.keyClick(spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.state.edits[0].weight == 1.5 and spin.value() == 1.5
+    spin.selectAll()
+    QTest.keyClicks(spin, "-2")                            # typed, not confirmed, then undone: back to 1.5
+    QTest.keyClick(spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.state.edits[0].weight == 1.5 and spin.value() == 1.5

@@ -124,3 +124,37 @@ def test_export_png_and_gif_with_the_frames_latents(qtbot, window, digits_vae_pa
     recipe = json.loads((tmp_path / "strip.recipe.json").read_text())
     assert np.allclose(recipe["frames"], panel.frames) and np.allclose(recipe["frames"][0], loaded.latents[1])
     assert (tmp_path / "strip.gif").stat().st_size > 0 and (tmp_path / "strip.recipe.json").exists()
+
+
+def test_a_session_reopens_the_strip_with_its_waypoints(qtbot, window, digits_vae_path, tmp_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    panel = panel_of(window)
+    panel.n_frames.setValue(12)
+    panel.mode.setCurrentText("lerp")
+    for index, button in ((3, panel.set_a_button), (10, panel.set_b_button), (20, panel.add_button)):
+        window.controller.select_data_point(index)
+        qtbot.waitUntil(lambda i=index: np.array_equal(window.state.latent(), loaded.latents[i]), timeout=10_000)
+        button.click()
+    qtbot.waitUntil(lambda: panel.frames is not None and len(panel.frames) == 12, timeout=10_000)
+    saved_frames, saved_images = panel.frames.copy(), panel.images.copy()
+    path = tmp_path / "strip_session.json"
+    assert window.session.save_session(str(path))
+    stored = json.loads(path.read_text())["panels"]["interpolation"]
+    assert stored["frames"] == 12 and stored["mode"] == "lerp" and len(stored["waypoints"]) == 3
+    panel.clear()
+    panel.n_frames.setValue(5)
+    panel.mode.setCurrentText("slerp")
+    with qtbot.waitSignal(window.session.session_opened, timeout=10_000):
+        assert window.session.open_session(str(path))
+    qtbot.waitUntil(lambda: panel.frames is not None and len(panel.frames) == 12, timeout=10_000)
+    assert panel.n_frames.value() == 12 and panel.mode.currentText() == "lerp"
+    assert np.array_equal(panel.frames, saved_frames) and np.array_equal(panel.images, saved_images)
+    assert np.array_equal(panel.waypoints.points[1], loaded.latents[10])
+    # a session whose strip does not fit this model opens the rest and leaves the strip alone
+    stored["waypoints"] = [[0.0, 1.0]]
+    doc = json.loads(path.read_text())
+    doc["panels"]["interpolation"] = stored
+    path.write_text(json.dumps(doc))
+    with qtbot.waitSignal(window.session.session_opened, timeout=10_000):
+        assert window.session.open_session(str(path))
+    assert np.array_equal(panel.frames, saved_frames)

@@ -81,3 +81,14 @@ def test_tile_at_finds_each_tile_and_not_the_padding():
     assert tile_at(4.5, 1, (3, 4), 3, 7) is None                 # the padding column between tiles
     assert tile_at(2 * 5 + 1, 2 * 4 + 1, (3, 4), 3, 7) is None   # the empty cell after the last tile
     assert tile_at(-1, 0, (3, 4), 3, 7) is None
+
+
+def test_waypoints_from_a_session_are_checked():
+    from editor.core.strip import waypoints_from_json
+
+    good = waypoints_from_json([[0, 1.5, -2], [3, 4, 5]], 3)
+    assert [z.dtype for z in good] == [np.float32] * 2 and good[0].tolist() == [0, 1.5, -2]
+    assert waypoints_from_json([], 3) == []
+    for bad in (None, "x", [[0, 1]], [[0, 1, "2"]], [[0, 1, True]], [[0, 1, float("nan")]], [[0, 1, 1e300]],
+                [[0, 1, 2], 5], {"a": 1}, [[0, 0, 0]] * 1001):
+        assert waypoints_from_json(bad, 3) is None, bad

@@ -89,3 +89,20 @@ def _latent(z) -> np.ndarray:
     if not np.isfinite(z).all():
         raise ValueError("a waypoint latent must be finite")
     return z.copy()
+
+
+def waypoints_from_json(value, latent_dim: int) -> list[np.ndarray] | None:
+    """Waypoints as a session stores them (a list of lists of numbers), checked: None unless every one
+    is `latent_dim` finite numbers. An empty list is a valid, empty path."""
+    if not isinstance(value, list) or len(value) > 1000:
+        return None
+    points = []
+    for item in value:
+        if not isinstance(item, list) or len(item) != latent_dim \
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in item):
+            return None
+        z = np.asarray(item, np.float64)
+        if not np.isfinite(z).all() or np.abs(z).max(initial=0) > 1e6:
+            return None
+        points.append(z.astype(np.float32))
+    return points
