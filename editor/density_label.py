@@ -47,7 +47,7 @@ class DensityLabel(QWidget):
 
     def _on_state_model_changed(self, loaded) -> None:
         # the threshold is computed on the worker at the first request, never on the GUI thread
-        self._off = OffDataCheck(loaded.latents)
+        self._off = loaded.off_data
         self._note = discriminator_note(loaded.checkpoint.dataset)
         self.density = None
         self.numbers.setText("")

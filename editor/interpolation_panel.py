@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from editor.core.density import WARN_COLOUR, describe_off_frames
 from editor.core.export import export_gif, export_png
 from editor.core.recipe import make_recipe
 from editor.core.state import EditorState
@@ -32,6 +33,7 @@ from models.errors import LatentAtlasError
 from .tile_view import TileView
 
 PURPOSE = "strip"
+OFF_DATA_PURPOSE = "strip_off_data"
 EXPORT_HEIGHT = 128     # exported frames are scaled up to at least this many pixels high
 
 
@@ -52,11 +54,14 @@ class InterpolationPanel(QWidget):
         self.frames: np.ndarray | None = None        # (N, D) latents of the strip on screen
         self.condition: np.ndarray | None = None     # the condition it was decoded with (CVAE)
         self.images: np.ndarray | None = None        # (N, H, W, C) uint8 on screen
+        self.off_data: np.ndarray | None = None      # (N,) bool: frames farther from the data than it spreads
+        self._off_id = 0
         self._build()
         state.events.model_changed.connect(self._on_state_model_changed)
         state.events.latent_changed.connect(self._on_state_latent_changed)
         state.events.projection_changed.connect(lambda _embedding: self._redraw_path())
         controller.decoded.connect(self._on_controller_decoded)
+        controller.task_done.connect(self._on_controller_task_done)
         view = latent_map.view
         view.drag_started.connect(self._on_map_drag_started)
         view.dragged.connect(self._on_map_dragged)
@@ -79,6 +84,11 @@ class InterpolationPanel(QWidget):
         self.strip_view = TileView(min_height=70)
         self.status = QLabel("Drag on the map (left button) from one point to another.")
         self.status.setStyleSheet("color: #999999;")
+        self.warning = QLabel("")
+        self.warning.setStyleSheet(f"color: {WARN_COLOUR};")
+        self.warning.setToolTip("a frame leaves the data when its latent is farther from the nearest data latent "
+                                "than 99% of the data are from theirs: expect an unlike image there")
+        self.warning.hide()
         top = QHBoxLayout()
         top.addWidget(QLabel("Frames"))
         top.addWidget(self.n_frames)
@@ -88,7 +98,8 @@ class InterpolationPanel(QWidget):
             top.addWidget(b)
         top.addStretch(1)
         bottom = QHBoxLayout()
-        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.status)
+        bottom.addWidget(self.warning, 1)
         bottom.addWidget(self.png_button)
         bottom.addWidget(self.gif_button)
         layout = QVBoxLayout(self)
@@ -136,7 +147,9 @@ class InterpolationPanel(QWidget):
     def clear(self) -> None:
         self.waypoints.clear()
         self._requests.clear()
-        self.frames = self.images = None
+        self.frames = self.images = self.off_data = None
+        self._off_id = 0
+        self.warning.hide()
         self.strip_view.clear()
         self._map.set_path(None)
         self._update_buttons()
@@ -156,11 +169,15 @@ class InterpolationPanel(QWidget):
         self._requests[request_id] = (frames, condition)
 
     def _redraw_path(self, frames: np.ndarray | None = None) -> None:
-        """The frames' latents projected onto the map (a slerp path bends there)."""
+        """The frames' latents projected onto the map (a slerp path bends there); frames off the data in
+        orange once they are known."""
+        shown = frames is None
         frames = self.frames if frames is None else frames
         loaded = self._state.loaded
         if frames is not None and loaded is not None and loaded.projection is not None:
-            self._map.set_path(loaded.projection.transform(frames))
+            off = self.off_data if shown and self.off_data is not None and len(self.off_data) == len(frames) \
+                else None
+            self._map.set_path(loaded.projection.transform(frames), off)
 
     # -- session hook ---------------------------------------------------------------------------------
     def panel_state(self) -> dict:
@@ -196,8 +213,27 @@ class InterpolationPanel(QWidget):
         self._shown_id = result.id
         self.frames, self.condition = self._requests.pop(result.id)
         self.images = result.images
+        self.off_data = None
         self.strip_view.set_tiles(result.images, ncols=len(result.images))
         self._update_buttons()
+        self._check_off_data()
+
+    def _check_off_data(self) -> None:
+        """Asks the decode worker which frames of the strip on screen leave the data."""
+        loaded = self._state.loaded
+        if loaded is None or self.frames is None:
+            return
+        off, frames = loaded.off_data, self.frames.copy()
+        self._off_id = self._controller.run_on_model(OFF_DATA_PURPOSE, lambda _model: off.frames_off_data(frames))
+
+    def _on_controller_task_done(self, task_id: int, purpose: str, result) -> None:
+        if purpose != OFF_DATA_PURPOSE or task_id != self._off_id or self.frames is None:
+            return   # someone else's, or for a strip no longer on screen
+        self.off_data = np.asarray(result, bool)
+        text = describe_off_frames(self.off_data)
+        self.warning.setText("⚠ " + text if text else "")
+        self.warning.setVisible(bool(text))
+        self._redraw_path()
 
     def _on_strip_tile_clicked(self, index: int) -> None:
         if self.frames is not None and index < len(self.frames):

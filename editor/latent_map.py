@@ -15,6 +15,7 @@ from .palette import label_colour
 from .qt_images import to_pixmap
 
 HOVER_RADIUS_PX = 8
+OFF_DATA_COLOUR = "#ff9900"
 MAX_LEGEND = 20
 
 
@@ -183,11 +184,15 @@ class LatentMap(QWidget):
     def set_cursor(self, x: float, y: float) -> None:
         self.cursor_item.setData([x], [y])
 
-    def set_path(self, points: np.ndarray | None) -> None:
+    def set_path(self, points: np.ndarray | None, off_data: np.ndarray | None = None) -> None:
+        """The strip's frames (P, 2) as a dashed path; frames flagged in off_data (P,) bool in orange."""
         if points is None or len(points) == 0:
             self.path_item.setData([], [])
+        elif off_data is None or not np.any(off_data):
+            self.path_item.setData(points[:, 0], points[:, 1], symbolBrush="#ffffff")
         else:
-            self.path_item.setData(points[:, 0], points[:, 1])
+            brushes = [pg.mkBrush(OFF_DATA_COLOUR if off else "#ffffff") for off in off_data]
+            self.path_item.setData(points[:, 0], points[:, 1], symbolBrush=brushes)
 
     def nearest(self, x: float, y: float, radius_px: float = HOVER_RADIUS_PX) -> int:
         """Index of the data point within radius_px screen pixels of (x, y), else -1."""

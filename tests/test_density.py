@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from editor.core.density import OffDataCheck, density_of, describe, discriminator_note
+from editor.core.density import OffDataCheck, density_of, describe, describe_off_frames, discriminator_note
 from editor.core.loaded_model import load_for_editor
 
 
@@ -74,3 +74,17 @@ def test_an_unconverted_discriminator_is_called_out(gan):
     assert discriminator_note(gan.checkpoint.dataset) == ""
     d = density_of(gan.model, gan.latents[0], note=note)
     assert "not converted" in describe(d)[0]
+
+
+def test_a_strip_knows_which_frames_leave_the_data():
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((500, 4)).astype(np.float32)
+    off = OffDataCheck(data)
+    frames = np.stack([data[0] * t for t in (1.0, 1.0, 30.0, 40.0, 1.0, 50.0)])
+    flags = off.frames_off_data(frames)
+    assert flags.tolist() == [False, False, True, True, False, True]
+    assert describe_off_frames(flags) == "frames 3–4 and 6 of 6 leave the data"
+    assert describe_off_frames(np.array([False, True, False])) == "frame 2 of 3 leaves the data"
+    assert describe_off_frames(np.zeros(8, bool)) == ""
+    assert describe_off_frames(np.array([True, False, True, False, True])) == "frames 1, 3 and 5 of 5 leave the data"
+    assert OffDataCheck(data[:1]).frames_off_data(frames).tolist() == [False] * 6    # no threshold: no warning

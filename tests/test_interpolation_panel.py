@@ -158,3 +158,19 @@ def test_a_session_reopens_the_strip_with_its_waypoints(qtbot, window, digits_va
     with qtbot.waitSignal(window.session.session_opened, timeout=10_000):
         assert window.session.open_session(str(path))
     assert np.array_equal(panel.frames, saved_frames)
+
+
+def test_a_path_that_leaves_the_data_is_flagged_and_one_that_stays_is_not(qtbot, window, digits_vae_path):
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    panel = panel_of(window)
+    panel.waypoints.set_ends(loaded.latents[3], loaded.latents[3] * 25)      # runs far off the data
+    panel.request()
+    qtbot.waitUntil(lambda: panel.off_data is not None, timeout=10_000)
+    assert panel.off_data[0] == False and panel.off_data[-1] == True        # noqa: E712 (numpy bools)
+    assert panel.warning.isVisibleTo(panel) and "leave the data" in panel.warning.text()
+    brushes = window.map.path_item.opts["symbolBrush"]
+    assert isinstance(brushes, list) and brushes[-1].color().name() == "#ff9900"
+    panel.waypoints.set_ends(loaded.latents[3], loaded.latents[3])          # a strip on one data point
+    panel.request()
+    qtbot.waitUntil(lambda: panel.off_data is not None and not panel.off_data.any(), timeout=10_000)
+    assert not panel.warning.isVisibleTo(panel)

@@ -60,6 +60,30 @@ class OffDataCheck:
         t = self.threshold
         return t is not None and self.distance(z) > t
 
+    def frames_off_data(self, zs: np.ndarray) -> np.ndarray:
+        """(M,) bool: which latents of zs (M, D) lie farther from the data than the threshold."""
+        t = self.threshold
+        zs = np.asarray(zs, np.float32).reshape(-1, self._data.shape[1])
+        if t is None or not len(zs):
+            return np.zeros(len(zs), bool)
+        return nearest_distance(torch.from_numpy(zs), self._data).numpy() > t
+
+
+def describe_off_frames(off: np.ndarray) -> str:
+    """'frames 3-5 and 8 of 8 leave the data' for a (M,) bool mask; '' when none does."""
+    runs, start = [], None
+    for i, flag in enumerate([*map(bool, off), False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            runs.append(f"{start + 1}" if i - 1 == start else f"{start + 1}–{i}")
+            start = None
+    if not runs:
+        return ""
+    listed = runs[0] if len(runs) == 1 else ", ".join(runs[:-1]) + " and " + runs[-1]
+    one = int(np.count_nonzero(off)) == 1
+    return f"{'frame' if one else 'frames'} {listed} of {len(off)} {'leaves' if one else 'leave'} the data"
+
 
 def discriminator_note(dataset: dict | None) -> str:
     """What Checkpoint.dataset says about the discriminator of a converted GAN, if it matters."""

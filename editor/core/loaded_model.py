@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from models.data import DATASET_NAMES, ImageData, load_dataset
 from models.errors import DatasetError, LatentAtlasError
 from models.projection import Projection, make_projection
 
+from .density import OffDataCheck
 from .image_convert import chw_to_hwc, images_to_hwc_uint8
 
 GAN_MAP_POINTS = 2000   # prior samples drawn for a GAN's map (it has no encoder)
@@ -45,6 +47,12 @@ class LoadedModel:
     @property
     def model(self):
         return self.checkpoint.model
+
+    @cached_property
+    def off_data(self) -> OffDataCheck:
+        """The off-the-data test of this model's data latents (its threshold is computed on first use,
+        on the decode worker)."""
+        return OffDataCheck(self.latents)
 
     @property
     def kind(self) -> str:
