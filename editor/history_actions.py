@@ -15,8 +15,16 @@ from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QFileDialog, QMenu
 
 from editor.core.history import History
 from editor.core.recipe import file_sha256
-from editor.core.session import (Session, SessionError, check_checkpoint, check_fits, json_options, make_session,
-                                 read_session, write_session)
+from editor.core.session import (
+    Session,
+    SessionError,
+    check_checkpoint,
+    check_fits,
+    json_options,
+    make_session,
+    read_session,
+    write_session,
+)
 from models.errors import LatentAtlasError
 
 SESSION_FILTER = "Latent Atlas sessions (*.json);;All files (*)"

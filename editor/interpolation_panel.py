@@ -26,8 +26,14 @@ from editor.core.density import WARN_COLOUR, describe_off_frames
 from editor.core.export import export_gif, export_png
 from editor.core.recipe import make_recipe
 from editor.core.state import EditorState
-from editor.core.strip import (MAX_FRAMES, MODES, Waypoints, endpoint_latent, strip_latents,
-                               waypoints_from_json)
+from editor.core.strip import (
+    MAX_FRAMES,
+    MODES,
+    Waypoints,
+    endpoint_latent,
+    strip_latents,
+    waypoints_from_json,
+)
 from models.errors import LatentAtlasError
 
 from .tile_view import TileView

@@ -166,7 +166,7 @@ def test_a_path_that_leaves_the_data_is_flagged_and_one_that_stays_is_not(qtbot,
     panel.waypoints.set_ends(loaded.latents[3], loaded.latents[3] * 25)      # runs far off the data
     panel.request()
     qtbot.waitUntil(lambda: panel.off_data is not None, timeout=10_000)
-    assert panel.off_data[0] == False and panel.off_data[-1] == True        # noqa: E712 (numpy bools)
+    assert panel.off_data[0] == np.False_ and panel.off_data[-1] == np.True_
     assert panel.warning.isVisibleTo(panel) and "leave the data" in panel.warning.text()
     brushes = window.map.path_item.opts["symbolBrush"]
     assert isinstance(brushes, list) and brushes[-1].color().name() == "#ff9900"
