@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--condition", choices=("labels", "attributes"), help="what a CVAE is conditioned on "
                    "(default labels)")
     t.add_argument("--attributes", metavar="FILE", help="attribute table for an image folder (CelebA or CSV)")
-    t.add_argument("--checkpoint-every", type=int, default=0, help="steps between checkpoints (0: each epoch)")
+    t.add_argument("--checkpoint-every", type=int, default=None,
+                   help="steps between checkpoints (0: each epoch; default: each epoch, or every few epochs when "
+                        "an epoch is under 500 steps); the last step is always saved")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     i = sub.add_parser("info", help="describe a checkpoint")

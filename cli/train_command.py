@@ -38,6 +38,8 @@ def _check_numbers(args) -> None:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if args.lr is not None and not args.lr > 0:
         raise ConfigError("--lr must be positive")
+    if args.checkpoint_every is not None and args.checkpoint_every < 0:
+        raise ConfigError(f"--checkpoint-every must be 0 (each epoch) or a number of steps, got {args.checkpoint_every}")
     if args.out is None and args.resume is None:
         raise ConfigError("--out is required (where to save the checkpoint)")
 
@@ -52,7 +54,7 @@ def _train(args, ctx) -> int:
     from models.registry import build_model
     from models.trainer import Trainer, load_for_resume
     from models.training_data import training_tensors
-    from models.training_events import TrainConfig
+    from models.training_events import TrainConfig, checkpoint_interval
 
     main = ctx is None or ctx.is_main
     out = Path(args.out or args.resume)
@@ -73,7 +75,9 @@ def _train(args, ctx) -> int:
     torch.manual_seed(plan["seed"])                  # the initial weights, reproducible from --seed
     model = build_model(kind, config)
     train_config = TrainConfig(epochs=args.epochs, batch_size=plan["batch_size"], lr=plan["lr"], seed=plan["seed"],
-                               condition=plan["condition"], checkpoint_every=args.checkpoint_every,
+                               condition=plan["condition"],
+                               checkpoint_every=checkpoint_interval(len(images), plan["batch_size"])
+                               if args.checkpoint_every is None else args.checkpoint_every,
                                check_every=1 if device.type == "cpu" else 20)
     dataset = {**data.describe(), "condition": plan["condition"] if kind == "cvae" else None,
                "condition_names": cond_names, "family": plan["family"]}

@@ -2,7 +2,10 @@
 progress bar, a Qt thread, or (if the GIL ever forces it) a spawned process."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+MIN_STEPS_BETWEEN_CHECKPOINTS = 500   # tiny epochs: a checkpoint every epoch would cost more than training
 
 
 @dataclass(frozen=True)
@@ -31,3 +34,13 @@ class TrainEvent:
     @property
     def fraction(self) -> float:
         return self.step / self.total_steps if self.total_steps else 1.0
+
+
+def checkpoint_interval(n_images: int, batch_size: int) -> int:
+    """The default TrainConfig.checkpoint_every: 0 (every epoch) unless epochs are shorter than
+    MIN_STEPS_BETWEEN_CHECKPOINTS steps; then every k-th epoch, so checkpoints still fall on epoch ends.
+    Steps, not seconds, so every rank of a distributed run agrees without talking."""
+    steps_per_epoch = max(1, math.ceil(n_images / batch_size))
+    if steps_per_epoch >= MIN_STEPS_BETWEEN_CHECKPOINTS:
+        return 0
+    return math.ceil(MIN_STEPS_BETWEEN_CHECKPOINTS / steps_per_epoch) * steps_per_epoch

@@ -143,6 +143,8 @@ def _bad_inputs(tmp: Path, vae: Path) -> dict[str, list]:
         "resume a text file": ["train", "--resume", text, "--out", tmp / "y.safetensors"],
         "resume a finished run": ["train", "--resume", vae, "--epochs", "2", "--out", tmp / "y.safetensors"],
         "resume as another family": ["train", "--resume", vae, "--model", "gan", "--out", tmp / "y.safetensors"],
+        "negative checkpoint interval": ["train", "--dataset", "digits", "--checkpoint-every", "-5",
+                                         "--out", tmp / "x.safetensors"],
     }
 
 
@@ -153,7 +155,8 @@ def test_bad_inputs_give_one_error_line_and_exit_1(vae, tmp_path):
                 "torch pickle": "weights.pth", "unknown dataset": "no_such_folder", "epochs 0": "--epochs",
                 "cuda": "cuda", "label on a vae": "--label", "unwritable out": "not writable",
                 "out folder missing": "does not exist", "resume a text file": "notes.safetensors",
-                "resume a finished run": "has trained 2 epochs already", "resume as another family": "holds a vae"}
+                "resume a finished run": "has trained 2 epochs already", "resume as another family": "holds a vae",
+                "negative checkpoint interval": "--checkpoint-every"}
     for name, (code, stdout, stderr) in results.items():
         lines = stderr.splitlines()
         assert code == 1, (name, stderr)

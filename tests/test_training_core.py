@@ -12,11 +12,9 @@ import torch
 from editor.core.bundled import RESOURCES
 from editor.core.loss_buffer import LossBuffer
 from editor.core.training_setup import (
-    MIN_STEPS_BETWEEN_CHECKPOINTS,
     PLOTTED_TERMS,
     PREVIEW_COUNT,
     check_output,
-    checkpoint_interval,
     default_output,
     form_for,
     prepare_run,
@@ -24,6 +22,7 @@ from editor.core.training_setup import (
     resume_form,
 )
 from models.errors import ConfigError, DatasetError
+from models.training_events import MIN_STEPS_BETWEEN_CHECKPOINTS, checkpoint_interval
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from models.model_factory import DEFAULT_LR, FAMILIES, make_model_config
 from models.registry import build_model, make_config
 from models.trainer import Trainer, load_for_resume
 from models.training_data import check_resume_fits, training_tensors
-from models.training_events import TrainConfig
+from models.training_events import TrainConfig, checkpoint_interval
 
 FAMILY_NAMES = {"vae": "VAE", "betavae": "beta-VAE", "ae": "Autoencoder", "cvae": "CVAE", "gan": "GAN"}
 FOLDER = "folder"                      # the dataset choice that means "a folder picked with a dialog"
@@ -33,7 +33,6 @@ PREVIEW_COUNT = 16                     # a 4x4 grid
 # a checkpoint (weights, optimiser state, fsync) takes 20-40 ms on a CPU, and an epoch of the 8x8 digits
 # ~70 ms: saving every epoch there costs a third of the speed (bench/bench_training_gui.py), so short
 # epochs save every k-th epoch (~2 s of digits); stopping, finishing or diverging still saves / keeps one
-MIN_STEPS_BETWEEN_CHECKPOINTS = 500
 
 
 @dataclass(frozen=True)
@@ -194,15 +193,6 @@ def prepare_run(form: TrainingForm) -> PreparedRun:
         raise ConfigError(f"{form.resume_from} has trained {done} epochs already: set Epochs above {done}")
     z, c = preview_inputs(model, conditions, form.condition, form.seed)
     return PreparedRun(trainer, form.family, z.to(device), None if c is None else c.to(device))
-
-
-def checkpoint_interval(n_images: int, batch_size: int) -> int:
-    """TrainConfig.checkpoint_every: 0 (every epoch) unless epochs are shorter than
-    MIN_STEPS_BETWEEN_CHECKPOINTS steps; then every k-th epoch, so checkpoints still fall on epoch ends."""
-    steps_per_epoch = max(1, math.ceil(n_images / batch_size))
-    if steps_per_epoch >= MIN_STEPS_BETWEEN_CHECKPOINTS:
-        return 0
-    return math.ceil(MIN_STEPS_BETWEEN_CHECKPOINTS / steps_per_epoch) * steps_per_epoch
 
 
 def preview_inputs(model, conditions: torch.Tensor | None, condition: str, seed: int):
