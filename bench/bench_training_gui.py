@@ -11,9 +11,9 @@ Per case and run, on the same model, data, batch size and torch thread count:
   (b) the panel's throughput (images/s on the trainer's own clock, first step to final checkpoint)
       divided by a bare PyTorch loop (randperm batches -> model.train_step). Goal >= 0.9.
   (c) the command-line Trainer's throughput (Trainer.run() as cli/train_command.py drives it: its default
-      checkpoint at every epoch end, no progress bar) divided by the same bare loop. Goal >= 0.97. Also
-      without checkpoints (out=None), which isolates the loop's own overhead. (The panel checkpoints
-      every k-th epoch when epochs are under 500 steps: training_setup.checkpoint_interval.)
+      checkpoints, every epoch end or every k-th when epochs are under 500 steps
+      (models.training_events.checkpoint_interval), no progress bar) divided by the same bare loop.
+      Goal >= 0.97. Also without checkpoints (out=None), which isolates the loop's own overhead.
 Median and spread (min..max) over the runs; JSON in bench/results/training.json with the machine.
 """
 from __future__ import annotations
@@ -66,9 +66,9 @@ def bare_loop(form) -> tuple[float, float]:
 
 def cli_loop(form, checkpoints: bool = True) -> tuple[float, float]:
     """(images/s, images per CPU-second of this thread) of Trainer.run() as the command line drives it:
-    with its default --checkpoint-every 0, a checkpoint at the end of every epoch."""
+    with its default checkpoint interval (the panel's form default is the same rule)."""
     trainer = prepare_run(replace(form, out=str(Path(form.out).with_name("cli.safetensors")),
-                                  checkpoint_every=0)).trainer
+                                  checkpoint_every=None)).trainer
     if not checkpoints:
         trainer.out = None
     last = None

@@ -159,17 +159,23 @@ def _index(name: str, text: str) -> int:
 
 
 # -- random number generators ------------------------------------------------------------------------
+RNG_LISTS = ("cuda", "ranks", "cuda_ranks")   # lists of states; "ranks": each torchrun rank's CPU generator
+
+
 def flatten_rng(rng_state: dict) -> dict[str, torch.Tensor]:
+    """{"torch": state, "cuda": [per device], "ranks": [per rank], "cuda_ranks": [per rank]} -> tensors."""
     if not isinstance(rng_state, dict):
         raise FormatProblem(f"rng_state must be a dict, got {type(rng_state).__name__}")
-    unknown = set(rng_state) - {"torch", "cuda"}
+    unknown = set(rng_state) - {"torch", *RNG_LISTS}
     if unknown:
-        raise FormatProblem(f"rng_state has unknown keys {sorted(map(str, unknown))} (known: torch, cuda)")
+        raise FormatProblem(f"rng_state has unknown keys {sorted(map(str, unknown))} "
+                            f"(known: torch, {', '.join(RNG_LISTS)})")
     tensors = {}
     if rng_state.get("torch") is not None:
         tensors["rng.torch"] = _byte_state("rng_state torch", rng_state["torch"])
-    for i, state in enumerate(rng_state.get("cuda") or []):
-        tensors[f"rng.cuda.{i}"] = _byte_state(f"rng_state cuda {i}", state)
+    for key in RNG_LISTS:
+        for i, state in enumerate(rng_state.get(key) or []):
+            tensors[f"rng.{key}.{i}"] = _byte_state(f"rng_state {key} {i}", state)
     return tensors
 
 
@@ -183,22 +189,23 @@ def unflatten_rng(tensors: dict[str, torch.Tensor]) -> dict:
     if not tensors:
         return {}
     rng: dict = {"cuda": []}
-    cuda = {}
+    lists: dict[str, dict[int, torch.Tensor]] = {key: {} for key in RNG_LISTS}
     for name, tensor in tensors.items():
         if tensor.dtype != torch.uint8 or tensor.dim() != 1:
             raise FormatProblem(f"tensor {name!r} must be a 1-D uint8 RNG state")
         if name == "rng.torch":
             rng["torch"] = tensor
-        elif name.startswith("rng.cuda.") and name[9:].isdigit() and len(name) < 20:
-            cuda[int(name[9:])] = tensor
-        else:
+            continue
+        _, key, index = name.split(".", 2) if name.count(".") == 2 else ("", "", "")
+        if key not in lists or not index.isdigit() or len(index) > 6:
             raise FormatProblem(f"unexpected RNG tensor {name[:80]!r}")
-    if sorted(cuda) != list(range(len(cuda))):
-        raise FormatProblem("CUDA RNG states are not numbered 0, 1, 2, ...")
-    rng["cuda"] = [cuda[i] for i in range(len(cuda))]
+        lists[key][int(index)] = tensor
+    for key, found in lists.items():
+        if sorted(found) != list(range(len(found))):
+            raise FormatProblem(f"RNG states {key} are not numbered 0, 1, 2, ...")
+        if found or key == "cuda":
+            rng[key] = [found[i] for i in range(len(found))]
     return rng
-
-
 # -- attribute vectors -------------------------------------------------------------------------------
 def flatten_vectors(vectors: dict, latent_dim: int) -> tuple[dict[str, torch.Tensor], dict]:
     """name -> {"vector": (latent_dim,), **info} => tensors `vector.<name>` and JSON info."""

@@ -142,6 +142,22 @@ def average_buffers(model: torch.nn.Module, world_size: int) -> None:
             dist.broadcast(buf.data, src=0)   # counters such as num_batches_tracked agree already
 
 
+def gather_rng_states(device: torch.device) -> dict[str, list[torch.Tensor]]:
+    """Every rank's generator states, in rank order, for rank 0 to save: {"ranks": CPU states} and, when
+    training on a GPU, {"cuda_ranks": CUDA states}. A collective: every rank must call it."""
+    comm = device if dist.get_backend() == "nccl" else torch.device("cpu")   # NCCL moves CUDA tensors only
+    states = {"ranks": torch.get_rng_state()}
+    if device.type == "cuda":
+        states["cuda_ranks"] = torch.cuda.get_rng_state(device)
+    out = {}
+    for key, state in states.items():
+        mine = state.to(comm)
+        gathered = [torch.empty_like(mine) for _ in range(dist.get_world_size())]
+        dist.all_gather(gathered, mine)
+        out[key] = [t.cpu() for t in gathered]
+    return out
+
+
 def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     dist.all_reduce(tensor)
     return tensor

@@ -222,16 +222,18 @@ class Trainer:
         if bad:
             raise TrainingDiverged(f"training diverged at step {self.step}: weight {bad[0]} is NaN/Inf; "
                                    "the last good checkpoint is kept")
+        rank_states = {}
         if self.dist is not None:
             ddp.average_buffers(self.model, self.dist.world_size)
+            rank_states = ddp.gather_rng_states(self.device)   # so a resume goes on with every rank's noise
         if self.dist is None or self.dist.is_main:
-            self._write(epoch)
+            self._write(epoch, rank_states)
         if self.dist is not None:
             ddp.barrier()                  # the others wait until rank 0's file is complete
         self.last_saved, self._saved_step = self.out, self.step
         return TrainEvent(kind, self.step, epoch, self.total_steps, message=str(self.out))
 
-    def _write(self, epoch: int) -> None:
+    def _write(self, epoch: int, rank_states: dict | None = None) -> None:
         if self.out.exists() and self._rotate_out:
             prev = previous_path(self.out)
             tmp = prev.with_name(prev.name + ".tmp")
@@ -246,7 +248,7 @@ class Trainer:
                  "train_config": self.config.__dict__, "total_steps": self.total_steps,
                  "steps_per_epoch": self.steps_per_epoch,
                  "world_size": self.dist.world_size if self.dist else 1}
-        rng = {"torch": torch.get_rng_state()}
+        rng = {"torch": torch.get_rng_state(), **(rank_states or {})}
         if self.device.type == "cuda":
             rng["cuda"] = [torch.cuda.get_rng_state(self.device)]
         save_checkpoint(self.out, self.model, dataset=self.dataset, history=self.history,
@@ -277,12 +279,25 @@ class Trainer:
                                  f"continuing from the start of epoch {epochs_done + 1}")
             self.step = epochs_done * self.steps_per_epoch
         self.history = {k: list(v) for k, v in ckpt.history.items()}
-        if "torch" in ckpt.rng_state and (self.dist is None or self.dist.is_main):
-            torch.set_rng_state(ckpt.rng_state["torch"])
-            if self.device.type == "cuda" and ckpt.rng_state.get("cuda"):
-                torch.cuda.set_rng_state(ckpt.rng_state["cuda"][0], self.device)
-        else:
+        self._restore_rng(ckpt.rng_state, int(ckpt.train_state.get("world_size", 1)))
+
+    def _restore_rng(self, rng: dict, saved_world: int) -> None:
+        """Each rank takes up its own saved generator where it left off, so a resumed run draws the same
+        noise as one that never stopped. A run with another process count (or an older file without
+        per-rank states) seeds ranks > 0 afresh from (seed, rank, step): correct, not bit-identical."""
+        rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
+        cpu, gpu = rng.get("torch"), (rng.get("cuda") or [None])[0]
+        if world > 1 and saved_world == world and len(rng.get("ranks") or []) == world:
+            cpu = rng["ranks"][rank]
+            gpu = rng["cuda_ranks"][rank] if len(rng.get("cuda_ranks") or []) == world else None
+        elif rank > 0:
+            cpu = gpu = None
+        if cpu is None:
             torch.manual_seed(self._rank_seed(self.step))
+            return
+        torch.set_rng_state(cpu)
+        if self.device.type == "cuda" and gpu is not None:
+            torch.cuda.set_rng_state(gpu, self.device)
 
 
 def load_for_resume(path, device="cpu"):

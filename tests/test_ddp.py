@@ -32,34 +32,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(script: Path, folder: Path, family: str, epochs: int = 1) -> subprocess.Popen:
+def launch(script: Path, folder: Path, family: str, epochs: int = 1, extra=()) -> subprocess.Popen:
     folder.mkdir()
     env = {**os.environ, "OMP_NUM_THREADS": "1", ddp.TEST_HASH_DIR_VAR: str(folder)}
     for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(var, None)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}",
            str(script), "train", "--model", family, "--dataset", "digits", "--epochs", str(epochs),
-           "--out", str(folder / "model.safetensors"), "--quiet", "--device", "cpu"]
+           "--out", str(folder / "model.safetensors"), "--quiet", "--device", "cpu", *map(str, extra)]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Three 2-process runs side by side (each is mostly start-up): VAE, GAN, and VAE without averaging."""
+    """2-process runs side by side (each is mostly start-up): VAE, GAN, VAE without averaging, VAE for two
+    epochs; then the one-epoch VAE resumed to two epochs."""
     tmp = tmp_path_factory.mktemp("ddp")
     unsynced = tmp / "no_averaging.py"
     unsynced.write_text(NO_AVERAGING.format(root=str(ROOT)))
     procs = {"vae": launch(ROOT / "main.py", tmp / "vae", "vae"),
              "gan": launch(ROOT / "main.py", tmp / "gan", "gan", epochs=2),
-             "unsynced": launch(unsynced, tmp / "unsynced", "vae")}
+             "unsynced": launch(unsynced, tmp / "unsynced", "vae"),
+             "vae_2_epochs": launch(ROOT / "main.py", tmp / "vae_2_epochs", "vae", epochs=2)}
     results = {}
-    for name, proc in procs.items():
+
+    def finish(name):
+        proc = procs[name]
         try:
             out, err = proc.communicate(timeout=180)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate()
         results[name] = (proc.returncode, out, err, tmp / name)
+
+    finish("vae")                               # its checkpoint is where the resumed run starts
+    procs["resumed"] = launch(ROOT / "main.py", tmp / "resumed", "vae", epochs=2,
+                              extra=["--resume", tmp / "vae" / "model.safetensors"])
+    for name in procs:
+        if name not in results:
+            finish(name)
     return results
 
 
@@ -78,12 +89,23 @@ def test_two_processes_end_with_identical_weights_and_one_checkpoint(runs, famil
     assert set(found) == {"rank0.sha256", "rank1.sha256"}
     assert found["rank0.sha256"] == found["rank1.sha256"]
     files = sorted(p.name for p in folder.glob("*safetensors*"))            # no temp files, no per-rank copies
-    assert files == (["model.safetensors"] if family == "vae" else ["model.prev.safetensors", "model.safetensors"])
+    assert files == ["model.safetensors"]           # 6 steps an epoch: one checkpoint, at the end (no .prev)
     ckpt = load_checkpoint(folder / "model.safetensors", with_optimizers=True)
     assert ddp.state_hash(ckpt.model) == found["rank0.sha256"]                # the file holds what they hold
     # each rank took half of every epoch: 719 images per rank, 6 steps of 128 (one process would take 12)
     assert ckpt.train_state["step"] == steps and ckpt.train_state["world_size"] == 2
     assert ckpt.kind == family and ckpt.history["step"][-1] == steps
+
+
+def test_a_resumed_two_process_run_ends_exactly_where_an_unbroken_one_does(runs):
+    for name in ("vae_2_epochs", "resumed"):
+        code, _, err, _ = runs[name]
+        assert code == 0, err
+    straight, resumed = hashes(runs["vae_2_epochs"][3]), hashes(runs["resumed"][3])
+    assert straight["rank0.sha256"] == straight["rank1.sha256"]
+    assert resumed == straight            # both ranks went on with their own noise where they stopped
+    ckpt = load_checkpoint(runs["vae"][3] / "model.safetensors", with_optimizers=True)
+    assert len(ckpt.rng_state["ranks"]) == 2 and not torch.equal(*ckpt.rng_state["ranks"])
 
 
 def test_control_without_gradient_averaging_the_ranks_drift_apart(runs):
