@@ -20,7 +20,7 @@ import torch
 
 from . import distributed as ddp
 from .checkpoint import load_checkpoint, save_checkpoint
-from .errors import CheckpointError, TrainingDiverged
+from .errors import CheckpointError, ConfigError, TrainingDiverged
 from .gan_health import GanHealth, pixel_spread
 from .training_events import TrainConfig, TrainEvent
 
@@ -72,6 +72,10 @@ class Trainer:
         self._running.set()
 
     def pause(self) -> None:
+        """Hold before the next step until unpause(). Single-process runs only: one paused rank of a
+        torchrun job would leave the others waiting in a collective; stop and --resume instead."""
+        if self.dist is not None and self.dist.world_size > 1:
+            raise ConfigError("pausing is not available under torchrun: stop (Ctrl+C) and continue with --resume")
         self._running.clear()
 
     def unpause(self) -> None:

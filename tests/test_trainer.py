@@ -14,7 +14,7 @@ import torch
 from models.checkpoint import load_checkpoint
 from models.config import GANConfig, VAEConfig
 from models.data import load_dataset
-from models.errors import TrainingDiverged
+from models.errors import ConfigError, TrainingDiverged
 from models.registry import build_model
 from models.trainer import Trainer, previous_path
 from models.training_events import TrainConfig
@@ -142,6 +142,16 @@ def test_pause_holds_the_loop_and_unpause_resumes_it(digits):
     assert wall >= pause_s * 0.95                          # no step ran while paused
     assert stamps[4][1] - stamps[3][1] < wall - pause_s * 0.8   # elapsed_s leaves the pause out
     assert rate_after_pause > 1.5 * 64 / pause_s                    # and so does images/s (64 per step)
+
+
+def test_pause_is_refused_under_torchrun_rather_than_stalling_the_other_ranks(digits):
+    from types import SimpleNamespace
+
+    trainer = Trainer(small_vae(), digits, None, TrainConfig(epochs=1, batch_size=64))
+    trainer.dist = SimpleNamespace(world_size=2, rank=0, is_main=True)   # as a torchrun job sees itself
+    with pytest.raises(ConfigError, match="--resume"):
+        trainer.pause()
+    assert not trainer.paused
 
 
 def test_pause_from_another_thread_stops_the_steps(digits):
