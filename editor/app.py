@@ -7,12 +7,9 @@ import sys
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 
-def create_window(device: str = "auto", map_limit: int = 10_000):
-    # torch, scipy and sklearn first: PySide6 installs an import hook that reads the source of every
-    # module imported after it, which makes torch's lazy imports take seconds
-    import scipy.spatial  # noqa: F401
-    import sklearn.decomposition  # noqa: F401
-    import torch  # noqa: F401
+def create_window(device: str = "auto", map_limit: int = 10_000, *, complete: bool = True):
+    """(app, window). complete=False builds only what needs no torch (menus, map, image views), so the
+    window can be on screen before the heavy imports; finish_startup(window) then adds the rest."""
     from PySide6.QtWidgets import QApplication
 
     import pyqtgraph as pg
@@ -25,24 +22,46 @@ def create_window(device: str = "auto", map_limit: int = 10_000):
 
     from .controller import Controller
     from .main_window import MainWindow
-    from .tool_panels import add_tool_panels
 
     state = EditorState()
     controller = Controller(state, device=device, map_limit=map_limit)
     window = MainWindow(state, controller)
-    add_tool_panels(window)
+    if complete:
+        finish_startup(window)
     return app, window
+
+
+def finish_startup(window) -> None:
+    """The part of start-up that imports torch, scipy and scikit-learn (about a second): the device menu
+    and the tool panels. ConfigError when the requested device is not on this machine."""
+    import scipy.spatial  # noqa: F401
+    import sklearn.decomposition  # noqa: F401
+    import torch  # noqa: F401
+
+    from .tool_panels import add_tool_panels
+
+    window.attach_devices()
+    add_tool_panels(window)
 
 
 def run_editor(args) -> int:
     from editor.core.bundled import default_model
     from models.errors import LatentAtlasError
 
-    app, window = create_window(args.device)
+    app, window = create_window(args.device, complete=False)
     path = args.open or (str(default_model().path) if default_model() else None)
     if args.projection != "pca":
         window.controller.projection_method = args.projection
     window.show()
+    window.statusBar().showMessage("Loading PyTorch…")
+    window.map.plot.setTitle("Loading PyTorch and the model…", size="9pt")
+    app.processEvents()              # on screen now; the heavy imports follow
+    try:
+        finish_startup(window)
+    except LatentAtlasError:
+        window.close()
+        raise
+    window.statusBar().clearMessage()
     if path is None:
         window.show_error("No model", "No bundled model was found in resources/models. Open a checkpoint "
                           "with File > Open.")

@@ -1,22 +1,29 @@
-"""Wires the state, the decode worker and background jobs. Owns no widgets; the window owns those."""
+"""Wires the state, the decode worker and background jobs. Owns no widgets; the window owns those.
+
+Constructing it imports no torch (the window can show first); the device is resolved on first use and
+the model loader and projections are imported by the jobs that need them.
+"""
 from __future__ import annotations
 
 import itertools
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PySide6.QtCore import QObject, Signal
 
-from editor.core.loaded_model import LoadedModel, load_for_editor
 from editor.core.messages import DecodeRequest, DecodeResult
 from editor.core.state import CurrentPoint, EditorState
 from models.device import resolve_device
-from models.projection import make_projection
 
 from .decode_worker import DecodeWorker, ModelTask
 from .job_worker import JobWorker
+
+if TYPE_CHECKING:
+    import torch
+
+    from editor.core.loaded_model import LoadedModel
 
 
 class Controller(QObject):
@@ -35,7 +42,8 @@ class Controller(QObject):
     def __init__(self, state: EditorState, device: str = "auto", map_limit: int = 10_000, parent=None):
         super().__init__(parent)
         self.state = state
-        self.device = resolve_device(device)
+        self._device_request = device
+        self._device: torch.device | None = None
         self.map_limit = map_limit
         self.map_split = "test"     # "train" maps the training images (60,000 for Fashion-MNIST)
         self.projection_method = "pca"
@@ -51,6 +59,14 @@ class Controller(QObject):
         self.decoder.start()
         state.events.latent_changed.connect(self._on_state_latent_changed)
 
+    @property
+    def device(self) -> torch.device:
+        """The device models open on: resolved (and torch imported) on first use. ConfigError when the
+        requested device is not on this machine."""
+        if self._device is None:
+            self._device = resolve_device(self._device_request)
+        return self._device
+
     # -- opening --------------------------------------------------------------------------------------
     def open(self, path: str | Path) -> None:
         """Loads off the GUI thread; on failure the model already open stays open."""
@@ -63,6 +79,8 @@ class Controller(QObject):
         self.load_started.emit(str(path))
 
     def _load(self, path, device, projection, progress, should_stop) -> LoadedModel:
+        from editor.core.loaded_model import load_for_editor
+
         return load_for_editor(path, device=device, map_limit=self.map_limit, map_split=self.map_split,
                                projection=projection,
                                progress=progress, should_stop=should_stop)
@@ -91,6 +109,8 @@ class Controller(QObject):
             options = {**options, "in_subprocess": True}   # so Cancel and closing the window stop it
 
         def fit(progress, should_stop):
+            from models.projection import make_projection
+
             return make_projection(method, **options).fit(latents, progress=lambda f: progress(f, method),
                                                           should_stop=should_stop)
 
@@ -161,7 +181,7 @@ class Controller(QObject):
 
     # -- device ---------------------------------------------------------------------------------------
     def set_device(self, name: str) -> None:
-        self.device = resolve_device(name)
+        self._device = resolve_device(name)
         self.decoder.move_to(self.device)
         if self.state.loaded is not None:
             self.state.loaded.device = self.device

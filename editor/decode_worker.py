@@ -11,12 +11,15 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
 from PySide6.QtCore import QThread, Signal
 
 from editor.core.image_convert import images_to_hwc_uint8
 from editor.core.messages import DecodeRequest, DecodeResult
+
+if TYPE_CHECKING:            # torch is first imported here, on this thread, by the first request
+    import torch
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,13 @@ class DecodeWorker(QThread):
                     traceback.print_exc()
                     self.failed.emit(request.purpose, f"{type(e).__name__}: {e}")
 
-    @torch.inference_mode()
     def _handle(self, request) -> None:
+        import torch
+
+        with torch.inference_mode():
+            self._handle_request(request)
+
+    def _handle_request(self, request) -> None:
         model = self._model
         if isinstance(request, ModelTask):
             self.task_done.emit(request.id, request.purpose, request.fn(model))

@@ -9,7 +9,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
-from scipy.spatial import cKDTree
 
 from .palette import label_colour
 from .qt_images import to_pixmap
@@ -120,7 +119,7 @@ class LatentMap(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot_widget)
         self._embedding = np.zeros((0, 2), np.float32)
-        self._tree: cKDTree | None = None
+        self._tree = None                      # scipy.spatial.cKDTree of the embedding
         self._images: np.ndarray | None = None
         self._captions: list[str] = []
         self._hover_proxy = pg.SignalProxy(self.plot_widget.scene().sigMouseMoved, rateLimit=60,
@@ -131,6 +130,8 @@ class LatentMap(QWidget):
     def set_points(self, embedding: np.ndarray, labels: np.ndarray | None, label_names: list[str],
                    images: np.ndarray | None, title: str = "") -> None:
         """embedding (N, 2); labels (N,) int or None; images (N, H, W, C) uint8 for hover thumbnails."""
+        from scipy.spatial import cKDTree        # here, not at import: the window shows before scipy loads
+
         self._embedding = np.asarray(embedding, np.float32)
         self._tree = cKDTree(self._embedding) if len(self._embedding) else None
         self._images = images

@@ -120,16 +120,22 @@ class MainWindow(QMainWindow):
         self.train_split_action = QAction("Map the training split (up to 60,000 points)", self, checkable=True)
         self.train_split_action.toggled.connect(self._on_map_split_toggled)
         view.addAction(self.train_split_action)
-        device_menu = self.menuBar().addMenu("&Device")
-        group = QActionGroup(self)
+        self.device_menu = self.menuBar().addMenu("&Device")
         self.device_actions = {}
+
+    def attach_devices(self) -> None:
+        """The Device menu and the device in the status bar: they need torch, so they are filled in once
+        the window is on screen (editor.app.finish_startup). ConfigError for a device this machine lacks."""
+        device = self.controller.device
+        group = QActionGroup(self)
         for name in available_devices():
             action = QAction(name.upper() if name != "cpu" else "CPU", self, checkable=True)
             action.triggered.connect(lambda _=False, n=name: self.controller.set_device(n))
             group.addAction(action)
-            device_menu.addAction(action)
+            self.device_menu.addAction(action)
             self.device_actions[name] = action
-        self.device_actions.get(self.controller.device.type, next(iter(self.device_actions.values()))).setChecked(True)
+        self.device_actions.get(device.type, next(iter(self.device_actions.values()))).setChecked(True)
+        self.device_label.setText(f"device: {device}")
 
     def _build_status(self) -> None:
         status = self.statusBar()
@@ -143,7 +149,7 @@ class MainWindow(QMainWindow):
             status.addWidget(w)
             w.hide()
         self.model_label = QLabel("no model")
-        self.device_label = QLabel(f"device: {self.controller.device}")
+        self.device_label = QLabel("device: –")
         self.timing_label = QLabel("decode: –")
         for w in (self.model_label, self.device_label, self.timing_label):
             status.addPermanentWidget(w)

@@ -8,6 +8,7 @@ between threads. The result becomes the current image and is marked on the map w
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +18,9 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 from editor.core.image_convert import chw_to_hwc
-from editor.core.inversion import (
-    ImageFileError,
-    InversionResult,
-    copy_for_inversion,
-    encode_image,
-    invert_gan,
-    is_image_file,
-    read_image,
-)
+
+if TYPE_CHECKING:            # editor.core.inversion needs torch: imported when an image is opened
+    from editor.core.inversion import InversionResult
 
 PURPOSE = "own-image"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
@@ -62,12 +57,16 @@ class OwnImage(QObject):
 
     def open_if_image(self, path: str) -> bool:
         """For drops: opens the file as your image when PIL reads it as one (by its bytes)."""
+        from editor.core.inversion import is_image_file
+
         if not is_image_file(path):
             return False
         self.open(path)
         return True
 
     def open(self, path: str) -> None:
+        from editor.core.inversion import ImageFileError, copy_for_inversion, encode_image, read_image
+
         loaded = self._state.loaded
         if loaded is None:
             self._window.show_error("No model", f"Open a checkpoint before the image {Path(path).name}.")
@@ -180,6 +179,8 @@ class OwnImage(QObject):
 
 
 def _invert_job(model_copy, image, progress, should_stop) -> InversionResult:
+    from editor.core.inversion import invert_gan
+
     return invert_gan(model_copy, image, progress=progress, should_stop=should_stop)
 
 

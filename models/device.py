@@ -1,12 +1,18 @@
-"""Pick the best available device: CUDA, then Apple MPS, then CPU."""
+"""Pick the best available device: CUDA, then Apple MPS, then CPU. (torch is imported when asked, so
+importing this module costs nothing.)"""
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 
+if TYPE_CHECKING:
+    import torch
+
 
 def available_devices() -> list[str]:
+    import torch
+
     devices = []
     if torch.cuda.is_available():
         devices.append("cuda")
@@ -18,11 +24,15 @@ def available_devices() -> list[str]:
 
 
 def best_device() -> torch.device:
+    import torch
+
     return torch.device(available_devices()[0])
 
 
 def resolve_device(name: str | None) -> torch.device:
     """'auto' (or None) -> best device; otherwise the named one, if this machine has it."""
+    import torch
+
     if name in (None, "", "auto"):
         return best_device()
     base = name.split(":")[0]

@@ -158,3 +158,60 @@ def test_colour_by_attribute_on_a_shapes_model(qtbot, window, tmp_path):
     assert sizes == sorted([len(loaded.latents) - with_attr, with_attr])
     window.colour_map_by(-1)
     assert len(window.map._groups) == 3   # square, ellipse, heart
+
+
+STAGED_START = """
+import sys
+from editor.app import create_window, finish_startup
+app, window = create_window(device="cpu", complete=False)
+window.show()
+app.processEvents()
+heavy = sorted(m for m in ("torch", "scipy", "sklearn") if m in sys.modules)
+print("before", heavy, window.map.isVisible(), window.tools.count(), flush=True)
+finish_startup(window)
+print("after", "torch" in sys.modules, window.tools.count(), len(window.device_actions), flush=True)
+window.controller.shutdown()
+"""
+
+
+def test_the_window_is_on_screen_before_torch_is_imported():
+    """latent-atlas shows its window first and imports torch, scipy and scikit-learn after (start-up)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", STAGED_START], cwd=Path(__file__).resolve().parents[1], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    before, after = [line.split(" ", 1)[1] for line in out.stdout.splitlines() if line.split(" ")[0] in
+                     ("before", "after")]
+    assert before == "[] True 0"                       # the map is shown, no heavy module loaded yet
+    loaded, tools, devices = after.split()
+    assert loaded == "True" and int(tools) >= 6 and int(devices) >= 1
+
+
+def test_the_editor_command_starts_renders_and_exits(digits_vae_path, tmp_path):
+    """`latent-atlas --screenshot` runs the real start-up (window first, torch after) to a PNG and exits 0;
+    a device the machine lacks ends it with one line and exit 1."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = tmp_path / "shot.png"
+    done = subprocess.run([sys.executable, "main.py", "--open", str(digits_vae_path), "--device", "cpu",
+                           "--screenshot", str(out)], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with Image.open(out) as shot:
+        assert shot.size[0] >= 800 and shot.size[1] >= 500
+        assert len(set(np.asarray(shot.convert("L")).ravel()[::97].tolist())) > 20   # not a blank window
+    if not torch.cuda.is_available():
+        bad = subprocess.run([sys.executable, "main.py", "--device", "cuda", "--screenshot", str(tmp_path / "x.png")],
+                             cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        lines = [line for line in bad.stderr.splitlines() if "propagateSizeHints" not in line]
+        assert bad.returncode == 1 and len(lines) == 1 and "cuda" in lines[0] and "Traceback" not in bad.stderr
+        assert not (tmp_path / "x.png").exists()

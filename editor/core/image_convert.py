@@ -1,12 +1,19 @@
-"""Model output -> display and export arrays. Everything the GUI draws is uint8 (H, W, C)."""
+"""Model output -> display and export arrays. Everything the GUI draws is uint8 (H, W, C).
+torch is imported where a tensor is converted, so the window can be built before torch is loaded."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 def images_to_hwc_uint8(images: torch.Tensor) -> np.ndarray:
     """(B, C, H, W) float in [0, 1] -> (B, H, W, C) uint8. NaN becomes 0."""
+    import torch
+
     arr = torch.nan_to_num(images.detach().float(), nan=0.0).clamp_(0, 1).mul_(255).round_()
     return arr.to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from models.atomic_io import atomic_write
-from models.checkpoint import read_header
-from models.checkpoint_header import parse_metadata
+from models.checkpoint_header import parse_metadata, read_header
 from models.errors import LatentAtlasError
 
 from .recipe import file_sha256

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from .events import StateEvents
-from .loaded_model import LoadedModel
+
+if TYPE_CHECKING:            # torch and the model loader load with the first model, not with the window
+    import torch
+
+    from .loaded_model import LoadedModel
 
 
 @dataclass
@@ -91,10 +96,14 @@ class EditorState:
         return z
 
     def latent_tensor(self) -> torch.Tensor | None:
+        import torch
+
         z = self.latent()
         return None if z is None else torch.from_numpy(z)
 
     def condition_tensor(self) -> torch.Tensor | None:
+        import torch
+
         return None if self.condition is None else torch.from_numpy(self.condition.copy())
 
     def snapshot(self) -> StateSnapshot:
