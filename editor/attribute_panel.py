@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QMessageBox,
                                QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
@@ -102,13 +102,17 @@ class AttributePanel(QWidget):
         save.clicked.connect(self._save_dialog)
         into.clicked.connect(lambda: self.save_into_checkpoint(confirm=True))
         self.save_into_button = into
-        buttons = QVBoxLayout()
+        button_box = QWidget()
+        button_box.setMaximumWidth(210)            # a column at the right, with or without the cosine table
+        buttons = QVBoxLayout(button_box)
+        buttons.setContentsMargins(0, 0, 0, 0)
         for b in (self.orth_button, load, save, into):
             buttons.addWidget(b)
         buttons.addStretch(1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.cosines, 1)
-        bottom.addLayout(buttons)
+        bottom.addStretch(0)
+        bottom.addWidget(button_box, 0, Qt.AlignmentFlag.AlignRight)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
