@@ -63,9 +63,11 @@ def run_editor(args) -> int:
         raise
     window.statusBar().clearMessage()
     if path is None:
+        window.show_empty_hint()
         window.show_error("No model", "No bundled model was found in resources/models. Open a checkpoint "
                           "with File > Open.")
     else:
+        window.map.plot.setTitle(f"Opening {os.path.basename(path)}…", size="9pt")
         window.open_path(path)
     if args.screenshot:
         from .screenshot import take_screenshot_when_ready

@@ -161,7 +161,8 @@ class MainWindow(QMainWindow):
         self.map_toolbar.colour_requested.connect(self.colour_map_by)
         c.load_started.connect(lambda p: self._busy(f"Opening {Path(p).name}"))
         c.load_progress.connect(self._on_progress)
-        c.load_failed.connect(lambda msg: (self._idle(), self.show_error("Could not open the checkpoint", msg)))
+        c.load_failed.connect(lambda msg: (self._idle(), self.show_empty_hint(),
+                                           self.show_error("Could not open the checkpoint", msg)))
         c.model_loaded.connect(self._on_model_loaded)
         c.projection_started.connect(lambda m: self._busy(f"Computing {m}…", indefinite=True))
         c.projection_ready.connect(lambda m: self._idle())
@@ -171,6 +172,12 @@ class MainWindow(QMainWindow):
         ev.decoded.connect(self._on_decoded)
         ev.latent_changed.connect(self._on_latent_changed)
         ev.projection_changed.connect(self._on_projection_changed)
+
+    def show_empty_hint(self) -> None:
+        """While no model is open, the empty map says how to open one."""
+        if self.state.loaded is None:
+            self.map.plot.setTitle("No model open: File > Open, the Model list, or drop a checkpoint here",
+                                   size="9pt")
 
     # -- opening --------------------------------------------------------------------------------------
     def open_dialog(self) -> None:

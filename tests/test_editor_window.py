@@ -215,3 +215,12 @@ def test_the_editor_command_starts_renders_and_exits(digits_vae_path, tmp_path):
         lines = [line for line in bad.stderr.splitlines() if "propagateSizeHints" not in line]
         assert bad.returncode == 1 and len(lines) == 1 and "cuda" in lines[0] and "Traceback" not in bad.stderr
         assert not (tmp_path / "x.png").exists()
+
+
+def test_a_failed_open_with_nothing_open_says_how_to_open_one(qtbot, window, tmp_path):
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    with qtbot.waitSignal(window.controller.load_failed, timeout=30_000):
+        window.open_path(str(bad))
+    assert "broken.safetensors" in window.errors[-1]
+    assert "No model open" in window.map.plot.titleLabel.text
