@@ -145,3 +145,15 @@ def test_a_plain_run_does_not_start_a_process_group(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "1")
     assert ddp.init_distributed("cpu") is None                        # torchrun with one process: plain run
     assert not torch.distributed.is_initialized()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without a GPU")
+def test_torchrun_asked_for_gpus_on_a_machine_without_one_refuses_before_joining(monkeypatch):
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    with pytest.raises(ConfigError, match="cuda' is not available"):
+        ddp.init_distributed("cuda")
+    with pytest.raises(ConfigError, match="cuda:LOCAL_RANK"):
+        ddp.init_distributed("cuda:1")            # each process picks its own GPU under torchrun
+    assert not torch.distributed.is_initialized()
