@@ -283,9 +283,10 @@ class Trainer:
                                  f"continuing from the start of epoch {epochs_done + 1}")
             self.step = epochs_done * self.steps_per_epoch
         self.history = {k: list(v) for k, v in ckpt.history.items()}
-        self._restore_rng(ckpt.rng_state, int(ckpt.train_state.get("world_size", 1)))
+        saved_world = ckpt.train_state.get("world_size", 1)
+        self._restore_rng(ckpt.rng_state, saved_world if isinstance(saved_world, int) else 1, path)
 
-    def _restore_rng(self, rng: dict, saved_world: int) -> None:
+    def _restore_rng(self, rng: dict, saved_world: int, path: Path) -> None:
         """Each rank takes up its own saved generator where it left off, so a resumed run draws the same
         noise as one that never stopped. A run with another process count (or an older file without
         per-rank states) seeds ranks > 0 afresh from (seed, rank, step): correct, not bit-identical."""
@@ -296,12 +297,16 @@ class Trainer:
             gpu = rng["cuda_ranks"][rank] if len(rng.get("cuda_ranks") or []) == world else None
         elif rank > 0:
             cpu = gpu = None
-        if cpu is None:
-            torch.manual_seed(self._rank_seed(self.step))
-            return
-        torch.set_rng_state(cpu)
-        if self.device.type == "cuda" and gpu is not None:
-            torch.cuda.set_rng_state(gpu, self.device)
+        if cpu is not None:
+            try:
+                torch.set_rng_state(cpu)
+                if self.device.type == "cuda" and gpu is not None:
+                    torch.cuda.set_rng_state(gpu, self.device)
+                return
+            except (RuntimeError, ValueError) as e:      # a damaged state: go on, seeded, and say so
+                self.warnings.append(f"{path}: its random generator state is unusable ({e}); "
+                                     "the resumed run is seeded afresh and will not repeat the original")
+        torch.manual_seed(self._rank_seed(self.step))
 
 
 def load_for_resume(path, device="cpu"):

@@ -145,3 +145,18 @@ def test_resume_into_a_different_model_is_refused(data, tmp_path, other):
     kind, config = other
     with pytest.raises(CheckpointError, match="cannot resume"):
         Trainer(build_model(kind, config), data[0], None, TrainConfig(epochs=2), resume_from=out)
+
+
+def test_a_damaged_rng_state_resumes_seeded_with_a_warning(data, tmp_path):
+    from models.checkpoint import save_checkpoint
+
+    out = tmp_path / "run.safetensors"
+    run(make_trainer("vae", data, out, epochs=1))
+    ckpt = load_checkpoint(out, with_optimizers=True)
+    save_checkpoint(out, ckpt.model, dataset=ckpt.dataset, history=ckpt.history, optimizers=ckpt.optimizer_states,
+                    train_state=ckpt.train_state, rng_state={"torch": torch.zeros(10, dtype=torch.uint8)})
+    resumed = make_trainer("vae", data, out, epochs=2, resume_from=out)
+    assert resumed.step == 7 and len(resumed.warnings) == 1
+    assert "random generator state is unusable" in resumed.warnings[0] and str(out) in resumed.warnings[0]
+    run(resumed)
+    assert resumed.step == 14
