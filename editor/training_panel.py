@@ -20,6 +20,7 @@ from models.errors import LatentAtlasError
 
 from .loss_plots import LossPlots
 from .preview_grid import PreviewGrid
+from .probe_plot import ProbePlot
 from .training_form import TrainingFormWidget
 from .training_worker import PreviewImages, TrainingWorker
 
@@ -97,6 +98,12 @@ class TrainingPanel(QWidget):
             buttons.addWidget(b, i // 2, i % 2)
         buttons.addWidget(self.open_button, 2, 0, 1, 2)
         buttons.addWidget(self.last_good_button, 3, 0, 1, 2)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setFormat("%p%")
+        self.stats = QLabel("Pick a model and a dataset, then Start.")
+        self.stats.setWordWrap(True)
+        self.stats.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 4, 0)
@@ -113,21 +120,20 @@ class TrainingPanel(QWidget):
         self.plots = LossPlots(self.buffer)
         self.preview = PreviewGrid(min_size=120)
         self.preview.setMaximumSize(190, 170)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setFormat("%p%")
-        self.stats = QLabel("Pick a model and a dataset, then Start.")
-        self.stats.setWordWrap(True)
-        self.stats.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
-        status = QVBoxLayout()
+        self.probe = ProbePlot()
+        self.probe.setFixedSize(190, 170)
+        self.probe.hide()                          # shown once a run with an encoder sends its first map
+        self.progress_bar.setFixedWidth(110)
+        status = QHBoxLayout()                     # one line under the plots, the whole width
         status.addWidget(self.progress_bar)
-        status.addWidget(self.stats)
-        status.addStretch(1)
+        status.addWidget(self.stats, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.preview)
-        bottom.addLayout(status, 1)
+        bottom.addWidget(self.probe)
+        bottom.addStretch(1)
         right = QVBoxLayout()
         right.addWidget(self.plots, 1)
+        right.addLayout(status)
         right.addLayout(bottom)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -149,6 +155,8 @@ class TrainingPanel(QWidget):
         self.plots.set_terms(plotted_terms(form.family))   # now, not once training competes for the GIL
         self.buffer.reset()
         self.preview.clear("preparing…")
+        self.probe.clear()
+        self.probe.hide()
         self.info, self.last_event, self.last_rate, self.warnings, self.last_good = None, None, 0.0, [], ""
         self._ending = ""
         self.last_good_button.hide()
@@ -245,6 +253,9 @@ class TrainingPanel(QWidget):
 
     def _on_worker_preview(self, preview: PreviewImages) -> None:
         self.preview.show_images(preview.images, preview.step)
+        if preview.probe is not None:
+            self.probe.show_points(preview.probe, preview.probe_labels, preview.step)
+            self.probe.show()
 
     def _on_worker_diverged(self, message: str, step: int, last_good: str) -> None:
         self.last_good = last_good if last_good and Path(last_good).exists() else ""
@@ -280,8 +291,8 @@ class TrainingPanel(QWidget):
         busy = "Stopping and saving" if w is not None and w.stopping else "Paused" if w is not None and w.paused \
             else "Training"
         state = {"done": "Done", "stopped": "Stopped"}.get(e.kind, busy)
-        self.stats.setText(f"{state} · epoch {epoch}\nstep {e.step:,} / {e.total_steps:,}\n"
-                           f"{self.last_rate:,.0f} images/s\nelapsed {_clock(e.elapsed_s)} · ETA {_clock(eta)}"
+        self.stats.setText(f"{state} · epoch {epoch} · step {e.step:,} / {e.total_steps:,} · "
+                           f"{self.last_rate:,.0f} images/s · elapsed {_clock(e.elapsed_s)} · ETA {_clock(eta)}"
                            + (f"\n⚠ {self.warnings[-1]}" if self.warnings else ""))
 
     def _set_running(self, running: bool) -> None:

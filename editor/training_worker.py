@@ -27,6 +27,9 @@ PREVIEW_EVERY_S = 3.0
 class PreviewImages:
     step: int
     images: np.ndarray          # (B, H, W, C) uint8, the same latents every time
+    probe: np.ndarray | None = None          # (N, 2) the probe images' posterior means on a 2-D map
+    probe_labels: np.ndarray | None = None   # (N,) their classes (None: no labels)
+    label_names: tuple[str, ...] = ()
 
 
 class TrainingWorker(QThread):
@@ -130,13 +133,22 @@ class TrainingWorker(QThread):
         self.outcome = last.kind if last is not None else "stopped"
 
     def _emit_preview(self, run: PreparedRun) -> None:
-        """Decodes the fixed latents between two steps; this thread owns the model, so it may."""
+        """Decodes the fixed latents, and re-encodes the probe images, between two steps; this thread owns
+        the model, so it may."""
         model = run.trainer.model
         was_training = model.training
         model.eval()
+        probe = run.probe
+        coords = None
         try:
             with torch.inference_mode():
                 images = images_to_hwc_uint8(model.decode(run.preview_z, run.preview_c))
+                if probe is not None:
+                    x = probe.images.to(model.device).float().div_(255.0)
+                    c = None if probe.conditions is None else probe.conditions.to(model.device)
+                    coords = probe.projector.project(model.encode(x, c)[0].float().cpu().numpy())
         finally:
             model.train(was_training)
-        self.preview_ready.emit(PreviewImages(run.trainer.step, images))
+        self.preview_ready.emit(PreviewImages(
+            run.trainer.step, images, coords, None if probe is None else probe.labels,
+            () if probe is None else tuple(probe.label_names)))

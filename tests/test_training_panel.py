@@ -78,12 +78,31 @@ def test_short_run_plots_progresses_saves_and_opens_in_the_editor(qtbot, window,
         assert panel.plots.point_count(term) >= 2
     assert panel.buffer.epochs.tolist() == [16, 32]            # two epochs of 512 / 32 steps, marked
     assert panel.preview.count >= 2 and panel.preview.image.dtype == np.uint8
+    check_probe_map(panel, out, limit=512, seed=0)
     ckpt = load_checkpoint(out)
     assert ckpt.train_state["step"] == 32 and ckpt.dataset["family"] == "vae"
     assert panel.open_button.isEnabled()
     with qtbot.waitSignal(window.controller.model_loaded, timeout=60_000) as loaded:
         qtbot.mouseClick(panel.open_button, Qt.MouseButton.LeftButton)
     assert loaded.args[0].path.resolve() == out.resolve()
+
+
+def check_probe_map(panel, out, limit, seed):
+    """The probe map on screen is the saved model's encoding of the probe images (aligned PCA)."""
+    from editor.core.probe_map import align_to, pca_2d, probe_indices
+    from models.data import load_dataset
+
+    assert panel.probe.isVisibleTo(panel) and panel.probe.points is not None
+    shown = panel.probe.points
+    data = load_dataset("digits", split="train", limit=limit, seed=seed)
+    idx = probe_indices(len(data.images), seed=seed)
+    assert shown.shape == (len(idx), 2) and np.isfinite(shown).all()
+    model = load_checkpoint(out).model.eval()
+    with torch.inference_mode():
+        mu = model.encode(torch.from_numpy(data.images[idx]).float() / 255.0)[0].numpy()
+    expected = align_to(pca_2d(mu), shown.astype(np.float64))
+    assert np.abs(expected - shown).max() < 1e-3 * np.abs(shown).max()
+    assert len(panel.probe.scatter.data) == len(idx)
 
 
 def test_pause_stops_progress_and_resume_continues(qtbot, panel, tmp_path):
@@ -149,3 +168,13 @@ def test_the_editor_stays_clickable_while_a_model_trains(qtbot, window, digits_v
     qtbot.waitUntil(lambda: panel.stats.text().startswith("Training"), timeout=5000)
     with qtbot.waitSignal(panel.run_finished, timeout=RUN_TIMEOUT):
         panel.stop()
+
+
+def test_a_gan_run_shows_losses_and_no_probe_map(qtbot, panel, tmp_path):
+    out = tmp_path / "gan.safetensors"
+    outcome = run_to_end(qtbot, panel, form_for("digits", family="gan", epochs=1, batch_size=64, limit=256,
+                                                out=str(out)))
+    assert outcome == "done" and panel.errors == []
+    for term in ("d_loss", "g_loss", "d_real", "d_fake", "jsd"):
+        assert panel.plots.point_count(term) >= 1
+    assert panel.preview.count >= 1 and not panel.probe.isVisibleTo(panel)    # a GAN has no encoder

@@ -12,9 +12,11 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from editor.core.bundled import RESOURCES
+from editor.core.probe_map import ProbeProjector, probe_indices
 from models.checkpoint_header import FormatProblem, parse_metadata, read_header
 from models.data import DATASET_NAMES, load_dataset
 from models.errors import CheckpointError, ConfigError
@@ -91,12 +93,23 @@ class RunInfo:
 
 
 @dataclass(frozen=True, eq=False)
+class ProbeSet:
+    """A fixed subset of the training images that an encoder re-encodes for the probe map."""
+    images: torch.Tensor               # (N, C, H, W) uint8
+    conditions: torch.Tensor | None    # (N, cond_dim) for a CVAE
+    labels: np.ndarray | None          # (N,) int class of each image, for colour
+    label_names: list[str]
+    projector: ProbeProjector = field(default_factory=ProbeProjector)
+
+
+@dataclass(frozen=True, eq=False)
 class PreparedRun:
     """A built model with its data and settings; lives on the training thread only."""
     trainer: Trainer
     family: str
     preview_z: torch.Tensor            # (PREVIEW_COUNT, latent_dim), fixed for the whole run
     preview_c: torch.Tensor | None     # (PREVIEW_COUNT, cond_dim) or None
+    probe: ProbeSet | None = None      # VAE family only: a GAN has no encoder
 
     def info(self) -> RunInfo:
         t = self.trainer
@@ -192,7 +205,13 @@ def prepare_run(form: TrainingForm) -> PreparedRun:
         done = trainer.step // trainer.steps_per_epoch
         raise ConfigError(f"{form.resume_from} has trained {done} epochs already: set Epochs above {done}")
     z, c = preview_inputs(model, conditions, form.condition, form.seed)
-    return PreparedRun(trainer, form.family, z.to(device), None if c is None else c.to(device))
+    probe = None
+    if model.can_encode:
+        idx = probe_indices(len(images), seed=form.seed)
+        labels = None if data.labels is None else np.asarray(data.labels)[idx]
+        probe = ProbeSet(images[idx], None if conditions is None else conditions[idx], labels,
+                         list(data.label_names))
+    return PreparedRun(trainer, form.family, z.to(device), None if c is None else c.to(device), probe)
 
 
 def preview_inputs(model, conditions: torch.Tensor | None, condition: str, seed: int):
