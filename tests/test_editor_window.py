@@ -161,15 +161,17 @@ def test_colour_by_attribute_on_a_shapes_model(qtbot, window, tmp_path):
 
 
 STAGED_START = """
-import sys
+import builtins, sys
 from editor.app import create_window, finish_startup
 app, window = create_window(device="cpu", complete=False)
 window.show()
 app.processEvents()
 heavy = sorted(m for m in ("torch", "scipy", "sklearn") if m in sys.modules)
 print("before", heavy, window.map.isVisible(), window.tools.count(), flush=True)
+hook = builtins.__import__
 finish_startup(window)
-print("after", "torch" in sys.modules, window.tools.count(), len(window.device_actions), flush=True)
+print("after", "torch" in sys.modules, window.tools.count(), len(window.device_actions),
+      builtins.__import__ is hook, flush=True)
 window.controller.shutdown()
 """
 
@@ -188,8 +190,9 @@ def test_the_window_is_on_screen_before_torch_is_imported():
     before, after = [line.split(" ", 1)[1] for line in out.stdout.splitlines() if line.split(" ")[0] in
                      ("before", "after")]
     assert before == "[] True 0"                       # the map is shown, no heavy module loaded yet
-    loaded, tools, devices = after.split()
+    loaded, tools, devices, hook_back = after.split()
     assert loaded == "True" and int(tools) >= 6 and int(devices) >= 1
+    assert hook_back == "True"                         # PySide6's import hook is back after the heavy imports
 
 
 def test_the_editor_command_starts_renders_and_exits(digits_vae_path, tmp_path):
