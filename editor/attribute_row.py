@@ -34,6 +34,7 @@ class AttributeRow(QWidget):
         self.spin.setDecimals(2)
         self.spin.setFixedWidth(70)
         self.spin.setKeyboardTracking(False)      # a typed weight applies on Enter: one edit, one undo step
+        self.spin.setProperty("undo_edits", True)  # Ctrl+Z here undoes the edit (history_actions.NumberBoxUndo)
         self.remove = QToolButton()
         self.remove.setText("✕")
         self.remove.setToolTip(f"remove {name}")

@@ -30,10 +30,14 @@ from models.errors import LatentAtlasError
 SESSION_FILTER = "Latent Atlas sessions (*.json);;All files (*)"
 
 
+UNDO_EDITS = "undo_edits"    # a number box with this property set True edits the latent (an attribute weight)
+
+
 class NumberBoxUndo(QObject):
-    """Ctrl+Z / Ctrl+Shift+Z in a focused number box undo the editor's last edit, as everywhere else in the
-    window; without this the box's line edit takes the shortcut and undoes its own typing. Text fields
-    (file names) keep their own undo. The filter goes on each number box as it first takes the focus."""
+    """Ctrl+Z / Ctrl+Shift+Z in a focused number box that edits the image (one with the UNDO_EDITS property)
+    undo the editor's last edit, as everywhere else in the window; without this the box's line edit takes the
+    shortcut and undoes its own typing. Other boxes (the training form, the map's axes) and text fields keep
+    their own undo. The filter goes on each such box as it first takes the focus."""
 
     def __init__(self, window):
         super().__init__(window)
@@ -45,7 +49,8 @@ class NumberBoxUndo(QObject):
         box = new if isinstance(new, QAbstractSpinBox) else None
         if box is None and new is not None and isinstance(new.parent(), QAbstractSpinBox):
             box = new.parent()
-        if box is not None and id(box) not in self._filtered and box.window() is self._window:
+        if box is not None and box.property(UNDO_EDITS) and id(box) not in self._filtered \
+                and box.window() is self._window:
             self._filtered.add(id(box))
             box.installEventFilter(self)
             box.destroyed.connect(lambda _=None, key=id(box): self._filtered.discard(key))

@@ -308,3 +308,24 @@ def test_ctrl_z_in_a_focused_number_box_undoes_the_edit(qtbot, window, digits_va
     QTest.keyClicks(spin, "-2")                            # typed, not confirmed, then undone: back to 1.5
     QTest.keyClick(spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert window.state.edits[0].weight == 1.5 and spin.value() == 1.5
+
+
+def test_ctrl_z_in_a_training_form_box_stays_with_the_box(qtbot, window, digits_vae_path):
+    """Only boxes that edit the image hand Ctrl+Z to the editor's history; the others undo their own typing."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from editor.training_panel import TrainingPanel
+
+    open_and_wait(qtbot, window, digits_vae_path)
+    tool(window, AttributePanel).add_candidate("1")
+    tool(window, AttributePanel).set_weight("1", 1.0)
+    panel = tool(window, TrainingPanel)
+    window.tools.setCurrentWidget(panel)
+    box = panel.form.epochs
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus)
+    box.selectAll()
+    QTest.keyClicks(box, "7")
+    QTest.keyClick(box, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.state.edits[0].weight == 1.0             # the edit history was not touched
