@@ -12,6 +12,15 @@ import torch
 torch.set_num_threads(1)   # tests use tiny models: one thread is faster and leaves a core for Qt
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Every test starts with one intra-op thread, whatever ran before it: tiny models on a shared 2-core
+    machine, where a second thread only waits on the first (measured: 7 ms per step with one thread, 330 ms
+    with two under load) and takes the core Qt needs."""
+    torch.set_num_threads(1)
+    yield
+
+
 @pytest.fixture(scope="session")
 def digits_vae_path(tmp_path_factory):
     """A small VAE trained for a few hundred steps on the 8x8 digits, saved as a real checkpoint."""

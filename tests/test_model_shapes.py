@@ -25,16 +25,6 @@ GAN_TERMS = {"loss", "d_loss", "g_loss", "d_real", "d_fake", "jsd"}
 B = 3
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models on a shared 2-core machine: a second intra-op thread only waits on the first
-    (measured: 7 ms per step with one thread, 330 ms with two under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _condition(model, n):
     if model.cond_dim == 0:
         return None

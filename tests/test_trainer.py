@@ -20,16 +20,6 @@ from models.trainer import Trainer, previous_path
 from models.training_events import TrainConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models on a shared 2-core machine: a second intra-op thread only waits on the first
-    (measured: 7 ms per step with one thread, 330 ms with two under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def digits():
     return torch.from_numpy(load_dataset("digits").images)            # (1438, 1, 8, 8) uint8

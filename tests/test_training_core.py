@@ -25,14 +25,6 @@ from models.errors import ConfigError, DatasetError
 from models.training_events import MIN_STEPS_BETWEEN_CHECKPOINTS, checkpoint_interval
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 # -- defaults -----------------------------------------------------------------------------------------
 def test_defaults_suit_each_dataset_and_family():
     digits = form_for("digits")

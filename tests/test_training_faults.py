@@ -17,17 +17,9 @@ from PySide6.QtCore import Qt
 from editor.core.training_setup import form_for
 from models.checkpoint import load_checkpoint
 from models.vae import VAE
-from tests.test_training_panel import RUN_TIMEOUT, run_to_end, training_panel, window  # noqa: F401, F811 (a shared fixture)
+from tests.test_training_panel import RUN_TIMEOUT, run_to_end, training_panel, window  # noqa: F401 (a shared fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def non_finite_files(folder: Path) -> list[str]:

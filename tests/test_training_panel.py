@@ -16,14 +16,6 @@ from tests.editor_helpers import click_map, empty_spot, open_and_wait
 RUN_TIMEOUT = 120_000
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture
 def panel(qtbot):
     p = TrainingPanel()
