@@ -7,7 +7,6 @@ Reference in the same run: a bare model.decode of one latent (what the network a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -21,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bench.machine import describe_machine, summary  # noqa: E402
+from bench.machine import describe_machine, summary, write_results  # noqa: E402
 from models.checkpoint import save_checkpoint  # noqa: E402
 from models.config import VAEConfig  # noqa: E402
 from models.data import load_dataset  # noqa: E402
@@ -109,10 +108,7 @@ def main() -> None:
                   f"(ratio {lat['median'] / ref['median']:.1f}x)  goal p95 < 16 ms: "
                   f"{'met' if lat['p95'] < 16 else 'MISSED'}")
     window.controller.shutdown()
-    out = ROOT / "bench" / "results" / "click.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
-    print(f"wrote {out}")
+    write_results("click", results)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ through the real LatentMap widget (offscreen, painted with grab()).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -18,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.machine import describe_machine, summary  # noqa: E402
+from bench.machine import describe_machine, summary, write_results  # noqa: E402
 
 
 def measure(n: int, frames: int) -> dict:
@@ -60,10 +59,7 @@ def main() -> None:
         window.controller.shutdown()          # its decode thread must end before the process does
     ratio = results["60000"]["pan_frame_ms"]["median"] / results["10000"]["pan_frame_ms"]["median"]
     print(f"pan frame 60k / 10k: {ratio:.2f}")
-    out = ROOT / "bench" / "results" / "map.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
-    print(f"wrote {out}")
+    write_results("map", results)
 
 
 def run(frames: int) -> dict:

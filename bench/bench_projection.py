@@ -12,7 +12,6 @@ cost without a prebuilt structure. Results go to bench/results/projection.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -23,7 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))     # run as a script from anywhere
 
-from models.projection import make_projection, umap_available
+from bench.machine import write_results  # noqa: E402
+from models.projection import make_projection, umap_available  # noqa: E402
 
 D = 16
 N_CLICKS = 1000
@@ -129,12 +129,7 @@ def main(argv=None):
         row = bench_size(n, args.repeats, rng)
         print_row(row)
         result["sizes"].append(row)
-    out = Path(__file__).resolve().parent / "results" / "projection.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2))
-    os.replace(tmp, out)
-    print(f"wrote {out}")
+    write_results("projection", result)
 
 
 if __name__ == "__main__":

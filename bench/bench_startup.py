@@ -8,7 +8,6 @@ the window is shown before torch is imported). Goal: window under 1.5 s. Referen
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import describe_machine, summary  # noqa: E402
+from bench.machine import describe_machine, summary, write_results  # noqa: E402
 
 CHILD = """
 import sys, time
@@ -80,13 +79,10 @@ def main() -> None:
     print(line("old order: first image", old_stats["decoded"]))
     print(f"reference: python -c 'import torch' median {ref['median']:.2f} s; window/reference "
           f"{shown['median'] / ref['median']:.2f}")
-    out = ROOT / "bench" / "results" / "startup.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"machine": describe_machine(), "window_shown_s": shown,
+    write_results("startup", {"machine": describe_machine(), "window_shown_s": shown,
                                "editor_complete_s": stats["complete"], "first_image_s": stats["decoded"],
                                "old_order_window_shown_s": old_stats["shown"],
-                               "old_order_first_image_s": old_stats["decoded"], "import_torch_s": ref}, indent=1))
-    print(f"wrote {out}")
+                               "old_order_first_image_s": old_stats["decoded"], "import_torch_s": ref})
 
 
 if __name__ == "__main__":

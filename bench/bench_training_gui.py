@@ -19,7 +19,6 @@ Median and spread (min..max) over the runs; JSON in bench/results/training.json 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import queue
@@ -36,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bench.machine import describe_machine  # noqa: E402
+from bench.machine import describe_machine, write_results  # noqa: E402
 from editor.core.image_convert import images_to_hwc_uint8  # noqa: E402
 from editor.core.training_setup import form_for, prepare_run  # noqa: E402
 
@@ -332,10 +331,7 @@ def main() -> None:
     results["machine"]["load_average_at_end"] = os.getloadavg()
     panel.shutdown()
     window.controller.shutdown()
-    out = ROOT / "bench" / "results" / "training.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
-    print(f"wrote {out}")
+    write_results("training", results)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
-"""A description of the machine, stored with every benchmark result."""
+"""A description of the machine, stored with every benchmark result, and the result files themselves."""
 from __future__ import annotations
 
+import json
 import os
 import platform
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def describe_machine() -> dict:
@@ -26,3 +30,14 @@ def summary(values) -> dict:
     v = np.asarray(values, float)
     return {"n": int(v.size), "median": float(np.median(v)), "p95": float(np.percentile(v, 95)),
             "p05": float(np.percentile(v, 5)), "max": float(v.max()), "min": float(v.min())}
+
+
+def write_results(name: str, results: dict, path: Path | None = None) -> Path:
+    """bench/results/<name>.json (or `path`), written whole or not at all; prints where it went."""
+    out = Path(path) if path is not None else RESULTS / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(results, indent=1))
+    os.replace(tmp, out)
+    print(f"wrote {out}")
+    return out
