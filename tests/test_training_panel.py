@@ -30,18 +30,12 @@ def panel(qtbot):
 
 
 @pytest.fixture
-def window(qtbot):
-    from editor.app import create_window
-
-    _, win = create_window(device="cpu")
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    training_panel(win).confirm = lambda: True     # qtbot closes the window before fixtures end
-    yield win
-    training_panel(win).shutdown()
-    win.controller.shutdown()
+def window(window):
+    """conftest's real window, with its training panel told never to ask (qtbot closes the window before
+    fixtures end) and stopped at teardown."""
+    training_panel(window).confirm = lambda: True
+    yield window
+    training_panel(window).shutdown()
 
 
 def training_panel(window) -> TrainingPanel:
