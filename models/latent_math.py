@@ -178,27 +178,47 @@ def dims_by_kl(mu: torch.Tensor, logvar: torch.Tensor) -> list[int]:
     return [int(i) for i in torch.argsort(-kl, stable=True)]
 
 
+class NearestData:
+    """A nearest-neighbour index of the data latents (N, D), fitted once: distances to the data and the
+    off-data threshold both query it, so a drag that checks every strip never refits it."""
+
+    def __init__(self, data: torch.Tensor | np.ndarray):
+        x = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else np.asarray(data)
+        if x.ndim != 2 or x.shape[0] < 1:
+            raise ValueError(f"NearestData needs data latents as (N, D) with N >= 1; got {tuple(x.shape)}")
+        self.n = x.shape[0]
+        self._index = NearestNeighbors(n_neighbors=1).fit(x)
+
+    def distance(self, z: torch.Tensor) -> torch.Tensor:
+        """(M,) Euclidean distance from each latent of z (M, D) (or one (D,)) to its nearest data latent."""
+        single = z.ndim == 1
+        query = z.reshape(1, -1) if single else z
+        dist, _ = self._index.kneighbors(query.detach().cpu().numpy())
+        out = torch.from_numpy(dist[:, 0]).to(dtype=z.dtype, device=z.device)
+        return out[0] if single else out
+
+    def threshold(self, q: float = 0.99) -> float:
+        """The q-quantile of each data latent's distance to its nearest OTHER data latent.
+
+        A latent further than this from every data latent "leaves the data": fewer than 1 - q of the data
+        points are that isolated, so decodes there are extrapolations.
+        """
+        if self.n < 2:
+            raise ValueError(f"off_data_threshold needs at least 2 data latents; got {self.n}")
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"quantile q must lie in [0, 1]; got {q}")
+        dist, _ = self._index.kneighbors()   # no query: each point's neighbours exclude itself
+        return float(np.quantile(dist[:, 0], q))
+
+
 def nearest_distance(z: torch.Tensor, data: torch.Tensor) -> torch.Tensor:
-    """(M,) Euclidean distance from each latent of z (M, D) (or one (D,)) to its nearest data latent."""
-    single = z.ndim == 1
-    query = z.reshape(1, -1) if single else z
-    nn = NearestNeighbors(n_neighbors=1).fit(data.detach().cpu().numpy())
-    dist, _ = nn.kneighbors(query.detach().cpu().numpy())
-    out = torch.from_numpy(dist[:, 0]).to(dtype=z.dtype, device=z.device)
-    return out[0] if single else out
+    """(M,) distance from each latent of z (M, D) (or one (D,)) to its nearest data latent (one-off)."""
+    return NearestData(data).distance(z)
 
 
 def off_data_threshold(data: torch.Tensor, q: float = 0.99) -> float:
-    """The q-quantile of each data latent's distance to its nearest OTHER data latent.
-
-    A latent further than this from every data latent "leaves the data": fewer than 1 - q of the data
-    points are that isolated, so decodes there are extrapolations.
-    """
+    """NearestData(data).threshold(q), one-off."""
     if data.ndim != 2 or data.shape[0] < 2:
         raise ValueError(f"off_data_threshold needs at least 2 data latents as (N, D); got "
                          f"{tuple(data.shape)}")
-    if not 0.0 <= q <= 1.0:
-        raise ValueError(f"quantile q must lie in [0, 1]; got {q}")
-    nn = NearestNeighbors(n_neighbors=1).fit(data.detach().cpu().numpy())
-    dist, _ = nn.kneighbors()            # no query: each point's neighbours exclude itself
-    return float(np.quantile(dist[:, 0], q))
+    return NearestData(data).threshold(q)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from models.latent_math import nearest_distance, off_data_threshold
+from models.latent_math import NearestData
 
 IW_SAMPLES = 64
 OFF_DATA_QUANTILE = 0.99
@@ -39,22 +39,28 @@ class Density:
 
 
 class OffDataCheck:
-    """Per model: the data latents and (computed once, on first use) the 99th-percentile threshold.
-    Used from one thread only (the decode worker), so the cached threshold needs no lock."""
+    """Per model: the data latents, their nearest-neighbour index and the 99th-percentile threshold, both
+    built once on first use. Used from one thread only (the decode worker), so the caches need no lock."""
 
     def __init__(self, latents: np.ndarray, q: float = OFF_DATA_QUANTILE):
-        self._data = torch.from_numpy(np.ascontiguousarray(latents, np.float32))
+        self._data = np.ascontiguousarray(latents, np.float32)
         self._q = q
+        self._index: NearestData | None = None
         self._threshold: float | None = None
+
+    def _nearest(self) -> NearestData:
+        if self._index is None:
+            self._index = NearestData(self._data)
+        return self._index
 
     @property
     def threshold(self) -> float | None:
         if self._threshold is None and len(self._data) >= 2:
-            self._threshold = off_data_threshold(self._data, self._q)
+            self._threshold = self._nearest().threshold(self._q)
         return self._threshold
 
     def distance(self, z: np.ndarray) -> float:
-        return float(nearest_distance(torch.from_numpy(np.asarray(z, np.float32)), self._data))
+        return float(self._nearest().distance(torch.from_numpy(np.asarray(z, np.float32))))
 
     def leaves_data(self, z: np.ndarray) -> bool:
         t = self.threshold
@@ -66,7 +72,7 @@ class OffDataCheck:
         zs = np.asarray(zs, np.float32).reshape(-1, self._data.shape[1])
         if t is None or not len(zs):
             return np.zeros(len(zs), bool)
-        return nearest_distance(torch.from_numpy(zs), self._data).numpy() > t
+        return self._nearest().distance(torch.from_numpy(zs)).numpy() > t
 
 
 def describe_off_frames(off: np.ndarray) -> str:
