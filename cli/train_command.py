@@ -54,7 +54,7 @@ def _train(args, ctx) -> int:
     from models.registry import build_model
     from models.trainer import Trainer, load_for_resume
     from models.training_data import training_tensors
-    from models.training_events import TrainConfig, checkpoint_interval
+    from models.training_events import TrainConfig
 
     main = ctx is None or ctx.is_main
     out = Path(args.out or args.resume)
@@ -75,9 +75,7 @@ def _train(args, ctx) -> int:
     torch.manual_seed(plan["seed"])                  # the initial weights, reproducible from --seed
     model = build_model(kind, config)
     train_config = TrainConfig(epochs=args.epochs, batch_size=plan["batch_size"], lr=plan["lr"], seed=plan["seed"],
-                               condition=plan["condition"],
-                               checkpoint_every=checkpoint_interval(len(images), plan["batch_size"])
-                               if args.checkpoint_every is None else args.checkpoint_every,
+                               condition=plan["condition"], checkpoint_every=args.checkpoint_every,
                                check_every=1 if device.type == "cpu" else 20)
     dataset = {**data.describe(), "condition": plan["condition"] if kind == "cvae" else None,
                "condition_names": cond_names, "family": plan["family"]}

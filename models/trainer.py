@@ -22,7 +22,7 @@ from . import distributed as ddp
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import CheckpointError, ConfigError, TrainingDiverged
 from .gan_health import GanHealth, pixel_spread
-from .training_events import TrainConfig, TrainEvent
+from .training_events import TrainConfig, TrainEvent, checkpoint_interval
 
 HISTORY_CAP = 20_000   # points per curve kept in the checkpoint; older points are thinned 2:1
 
@@ -200,6 +200,8 @@ class Trainer:
         if self.out is None:
             return False
         every = self.config.checkpoint_every
+        if every is None:                  # this run's own (per-rank) epoch length decides
+            every = checkpoint_interval(self.steps_per_epoch)
         return self.step % every == 0 if every > 0 else end_of_epoch
 
     def _record(self, means: dict[str, float], epoch: int) -> None:

@@ -55,9 +55,19 @@ def test_output_rules_name_the_problem(tmp_path):
 
 
 def test_tiny_epochs_checkpoint_every_few_epochs_on_an_epoch_end():
-    assert checkpoint_interval(60_000, 64) == 0                   # 938 steps: every epoch
-    every = checkpoint_interval(1438, 64)                         # digits: 23 steps an epoch
+    assert checkpoint_interval(938) == 0                          # Fashion-MNIST at 64: every epoch
+    every = checkpoint_interval(23)                               # digits at 64: 23 steps an epoch
     assert every % 23 == 0 and MIN_STEPS_BETWEEN_CHECKPOINTS <= every < MIN_STEPS_BETWEEN_CHECKPOINTS + 23
+
+
+def test_the_default_pacing_follows_the_runs_own_epoch_length(tmp_path):
+    """None (the CLI's and the panel's default) is decided by the trainer from its steps per epoch, which
+    under torchrun is per rank: checkpoints then land on that run's epoch ends."""
+    run = prepare_run(form_for("digits", epochs=60, batch_size=64, limit=640, out=str(tmp_path / "p.safetensors")))
+    trainer = run.trainer
+    assert trainer.config.checkpoint_every is None and trainer.steps_per_epoch == 10
+    saved = [e.step for e in trainer.run() if e.kind == "checkpoint"]
+    assert checkpoint_interval(10) == 500 and saved == [500, 600]   # every 50th epoch end, then the end
 
 
 # -- what a form builds -------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ the editor and one started on the command line build the same model from the sam
 """
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -24,7 +23,7 @@ from models.model_factory import DEFAULT_LR, FAMILIES, make_model_config
 from models.registry import build_model, make_config
 from models.trainer import Trainer, load_for_resume
 from models.training_data import check_resume_fits, training_tensors
-from models.training_events import TrainConfig, checkpoint_interval
+from models.training_events import TrainConfig
 
 FAMILY_NAMES = {"vae": "VAE", "betavae": "beta-VAE", "ae": "Autoencoder", "cvae": "CVAE", "gan": "GAN"}
 FOLDER = "folder"                      # the dataset choice that means "a folder picked with a dialog"
@@ -32,9 +31,6 @@ FOLDER = "folder"                      # the dataset choice that means "a folder
 PLOTTED_TERMS = {"vae": ("recon", "kl", "beta_kl", "elbo"), "cvae": ("recon", "kl", "beta_kl", "elbo"),
                  "gan": ("d_loss", "g_loss", "d_real", "d_fake", "jsd")}
 PREVIEW_COUNT = 16                     # a 4x4 grid
-# a checkpoint (weights, optimiser state, fsync) takes 20-40 ms on a CPU, and an epoch of the 8x8 digits
-# ~70 ms: saving every epoch there costs a third of the speed (bench/bench_training_gui.py), so short
-# epochs save every k-th epoch (~2 s of digits); stopping, finishing or diverging still saves / keeps one
 
 
 @dataclass(frozen=True)
@@ -73,7 +69,7 @@ class TrainingForm:
     limit: int | None = None           # train on the first `limit` images only (quick trials, tests)
     resume_from: str | None = None
     event_interval: float = 0.1        # seconds between progress events: ~10 per second reach the GUI
-    checkpoint_every: int | None = None   # steps between checkpoints; None: checkpoint_interval()
+    checkpoint_every: int | None = None   # steps between checkpoints; None: the trainer's default pacing
 
 
 @dataclass(frozen=True)
@@ -98,7 +94,6 @@ class ProbeSet:
     images: torch.Tensor               # (N, C, H, W) uint8
     conditions: torch.Tensor | None    # (N, cond_dim) for a CVAE
     labels: np.ndarray | None          # (N,) int class of each image, for colour
-    label_names: list[str]
     projector: ProbeProjector = field(default_factory=ProbeProjector)
 
 
@@ -191,12 +186,10 @@ def prepare_run(form: TrainingForm) -> PreparedRun:
     torch.manual_seed(form.seed)                     # the initial weights, reproducible from the seed
     model = build_model(kind, config)
     device = torch.device(form.device)
-    every = form.checkpoint_every
     train_config = TrainConfig(epochs=form.epochs, batch_size=form.batch_size, lr=form.lr, seed=form.seed,
                                condition=form.condition, event_interval=form.event_interval,
                                check_every=1 if device.type == "cpu" else 20,
-                               checkpoint_every=checkpoint_interval(len(images), form.batch_size)
-                               if every is None else every)
+                               checkpoint_every=form.checkpoint_every)
     dataset = {**data.describe(), "condition": form.condition if conditional else None,
                "condition_names": cond_names, "family": form.family}
     trainer = Trainer(model, images, conditions, train_config, out=out, dataset=dataset, device=device,
@@ -209,8 +202,7 @@ def prepare_run(form: TrainingForm) -> PreparedRun:
     if model.can_encode:
         idx = probe_indices(len(images), seed=form.seed)
         labels = None if data.labels is None else np.asarray(data.labels)[idx]
-        probe = ProbeSet(images[idx], None if conditions is None else conditions[idx], labels,
-                         list(data.label_names))
+        probe = ProbeSet(images[idx], None if conditions is None else conditions[idx], labels)
     return PreparedRun(trainer, form.family, z.to(device), None if c is None else c.to(device), probe)
 
 
