@@ -183,7 +183,7 @@ class InterpolationPanel(QWidget):
         if frames is not None and loaded is not None and loaded.projection is not None:
             off = self.off_data if shown and self.off_data is not None and len(self.off_data) == len(frames) \
                 else None
-            self._map.set_path(loaded.projection.transform(frames), off)
+            self._map.set_path(loaded.projection.transform(frames), off, WARN_COLOUR)
 
     # -- session hook ---------------------------------------------------------------------------------
     def panel_state(self) -> dict:

@@ -14,7 +14,6 @@ from .palette import label_colour
 from .qt_images import to_pixmap
 
 HOVER_RADIUS_PX = 8
-OFF_DATA_COLOUR = "#ff9900"
 MAX_LEGEND = 20
 
 
@@ -130,7 +129,7 @@ class LatentMap(QWidget):
     def set_points(self, embedding: np.ndarray, labels: np.ndarray | None, label_names: list[str],
                    images: np.ndarray | None, title: str = "") -> None:
         """embedding (N, 2); labels (N,) int or None; images (N, H, W, C) uint8 for hover thumbnails."""
-        from scipy.spatial import cKDTree        # here, not at import: the window shows before scipy loads
+        from scipy.spatial import cKDTree  # here, not at import: the window shows before scipy loads
 
         self._embedding = np.asarray(embedding, np.float32)
         self._tree = cKDTree(self._embedding) if len(self._embedding) else None
@@ -185,14 +184,14 @@ class LatentMap(QWidget):
     def set_cursor(self, x: float, y: float) -> None:
         self.cursor_item.setData([x], [y])
 
-    def set_path(self, points: np.ndarray | None, off_data: np.ndarray | None = None) -> None:
-        """The strip's frames (P, 2) as a dashed path; frames flagged in off_data (P,) bool in orange."""
+    def set_path(self, points: np.ndarray | None, marked: np.ndarray | None = None, mark_colour: str = "") -> None:
+        """The strip's frames (P, 2) as a dashed path; frames flagged in marked (P,) bool in mark_colour."""
         if points is None or len(points) == 0:
             self.path_item.setData([], [])
-        elif off_data is None or not np.any(off_data):
+        elif marked is None or not np.any(marked):
             self.path_item.setData(points[:, 0], points[:, 1], symbolBrush="#ffffff")
         else:
-            brushes = [pg.mkBrush(OFF_DATA_COLOUR if off else "#ffffff") for off in off_data]
+            brushes = [pg.mkBrush(mark_colour if m else "#ffffff") for m in marked]
             self.path_item.setData(points[:, 0], points[:, 1], symbolBrush=brushes)
 
     def nearest(self, x: float, y: float, radius_px: float = HOVER_RADIUS_PX) -> int:

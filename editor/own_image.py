@@ -8,8 +8,8 @@ between threads. The result becomes the current image and is marked on the map w
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg

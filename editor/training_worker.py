@@ -28,8 +28,7 @@ class PreviewImages:
     step: int
     images: np.ndarray          # (B, H, W, C) uint8, the same latents every time
     probe: np.ndarray | None = None          # (N, 2) the probe images' posterior means on a 2-D map
-    probe_labels: np.ndarray | None = None   # (N,) their classes (None: no labels)
-    label_names: tuple[str, ...] = ()
+    probe_labels: np.ndarray | None = None   # (N,) their classes, for colour (None: no labels)
 
 
 class TrainingWorker(QThread):
@@ -149,6 +148,5 @@ class TrainingWorker(QThread):
                     coords = probe.projector.project(model.encode(x, c)[0].float().cpu().numpy())
         finally:
             model.train(was_training)
-        self.preview_ready.emit(PreviewImages(
-            run.trainer.step, images, coords, None if probe is None else probe.labels,
-            () if probe is None else tuple(probe.label_names)))
+        self.preview_ready.emit(PreviewImages(run.trainer.step, images, coords,
+                                              None if probe is None else probe.labels))

@@ -206,6 +206,8 @@ def unflatten_rng(tensors: dict[str, torch.Tensor]) -> dict:
         if found or key == "cuda":
             rng[key] = [found[i] for i in range(len(found))]
     return rng
+
+
 # -- attribute vectors -------------------------------------------------------------------------------
 def flatten_vectors(vectors: dict, latent_dim: int) -> tuple[dict[str, torch.Tensor], dict]:
     """name -> {"vector": (latent_dim,), **info} => tensors `vector.<name>` and JSON info."""

@@ -6,7 +6,6 @@ point, a sample), the edits from attribute sliders. Views subscribe to `state.ev
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-
 from typing import TYPE_CHECKING
 
 import numpy as np
