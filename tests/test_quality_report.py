@@ -1,6 +1,7 @@
 """The quality report on small untrained (1, 28, 28) models: every number is there, in range, and the
 command line prints them. Needs the bundled classifier (resources/classifier/); skipped without it."""
 import math
+import re
 
 import pytest
 import torch
@@ -9,7 +10,14 @@ from models.checkpoint import save_checkpoint
 from models.config import GANConfig, VAEConfig
 from models.errors import ConfigError
 from models.quality.classifier import CLASSIFIER_PATH
-from models.quality.report import FD_NAME, full_report, load_quality_context, sample_quality
+from models.quality.features import classify
+from models.quality.report import (
+    FD_NAME,
+    full_report,
+    load_quality_context,
+    reconstruction_accuracy,
+    sample_quality,
+)
 from models.registry import build_model
 
 pytestmark = pytest.mark.skipif(not CLASSIFIER_PATH.is_file(), reason="classifier resource not built")
@@ -47,6 +55,9 @@ def test_cvae_reports_conditional_accuracy_and_gan_reports_no_encoder_numbers(tm
                  condition="labels", condition_names=FASHION["label_names"])
     report = full_report(cvae, ctx, limit=100, k=4)
     assert 0 <= report["conditional accuracy"] <= 1 and "attribute arithmetic accuracy" not in report
+    assert 0 <= report["reconstruction cond. accuracy"] <= 1
+    name, share = report["weakest class"].rsplit(" ", 1)
+    assert name in FASHION["label_names"] and 0 <= float(share) <= report["conditional accuracy"]
     gan = _save(tmp_path, "gan", GANConfig(latent_dim=8, width=8))
     report = full_report(gan, ctx, limit=100)
     assert FD_NAME in report and "conditional accuracy" not in report and "elbo" not in report
@@ -99,6 +110,8 @@ def test_command_line_prints_quality_numbers(tmp_path):
     lines = {line[:30].strip(): line[30:].split() for line in proc.stdout.splitlines()}
     assert float(lines[FD_NAME][0]) > float(lines["FD train-vs-test floor"][0]) > 0
     assert "elbo" in lines and "FID" not in proc.stdout
+    share = float(re.search(r"the classifier is right on ([\d.]+) of these test images", proc.stderr).group(1))
+    assert 0.8 < share <= 1
 
 
 def test_reference_vae_is_the_pytorch_examples_mlp_and_trains_with_our_trainer(tmp_path, ctx):
@@ -111,3 +124,35 @@ def test_reference_vae_is_the_pytorch_examples_mlp_and_trains_with_our_trainer(t
     assert ckpt.history["step"][-1] == 2                              # 256 images / batch 128, one epoch
     report = full_report(path, ctx, limit=100, k=4)
     assert report["elbo"] < 0 and math.isfinite(report[FD_NAME])
+
+
+class _IdentityCVAE(torch.nn.Module):
+    """A 'CVAE' whose latent is the image itself: its reconstructions are the test images, exactly."""
+    image_shape, cond_dim, can_encode, latent_dim = (1, 28, 28), 10, True, 784
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+    @property
+    def device(self):
+        return torch.device("cpu")
+
+    def encode(self, x, c=None):
+        return x.flatten(1), torch.zeros(len(x), 784)
+
+    def decode(self, z, c=None):
+        return z.view(-1, 1, 28, 28)
+
+
+def test_reconstruction_accuracy_of_a_perfect_autoencoder_is_the_classifiers_accuracy(ctx):
+    expected = (classify(ctx.classifier, ctx.test_images) == ctx.test_labels).float().mean().item()
+    assert expected > 0.8 and ctx.real_accuracy == pytest.approx(expected)
+    assert reconstruction_accuracy(_IdentityCVAE(), ctx) == pytest.approx(expected)
+
+
+def test_reconstruction_accuracy_sees_the_condition(ctx):
+    class Blank(_IdentityCVAE):
+        def decode(self, z, c=None):          # ignores z: a flat grey image whatever the class
+            return torch.full((len(z), 1, 28, 28), 0.5)
+    assert reconstruction_accuracy(Blank(), ctx) <= 0.3   # one class at most: about a tenth of the images

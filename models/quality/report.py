@@ -28,6 +28,7 @@ class QualityContext:
     test_labels: torch.Tensor          # (N,) int64
     test_features: np.ndarray          # (N, 128)
     floor_fd: float                    # FD between N train and the N test images: the best a model can expect
+    real_accuracy: float               # the classifier's accuracy on these test images: what samples aim for
     label_names: tuple[str, ...]
     source: str
 
@@ -41,7 +42,9 @@ def load_quality_context(samples: int = 10_000, classifier_path: str | Path = CL
     test_images = torch.from_numpy(test.images)
     test_features = features(classifier, test_images)
     floor = frechet_distance(features(classifier, torch.from_numpy(train.images)), test_features)
-    return QualityContext(classifier, test_images, torch.from_numpy(test.labels).long(), test_features, floor,
+    test_labels = torch.from_numpy(test.labels).long()
+    real_accuracy = (classify(classifier, test_images) == test_labels).float().mean().item()
+    return QualityContext(classifier, test_images, test_labels, test_features, floor, real_accuracy,
                           tuple(str(n) for n in test.label_names), f"{test.source}: {len(test)} test, "
                           f"{len(train)} train images")
 
@@ -84,10 +87,29 @@ def sample_quality(model, ctx: QualityContext, *, seed: int = 0, name: str = "mo
     report = {FD_NAME: frechet_distance(ctx.test_features, fake_features), "FD train-vs-test floor": ctx.floor_fd,
               "KID": kid, "KID std (50 subsets)": kid_std, "precision (k=3)": precision, "recall (k=3)": recall}
     if labels is not None:
-        report["conditional accuracy"] = (classify(ctx.classifier, fake) == labels).float().mean().item()
+        hits = classify(ctx.classifier, fake) == labels
+        report["conditional accuracy"] = hits.float().mean().item()
+        worst = min(range(model.cond_dim), key=lambda k: hits[labels == k].float().mean().item())
+        report["weakest class"] = f"{ctx.label_names[worst]} {hits[labels == worst].float().mean().item():.3f}"
+        report["reconstruction cond. accuracy"] = reconstruction_accuracy(model, ctx)
     elif model.can_encode:
         report["attribute arithmetic accuracy"] = attribute_arithmetic_accuracy(model, ctx)
     return report
+
+
+@torch.inference_mode()
+def reconstruction_accuracy(model, ctx: QualityContext) -> float:
+    """The share of the test images, encoded and decoded with their own class, that the classifier assigns to
+    it: the ceiling for conditional accuracy that better sampling alone (a prior closer to the aggregate
+    posterior, a lower temperature) cannot pass, since samples are no sharper than reconstructions."""
+    x = ctx.test_images.float() / 255.0
+    cond = torch.nn.functional.one_hot(ctx.test_labels, model.cond_dim).float()
+    recon = []
+    for i in range(0, len(x), 500):
+        c = cond[i:i + 500].to(model.device)
+        mu, _ = model.encode(x[i:i + 500].to(model.device), c)
+        recon.append(model.decode(mu, c).float().cpu())
+    return (classify(ctx.classifier, torch.cat(recon)) == ctx.test_labels).float().mean().item()
 
 
 @torch.inference_mode()
