@@ -189,8 +189,8 @@ class _NeighbourMapProjection(Projection):
         if max_points is not None and max_points < 3:
             raise ProjectionError(f"max_points must be at least 3; got {max_points}")
         self.max_points, self.random_state, self.k = max_points, int(random_state), int(k)
-        # in a spawned process the fit can be cancelled for real (the library has no stop hook);
-        # it costs about a second to start, so the editor uses it and scripts and tests need not
+        # in a spawned process the fit can be cancelled for real (the library has no stop hook); the process is
+        # kept between fits (UMAP compiles its kernels once in it), so the editor uses it; scripts need not
         self.in_subprocess = bool(in_subprocess)
 
     def _run_embed(self, Z: np.ndarray, stop) -> np.ndarray:
