@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMai
 
 from editor.core.bundled import bundled_models
 from editor.core.state import EditorState
+from models.cancellable_process import shared_worker
 from models.device import available_devices
 
 from .controller import Controller
@@ -18,7 +19,7 @@ from .export_actions import ExportActions
 from .history_actions import install_history_actions
 from .image_view import ImageView
 from .latent_map import LatentMap
-from .map_toolbar import MapToolbar
+from .map_toolbar import METHODS, MapToolbar
 from .own_image import install_own_image
 from .recent_files import RecentFiles
 
@@ -35,6 +36,7 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.recent = RecentFiles()
         self.exports = ExportActions(self)
+        self._umap_worker_pid = None           # the worker process that has compiled UMAP's code, if any
         self._build_panels()
         self._build_toolbar()
         self._build_menus()
@@ -164,8 +166,8 @@ class MainWindow(QMainWindow):
         c.load_failed.connect(lambda msg: (self._idle(), self.show_empty_hint(),
                                            self.show_error("Could not open the checkpoint", msg)))
         c.model_loaded.connect(self._on_model_loaded)
-        c.projection_started.connect(lambda m: self._busy(f"Computing {m}…", indefinite=True))
-        c.projection_ready.connect(lambda m: self._idle())
+        c.projection_started.connect(self._on_projection_started)
+        c.projection_ready.connect(self._on_projection_ready)
         c.projection_failed.connect(lambda msg: (self._idle(), self.show_error("Projection failed", msg)))
         c.decode_timing.connect(lambda ms: self.timing_label.setText(f"decode: {ms:.1f} ms"))
         c.device_changed.connect(lambda d: self.device_label.setText(f"device: {d}"))
@@ -288,6 +290,18 @@ class MainWindow(QMainWindow):
         self.progress.setValue(0)
         for w in (self.progress_label, self.progress, self.cancel_button):
             w.show()
+
+    def _on_projection_started(self, method: str) -> None:
+        text = f"Computing {dict((m, t) for t, m in METHODS).get(method, method)}…"
+        pid = shared_worker().pid
+        if method == "umap" and (pid is None or pid != self._umap_worker_pid):
+            text += " (the first UMAP of a session also compiles UMAP's code: about 30 s more)"
+        self._busy(text, indefinite=True)
+
+    def _on_projection_ready(self, method: str) -> None:
+        self._idle()
+        if method == "umap":                   # t-SNE and UMAP run in one worker process, kept between fits
+            self._umap_worker_pid = shared_worker().pid
 
     def _on_progress(self, fraction: float, text: str) -> None:
         self.progress.setValue(int(fraction * 1000))

@@ -82,6 +82,29 @@ def test_projection_switch_to_tsne(qtbot, window, digits_vae_path):
     assert loaded.embedding.shape == pca.shape and not np.allclose(loaded.embedding, pca)
 
 
+def test_the_progress_line_names_the_projection_and_warns_of_umaps_first_compilation(window, monkeypatch):
+    import editor.main_window as main_window
+
+    class Worker:
+        pid = None
+
+    monkeypatch.setattr(main_window, "shared_worker", lambda: Worker)
+    c = window.controller
+    c.projection_started.emit("tsne")
+    assert window.progress_label.text() == "Computing t-SNE…" and window.progress.isVisible()
+    c.projection_started.emit("umap")                        # no worker yet: the compilation is ahead
+    assert window.progress_label.text().startswith("Computing UMAP…") and "compiles" in window.progress_label.text()
+    Worker.pid = 4242
+    c.projection_started.emit("umap")
+    c.projection_ready.emit("umap")                          # the worker 4242 has compiled UMAP
+    assert not window.progress.isVisible()
+    c.projection_started.emit("umap")
+    assert window.progress_label.text() == "Computing UMAP…"
+    Worker.pid = 4343                                        # a cancel replaced the worker: cold again
+    c.projection_started.emit("umap")
+    assert "compiles" in window.progress_label.text()
+
+
 def test_pca_components_choice(qtbot, window, digits_vae_path):
     loaded = open_and_wait(qtbot, window, digits_vae_path)
     with qtbot.waitSignal(window.controller.projection_ready, timeout=10_000):
