@@ -20,8 +20,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"latent-atlas: error: {e}", file=sys.stderr)
         return 1
     except OSError as e:
-        name = f" {e.filename}" if getattr(e, "filename", None) else ""
-        print(f"latent-atlas: error:{name} {e.strerror or e}", file=sys.stderr)
+        name = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"latent-atlas: error: {name}{e.strerror or e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("latent-atlas: interrupted", file=sys.stderr)

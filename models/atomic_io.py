@@ -3,6 +3,7 @@ leaves either the old file or the new one under the final name, never a partial 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Callable
@@ -14,8 +15,13 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"the folder {path.parent} does not exist", str(path))
     mode = path.stat().st_mode & 0o777 if path.is_file() else 0o666 & ~_umask()
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:                  # name the file asked for, not the temporary one
+        raise type(e)(e.errno, e.strerror or str(e), str(path)) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -140,6 +140,7 @@ def _bad_inputs(tmp: Path, vae: Path) -> dict[str, list]:
         "label on a vae": ["sample", vae, "--label", "3", "--out", tmp / "g.png"],
         "unwritable out": ["train", "--dataset", "digits", "--out", locked / "x.safetensors"],
         "out folder missing": ["train", "--dataset", "digits", "--out", tmp / "nope" / "x.safetensors"],
+        "sample into a missing folder": ["sample", vae, "--out", tmp / "nope" / "g.png"],
         "resume a text file": ["train", "--resume", text, "--out", tmp / "y.safetensors"],
         "resume a finished run": ["train", "--resume", vae, "--epochs", "2", "--out", tmp / "y.safetensors"],
         "resume as another family": ["train", "--resume", vae, "--model", "gan", "--out", tmp / "y.safetensors"],
@@ -154,7 +155,8 @@ def test_bad_inputs_give_one_error_line_and_exit_1(vae, tmp_path):
     expected = {"missing file": "missing.safetensors", "text file": "notes.safetensors", "pickle": "model.pt",
                 "torch pickle": "weights.pth", "unknown dataset": "no_such_folder", "epochs 0": "--epochs",
                 "cuda": "cuda", "label on a vae": "--label", "unwritable out": "not writable",
-                "out folder missing": "does not exist", "resume a text file": "notes.safetensors",
+                "out folder missing": "does not exist", "sample into a missing folder": "nope/g.png: the folder",
+                "resume a text file": "notes.safetensors",
                 "resume a finished run": "has trained 2 epochs already", "resume as another family": "holds a vae",
                 "negative checkpoint interval": "--checkpoint-every"}
     for name, (code, stdout, stderr) in results.items():
