@@ -82,6 +82,10 @@ class LossPlots(pg.GraphicsLayoutWidget):
         self.x_range: tuple[float, float] | None = None
         self.ci.setContentsMargins(2, 2, 2, 2)
         self.setMinimumHeight(220)
+        # until the first run: say what will be here rather than show an empty black box
+        self.placeholder = self.addLabel("Loss curves appear here once a run starts:<br>reconstruction, KL "
+                                         "and ELBO for a VAE,<br>discriminator and generator losses for a GAN.",
+                                         color="#8a8a8a", size="9pt")
 
     def set_terms(self, terms: tuple[str, ...]) -> None:
         """Builds the plots for a run's terms; keeps them (and their items) when the terms are the same."""
@@ -93,6 +97,7 @@ class LossPlots(pg.GraphicsLayoutWidget):
             self._drawn_version = self._drawn_epochs = -1
             return
         self.clear()
+        self.placeholder = None
         self.terms, self.plots = tuple(terms), {}
         first = None
         for i, name in enumerate(terms):

@@ -120,6 +120,7 @@ class TrainingPanel(QWidget):
         self.plots = LossPlots(self.buffer)
         self.preview = PreviewGrid(min_size=120)
         self.preview.setMaximumSize(190, 170)
+        self.preview.clear("samples, once a run starts")
         self.probe = ProbePlot()
         self.probe.setFixedSize(190, 170)
         self.probe.hide()                          # shown once a run with an encoder sends its first map
