@@ -90,10 +90,12 @@ class Controller(QObject):
         self.decoder.set_model(loaded.model)   # the worker owns the module from now on
         self.state.set_model(loaded)
         self.model_loaded.emit(loaded)
-        centre = loaded.embedding.mean(0) if loaded.embedding is not None and len(loaded.embedding) else None
         if loaded.embedding is not None and len(loaded.embedding):
-            # start on the data point nearest the centre of the map, so the first view shows an image
-            i = int(np.argmin(((loaded.embedding - centre) ** 2).sum(1)))
+            # start on the most typical data point, the one whose latent is nearest the mean latent, so the
+            # first view shows an image; the same one whatever the projection (the middle of a t-SNE or
+            # UMAP map is often empty space between clusters, and its nearest point an odd one)
+            latents = np.asarray(loaded.latents, np.float64)
+            i = int(np.argmin(((latents - latents.mean(0)) ** 2).sum(1)))
             self.select_data_point(i)
 
     # -- projection -----------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ def test_open_shows_map_and_first_image(qtbot, window, digits_vae_path):
     assert shown == len(loaded.latents) > 100
     assert window.decoded_view.image.shape == (8, 8, 1)
     assert "vae" in window.model_label.text()
+    # the first image is the most typical data point: its latent is the nearest to the mean latent
+    distance = ((loaded.latents - loaded.latents.mean(0)) ** 2).sum(1)
+    assert window.state.current.data_index == int(distance.argmin())
 
 
 def test_click_on_empty_map_decodes_the_inverse_of_that_point(qtbot, window, digits_vae_path):
