@@ -91,12 +91,7 @@ class Controller(QObject):
         self.state.set_model(loaded)
         self.model_loaded.emit(loaded)
         if loaded.embedding is not None and len(loaded.embedding):
-            # start on the most typical data point, the one whose latent is nearest the mean latent, so the
-            # first view shows an image; the same one whatever the projection (the middle of a t-SNE or
-            # UMAP map is often empty space between clusters, and its nearest point an odd one)
-            latents = np.asarray(loaded.latents, np.float64)
-            i = int(np.argmin(((latents - latents.mean(0)) ** 2).sum(1)))
-            self.select_data_point(i)
+            self.select_data_point(loaded.start_index)   # the first view shows a typical image
 
     # -- projection -----------------------------------------------------------------------------------
     def set_projection(self, method: str, **options) -> None:

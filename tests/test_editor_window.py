@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from editor.core.image_convert import images_to_hwc_uint8
+from editor.core.loaded_model import densest_point
 from editor.core.render import render_recipe
 from models.checkpoint import load_checkpoint
 from tests.editor_helpers import click_map, empty_spot, open_and_wait, view_to_widget
@@ -29,9 +30,8 @@ def test_open_shows_map_and_first_image(qtbot, window, digits_vae_path):
     assert shown == len(loaded.latents) > 100
     assert window.decoded_view.image.shape == (8, 8, 1)
     assert "vae" in window.model_label.text()
-    # the first image is the most typical data point: its latent is the nearest to the mean latent
-    distance = ((loaded.latents - loaded.latents.mean(0)) ** 2).sum(1)
-    assert window.state.current.data_index == int(distance.argmin())
+    # the first image is a typical data point: the middle of the densest cluster on the map
+    assert window.state.current.data_index == densest_point(loaded.embedding) == loaded.start_index
 
 
 def test_click_on_empty_map_decodes_the_inverse_of_that_point(qtbot, window, digits_vae_path):

@@ -43,6 +43,7 @@ class LoadedModel:
     projection: Projection | None = None
     embedding: np.ndarray | None = None   # (N, 2)
     warnings: list[str] = field(default_factory=list)
+    start_index: int = 0                  # the data point shown first: see densest_point
 
     @property
     def model(self):
@@ -141,8 +142,22 @@ def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, map_
                          list(data.attribute_names) if data is not None else [], note, warnings=warnings)
     progress(0.85, "projecting to 2-D")
     project(loaded, projection, should_stop=should_stop)
+    loaded.start_index = densest_point(loaded.embedding)
     progress(1.0, "ready")
     return loaded
+
+
+def densest_point(embedding: np.ndarray, k: int = 16) -> int:
+    """The map point whose k-th nearest neighbour is nearest: the middle of the densest cluster, so the
+    first image shown is a typical one. (The middle of a t-SNE or UMAP map is often empty space between
+    clusters, and the data point nearest the mean latent decodes to the blurriest image of all.)"""
+    from scipy.spatial import cKDTree
+
+    k = min(k, len(embedding) - 1)
+    if k < 1:
+        return 0
+    distance, _ = cKDTree(embedding).query(embedding, k=k + 1)    # (N, k + 1), the point itself first
+    return int(np.argmin(distance[:, -1]))
 
 
 def _default_conditions(model, n: int) -> torch.Tensor | None:
@@ -161,4 +176,4 @@ def project(loaded: LoadedModel, method: str, should_stop=lambda: False, **optio
     loaded.projection, loaded.embedding = proj, proj.embedding
 
 
-__all__ = ["LoadedModel", "load_for_editor", "project", "Cancelled", "LatentAtlasError"]
+__all__ = ["LoadedModel", "load_for_editor", "project", "densest_point", "Cancelled", "LatentAtlasError"]
