@@ -124,13 +124,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     result = {"machine": machine(), "repeats": args.repeats, "clicks": N_CLICKS,
-              "note": "tsne (max_points=10000) and umap fitted once per size, umap after a first 5,000-point fit; "
-                      "pca keep_residual=True",
+              "note": "tsne (max_points=10000) and umap fitted once per size, umap after a first "
+                      "5,000-point fit; pca keep_residual=True",
               "sizes": []}
     if umap_available():
-        # umap-learn compiles its numba kernels on the first fit of a process (the editor's first UMAP map pays
-        # it too): timed apart, so the per-size numbers below are the fits themselves. 5,000 points: above
-        # 4,096 umap-learn takes its approximate-neighbour path, which compiles kernels of its own
+        # umap-learn compiles its numba kernels on the first fit of a process (the editor's first UMAP map
+        # pays it too): timed apart, so the per-size numbers below are the fits themselves. 5,000 points:
+        # above 4,096 umap-learn takes its approximate-neighbour path, which compiles kernels of its own
         print("  first UMAP fit of the process (numba compilation), 5,000 points...", flush=True)
         result["umap_first_fit"], _ = time_fit("umap", rng.normal(size=(5000, D)).astype(np.float32), 1)
         print(f"  first UMAP fit {result['umap_first_fit']['median_ms'] / 1e3:.1f} s", flush=True)

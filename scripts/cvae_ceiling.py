@@ -3,10 +3,10 @@
     python scripts/cvae_ceiling.py resources/models/fashion_cvae.safetensors [--n 5000]
 
 For a CVAE conditioned on the 10 classes, prints the bundled classifier's accuracy on (per class too):
-the real test images, sharp and blurred; their reconstructions (encoded and decoded with their own class: the ceiling no
-sampling can pass); prior samples at temperature 1, 0.8, 0.6 and 0; and samples whose z is drawn from a
-10-component Gaussian mixture fitted, per class, to the posterior means of 20,000 training images (a
-prior fitted after training). docs/quality.md has the numbers. About a minute on 2 cores.
+the real test images, sharp and blurred; their reconstructions (encoded and decoded with their own class:
+the ceiling no sampling can pass); prior samples at temperature 1, 0.8, 0.6 and 0; and samples whose z is
+drawn from a 10-component Gaussian mixture fitted, per class, to the posterior means of 20,000 training
+images (a prior fitted after training). docs/quality.md has the numbers. About 20 s on 2 cores.
 """
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     model = load_checkpoint(args.checkpoint).model.float().eval()
     if model.cond_dim != 10 or not model.can_encode or tuple(model.image_shape) != (1, 28, 28):
-        print(f"{args.checkpoint}: needs a 28x28 CVAE conditioned on the 10 Fashion-MNIST classes", file=sys.stderr)
+        print(f"{args.checkpoint}: needs a 28x28 CVAE conditioned on the 10 Fashion-MNIST classes",
+              file=sys.stderr)
         return 1
     classifier = load_classifier()
     x, y, c = _images("test", args.n)

@@ -96,7 +96,8 @@ def test_the_progress_line_names_the_projection_and_warns_of_umaps_first_compila
     c.projection_started.emit("tsne")
     assert window.progress_label.text() == "Computing t-SNE…" and window.progress.isVisible()
     c.projection_started.emit("umap")                        # no worker yet: the compilation is ahead
-    assert window.progress_label.text().startswith("Computing UMAP…") and "compiles" in window.progress_label.text()
+    text = window.progress_label.text()
+    assert text.startswith("Computing UMAP…") and "compiles" in text
     Worker.pid = 4242
     c.projection_started.emit("umap")
     c.projection_ready.emit("umap")                          # the worker 4242 has compiled UMAP

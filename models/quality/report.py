@@ -89,8 +89,9 @@ def sample_quality(model, ctx: QualityContext, *, seed: int = 0, name: str = "mo
     if labels is not None:
         hits = classify(ctx.classifier, fake) == labels
         report["conditional accuracy"] = hits.float().mean().item()
-        worst = min(range(model.cond_dim), key=lambda k: hits[labels == k].float().mean().item())
-        report["weakest class"] = f"{ctx.label_names[worst]} {hits[labels == worst].float().mean().item():.3f}"
+        per_class = [hits[labels == k].float().mean().item() for k in range(model.cond_dim)]
+        worst = int(np.argmin(per_class))
+        report["weakest class"] = f"{ctx.label_names[worst]} {per_class[worst]:.3f}"
         report["reconstruction cond. accuracy"] = reconstruction_accuracy(model, ctx)
     elif model.can_encode:
         report["attribute arithmetic accuracy"] = attribute_arithmetic_accuracy(model, ctx)
