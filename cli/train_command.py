@@ -142,6 +142,7 @@ def _plan(args, resumed) -> dict:
         if args.model and args.model != family:
             raise ConfigError(f"{args.resume} holds a {family}; it cannot resume as --model {args.model}")
         for flag, value in (("--latent-dim", args.latent_dim), ("--beta", args.beta),
+                            ("--consistency", args.consistency),
                             ("--image-size", args.image_size), ("--channels", args.channels)):
             if value is not None:
                 raise ConfigError(f"{flag} cannot change when resuming {args.resume}: it is fixed by the checkpoint")
@@ -163,7 +164,7 @@ def _model_config(args, plan, resumed, data, conditions):
     if resumed is None:
         return make_model_config(plan["family"], data.image_shape, latent_dim=args.latent_dim, beta=args.beta,
                                  cond_dim=0 if conditions is None else conditions.shape[1],
-                                 likelihood=args.likelihood)
+                                 likelihood=args.likelihood, consistency=args.consistency)
     from models.training_data import check_resume_fits
 
     check_resume_fits(args.resume, resumed.config, data, conditions)

@@ -22,7 +22,7 @@ COLUMNS = 2
 # short titles: a plot is never narrower than its title, and the panel shares the window with the map
 TITLES = {"recon": "reconstruction", "kl": "KL", "beta_kl": "β·KL", "elbo": "ELBO",
           "d_loss": "D loss", "g_loss": "G loss", "d_real": "mean D(x)", "d_fake": "mean D(G(z))",
-          "jsd": "JSD ≈ V + log 2"}
+          "jsd": "JSD ≈ V + log 2", "consistency": "condition consistency"}
 
 
 class TermPlot:

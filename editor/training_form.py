@@ -58,6 +58,9 @@ class TrainingFormWidget(QWidget):
         attributes_button.clicked.connect(self._pick_attributes)
         self.latent = self._spin(1, 1024)
         self.beta = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=1000.0, singleStep=0.5)
+        self.consistency = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=1000.0, singleStep=1.0)
+        self.consistency.setToolTip("CVAE: how strongly prior samples must be read back as their condition by a "
+                                    "classifier trained alongside on the real images (0: off)")
         self.lr = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=1.0, singleStep=0.0001)
         self.batch = self._spin(1, 65536)
         self.epochs = self._spin(1, 100_000)
@@ -83,6 +86,7 @@ class TrainingFormWidget(QWidget):
         layout.addRow("Batch size", self.batch)
         layout.addRow("Epochs", self.epochs)
         layout.addRow("CVAE condition", self.condition)
+        layout.addRow("Condition consistency", self.consistency)
         layout.addRow("Device", self.device)
         layout.addRow("Save as", _row(self.output, output_button))
 
@@ -96,7 +100,7 @@ class TrainingFormWidget(QWidget):
     def form(self) -> TrainingForm:
         return replace(self._hidden, family=self.family.currentData(), dataset=self._dataset_spec(),
                        attributes_file=self.attributes.text().strip() or None, latent_dim=self.latent.value(),
-                       beta=self.beta.value(), lr=self.lr.value(), batch_size=self.batch.value(),
+                       beta=self.beta.value(), consistency=self.consistency.value(), lr=self.lr.value(), batch_size=self.batch.value(),
                        epochs=self.epochs.value(), condition=self.condition.currentData(),
                        device=self.device.currentData(), out=self.output.text().strip())
 
@@ -110,6 +114,7 @@ class TrainingFormWidget(QWidget):
             self.attributes.setText(form.attributes_file or "")
             self.latent.setValue(form.latent_dim)
             self.beta.setValue(form.beta)
+            self.consistency.setValue(form.consistency)
             self.lr.setValue(form.lr)
             self.batch.setValue(form.batch_size)
             self.epochs.setValue(form.epochs)
@@ -163,6 +168,7 @@ class TrainingFormWidget(QWidget):
         family = self.family.currentData()
         self.beta.setEnabled(family not in ("gan", "ae"))
         self.condition.setEnabled(family == "cvae")
+        self.consistency.setEnabled(family == "cvae")
         self.attributes.setEnabled(self.dataset.currentData() == "path")
         self.output.setPlaceholderText(str(default_output(self._dataset_spec(), family)))
 

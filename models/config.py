@@ -50,6 +50,7 @@ class VAEConfig:
     width: int = 32                 # conv: channels of the first conv, doubling per halving
     hidden: int = 256               # fully connected width (mlp: 400 in the PyTorch example)
     cond_dim: int = 0               # > 0 makes it a conditional VAE: the decoder sees [z, a]
+    consistency: float = 0.0        # CVAE: weight of the condition-consistency term (models/consistency.py)
 
     def check(self) -> None:
         _check_shape(self.image_shape)
@@ -59,6 +60,10 @@ class VAEConfig:
         _check_range("cond_dim", self.cond_dim, 0, MAX_COND)
         if not (isinstance(self.beta, (int, float)) and 0.0 <= self.beta <= 1e4):
             raise ConfigError(f"beta must be within 0..10000, got {self.beta!r}")
+        if not (isinstance(self.consistency, (int, float)) and 0.0 <= self.consistency <= 1e4):
+            raise ConfigError(f"consistency must be within 0..10000, got {self.consistency!r}")
+        if self.consistency > 0 and self.cond_dim == 0:
+            raise ConfigError("consistency applies to a conditional VAE (cond_dim > 0)")
         if self.likelihood not in ("bernoulli", "gaussian"):
             raise ConfigError(f"likelihood must be 'bernoulli' or 'gaussian', got {self.likelihood!r}")
         if self.arch not in ("conv", "mlp"):

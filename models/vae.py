@@ -13,6 +13,7 @@ from torch import nn
 
 from .base import GenerativeModel
 from .config import VAEConfig
+from .consistency import ConditionReader, consistency_terms
 from .networks import ConvDecoder, ConvEncoder, pixel_count
 
 
@@ -40,6 +41,8 @@ class VAE(GenerativeModel):
             self.fc22 = nn.Linear(cfg.hidden, cfg.latent_dim)
             self.fc3 = nn.Linear(cfg.latent_dim + cfg.cond_dim, cfg.hidden)
             self.fc4 = nn.Linear(cfg.hidden, n_pix)
+        if cfg.consistency > 0:
+            self.condition_reader = ConditionReader(cfg)
 
     # -- the interface -------------------------------------------------------------------------------
     def encode(self, x: torch.Tensor, c: torch.Tensor | None = None):
@@ -63,12 +66,18 @@ class VAE(GenerativeModel):
         return torch.sigmoid(self.decode_logits(z, c))
 
     def loss(self, x: torch.Tensor, c: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        c = self._check_condition(c, x.shape[0])
         mu, logvar = self.encode(x, c)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)  # reparameterisation trick
         recon = self.recon_nll(self.decode_logits(z, c), x).mean()
         kl = gaussian_kl(mu, logvar).mean()
         beta = float(self.config.beta)
-        return {"loss": recon + beta * kl, "recon": recon, "kl": kl, "beta_kl": beta * kl, "elbo": -(recon + kl)}
+        terms = {"loss": recon + beta * kl, "recon": recon, "kl": kl, "beta_kl": beta * kl, "elbo": -(recon + kl)}
+        if self.config.consistency > 0:
+            extra = consistency_terms(self, x, c)
+            terms.update(extra)
+            terms["loss"] = terms["loss"] + extra["reader"] + self.config.consistency * extra["consistency"]
+        return terms
 
     # -- density estimation --------------------------------------------------------------------------
     def recon_nll(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -71,9 +71,10 @@ def test_train_then_info_sample_evaluate(vae, tmp_path):
 
 def test_cvae_trains_and_samples_a_chosen_label(tmp_path):
     out = tmp_path / "cvae.safetensors"
-    cli("train", "--model", "cvae", "--dataset", "digits", "--epochs", "1", "--out", out, "--quiet")
+    cli("train", "--model", "cvae", "--dataset", "digits", "--epochs", "1", "--out", out, "--quiet",
+        "--consistency", "2")
     ckpt = load_checkpoint(out)
-    assert ckpt.kind == "cvae" and ckpt.config.cond_dim == 10
+    assert ckpt.kind == "cvae" and ckpt.config.cond_dim == 10 and ckpt.config.consistency == 2.0
     grid = tmp_path / "threes.png"
     cli("sample", out, "--label", "3", "--n", "4", "--out", grid)
     with Image.open(grid) as img:
@@ -146,6 +147,7 @@ def _bad_inputs(tmp: Path, vae: Path) -> dict[str, list]:
         "resume as another family": ["train", "--resume", vae, "--model", "gan", "--out", tmp / "y.safetensors"],
         "negative checkpoint interval": ["train", "--dataset", "digits", "--checkpoint-every", "-5",
                                          "--out", tmp / "x.safetensors"],
+        "consistency on a vae": [*train, "--consistency", "2"],
     }
 
 
@@ -158,7 +160,8 @@ def test_bad_inputs_give_one_error_line_and_exit_1(vae, tmp_path):
                 "out folder missing": "does not exist", "sample into a missing folder": "nope/g.png: the folder",
                 "resume a text file": "notes.safetensors",
                 "resume a finished run": "has trained 2 epochs already", "resume as another family": "holds a vae",
-                "negative checkpoint interval": "--checkpoint-every"}
+                "negative checkpoint interval": "--checkpoint-every",
+                "consistency on a vae": "--consistency applies to a CVAE"}
     for name, (code, stdout, stderr) in results.items():
         lines = stderr.splitlines()
         assert code == 1, (name, stderr)

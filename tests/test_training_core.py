@@ -81,6 +81,21 @@ def test_cvae_on_digits_is_conditioned_on_ten_classes(tmp_path):
     assert run.info().terms == PLOTTED_TERMS["cvae"]
 
 
+def test_cvae_with_condition_consistency_plots_the_term_and_resumes_with_it(tmp_path):
+    out = tmp_path / "c.safetensors"
+    run = prepare_run(form_for("digits", "cvae", limit=64, batch_size=32, epochs=1, consistency=3.0, out=str(out)))
+    model = run.trainer.model
+    assert model.config.consistency == 3.0 and hasattr(model, "condition_reader")
+    assert run.info().terms == PLOTTED_TERMS["cvae"] + ("consistency",)
+    for _ in run.trainer.run():
+        pass
+    assert len(run.trainer.history["consistency"]) >= 1
+    assert resume_form(out, form_for("digits")).consistency == 3.0
+    # a VAE has no condition to be consistent with: the form's value is ignored, not an error
+    vae = prepare_run(form_for("digits", "vae", limit=64, consistency=3.0, out=str(tmp_path / "v.safetensors")))
+    assert vae.trainer.model.config.consistency == 0.0
+
+
 def test_cvae_on_attributes_needs_a_dataset_that_has_them(tmp_path):
     form = form_for("digits", "cvae", condition="attributes", limit=50, out=str(tmp_path / "c.safetensors"))
     with pytest.raises(DatasetError, match="no attributes"):

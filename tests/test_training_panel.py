@@ -168,3 +168,15 @@ def test_a_gan_run_shows_losses_and_no_probe_map(qtbot, panel, tmp_path):
     for term in ("d_loss", "g_loss", "d_real", "d_fake", "jsd"):
         assert panel.plots.point_count(term) >= 1
     assert panel.preview.count >= 1 and not panel.probe.isVisibleTo(panel)    # a GAN has no encoder
+
+
+def test_a_cvae_run_with_condition_consistency_plots_the_term(qtbot, panel, tmp_path):
+    panel.form.set_form(form_for("digits", family="vae"))
+    assert not panel.form.consistency.isEnabled()            # only a CVAE has a condition to read back
+    out = tmp_path / "cvae.safetensors"
+    form = form_for("digits", family="cvae", epochs=1, batch_size=64, limit=256, consistency=2.0, out=str(out))
+    outcome = run_to_end(qtbot, panel, form)
+    assert outcome == "done" and panel.errors == []
+    assert panel.form.consistency.isEnabled() and panel.form.form().consistency == 2.0
+    assert panel.plots.point_count("consistency") >= 1
+    assert load_checkpoint(out).config.consistency == 2.0

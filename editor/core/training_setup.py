@@ -59,6 +59,7 @@ class TrainingForm:
     attributes_file: str | None = None
     latent_dim: int = 8
     beta: float = 1.0
+    consistency: float = 0.0           # CVAE: weight of the condition-consistency term (0: off)
     lr: float = 1e-3
     batch_size: int = 64
     epochs: int = 30
@@ -108,14 +109,16 @@ class PreparedRun:
 
     def info(self) -> RunInfo:
         t = self.trainer
-        return RunInfo(t.model.kind, self.family, PLOTTED_TERMS[t.model.kind], t.step, t.total_steps,
+        terms = plotted_terms(self.family, getattr(t.model.config, "consistency", 0.0))
+        return RunInfo(t.model.kind, self.family, terms, t.step, t.total_steps,
                        t.steps_per_epoch, t.config.batch_size, len(t.images), str(t.out),
                        {k: list(v) for k, v in t.history.items()}, tuple(t.warnings))
 
 
-def plotted_terms(family: str) -> tuple[str, ...]:
+def plotted_terms(family: str, consistency: float = 0.0) -> tuple[str, ...]:
     """The loss terms a run of this family reports, in plotting order."""
-    return PLOTTED_TERMS[FAMILIES[family][0]] if family in FAMILIES else ()
+    terms = PLOTTED_TERMS[FAMILIES[family][0]] if family in FAMILIES else ()
+    return terms + ("consistency",) if consistency > 0 and family == "cvae" else terms
 
 
 def defaults_for(dataset: str, family: str) -> dict:
@@ -182,7 +185,8 @@ def prepare_run(form: TrainingForm) -> PreparedRun:
     else:
         kind, config = make_model_config(form.family, data.image_shape, latent_dim=form.latent_dim,
                                          beta=None if form.family == "gan" else form.beta,
-                                         cond_dim=0 if conditions is None else conditions.shape[1])
+                                         cond_dim=0 if conditions is None else conditions.shape[1],
+                                         consistency=form.consistency if conditional else None)
     torch.manual_seed(form.seed)                     # the initial weights, reproducible from the seed
     model = build_model(kind, config)
     device = torch.device(form.device)
@@ -248,6 +252,7 @@ def _resumed_form(form: TrainingForm, kind: str, config, dataset: dict, train_st
     spec = name if name in DATASET_NAMES else ds.get("source") or form.dataset
     return replace(form, family=ds.get("family") or kind, dataset=spec, latent_dim=config.latent_dim,
                    beta=float(getattr(config, "beta", form.beta)),
+                   consistency=float(getattr(config, "consistency", 0.0)),
                    batch_size=int(tc.get("batch_size", form.batch_size)), lr=float(tc.get("lr", form.lr)),
                    seed=int(tc.get("seed", form.seed)), condition=ds.get("condition") or form.condition)
 
