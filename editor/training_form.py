@@ -60,7 +60,8 @@ class TrainingFormWidget(QWidget):
         self.beta = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=1000.0, singleStep=0.5)
         self.consistency = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=1000.0, singleStep=1.0)
         self.consistency.setToolTip("CVAE: how strongly prior samples must be read back as their condition by a "
-                                    "classifier trained alongside on the real images (0: off)")
+                                    "classifier trained alongside on the real images (0: off; the bundled "
+                                    "Fashion-MNIST CVAE uses 3; about twice the time per epoch)")
         self.lr = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=1.0, singleStep=0.0001)
         self.batch = self._spin(1, 65536)
         self.epochs = self._spin(1, 100_000)

@@ -5,7 +5,8 @@
 Each model is trained by the project's own trainer with a fixed seed, then saved slim (float16 weights,
 no optimiser state) so the folder stays small. Needs the full Fashion-MNIST IDX files
 (apt-get install dataset-fashion-mnist). The shipped files were built one model per process with
-OMP_NUM_THREADS=1 (the GAN takes about 30 minutes on one core, the CVAE 17, the VAE 4).
+OMP_NUM_THREADS=1 (the GAN takes about 30 minutes on one core, the CVAE 34 - half of it the
+condition-consistency term -, the VAE 4).
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ drawn from a 10-component Gaussian mixture fitted, per class, to the posterior m
 images (a prior fitted after training). The last two lines judge the real images and the prior samples by a
 second, unrelated classifier trained on the spot (LeNet-5 style, the same 20,000 training images, 4 epochs):
 a check that what the bundled classifier sees is not peculiar to it. docs/quality.md has the numbers.
-About 40 s on 2 cores.
+Under a minute on 2 cores.
 """
 from __future__ import annotations
 
