@@ -164,7 +164,8 @@ def _model_config(args, plan, resumed, data, conditions):
     if resumed is None:
         return make_model_config(plan["family"], data.image_shape, latent_dim=args.latent_dim, beta=args.beta,
                                  cond_dim=0 if conditions is None else conditions.shape[1],
-                                 likelihood=args.likelihood, consistency=args.consistency)
+                                 likelihood=args.likelihood, consistency=args.consistency,
+                                 condition=plan["condition"])
     from models.training_data import check_resume_fits
 
     check_resume_fits(args.resume, resumed.config, data, conditions)

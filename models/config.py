@@ -51,6 +51,7 @@ class VAEConfig:
     hidden: int = 256               # fully connected width (mlp: 400 in the PyTorch example)
     cond_dim: int = 0               # > 0 makes it a conditional VAE: the decoder sees [z, a]
     consistency: float = 0.0        # CVAE: weight of the condition-consistency term (models/consistency.py)
+    condition_kind: str = "labels"  # CVAE: "labels" (one-hot, exclusive) or "attributes" (independent 0/1)
 
     def check(self) -> None:
         _check_shape(self.image_shape)
@@ -62,6 +63,8 @@ class VAEConfig:
             raise ConfigError(f"beta must be within 0..10000, got {self.beta!r}")
         if not (isinstance(self.consistency, (int, float)) and 0.0 <= self.consistency <= 1e4):
             raise ConfigError(f"consistency must be within 0..10000, got {self.consistency!r}")
+        if self.condition_kind not in ("labels", "attributes"):
+            raise ConfigError(f"condition_kind must be 'labels' or 'attributes', got {self.condition_kind!r}")
         if self.consistency > 0 and self.cond_dim == 0:
             raise ConfigError("consistency applies to a conditional VAE (cond_dim > 0)")
         if self.likelihood not in ("bernoulli", "gaussian"):

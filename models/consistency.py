@@ -7,8 +7,8 @@ teaching the reader to accept blur: only the real images train the reader. This 
 idea of AC-GAN (Odena et al., 2017) applied to a CVAE decoder. It is an extra term, not part of the ELBO:
 the reported `elbo` stays the true bound.
 
-Labels (one-hot rows) use the softmax cross-entropy; attribute vectors (any 0/1 rows) a per-attribute
-binary cross-entropy.
+Labels (one-hot rows, config condition_kind "labels") use the softmax cross-entropy; attribute vectors
+(independent 0/1 entries, "attributes") a per-attribute binary cross-entropy.
 """
 from __future__ import annotations
 
@@ -33,21 +33,21 @@ class ConditionReader(nn.Module):
         return self.head(self.features(x))
 
 
-def condition_nll(logits: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """Mean negative log-likelihood of conditions c (B, cond_dim) under the reader's logits."""
-    one_hot = bool(((c == 0) | (c == 1)).all()) and bool((c.sum(1) == 1).all())
-    if one_hot:
+def condition_nll(logits: torch.Tensor, c: torch.Tensor, kind: str) -> torch.Tensor:
+    """Mean negative log-likelihood of conditions c (B, cond_dim) under the reader's logits; kind is the
+    config's condition_kind, fixed for a model so the objective never changes from batch to batch."""
+    if kind == "labels":
         return F.cross_entropy(logits, c.argmax(1))
     return F.binary_cross_entropy_with_logits(logits, c.clamp(0, 1))
 
 
 def consistency_terms(model, x: torch.Tensor, c: torch.Tensor) -> dict[str, torch.Tensor]:
     """The reader's loss on real images, and the decoder's on prior samples given shuffled conditions."""
-    reader = model.condition_reader
-    real = condition_nll(reader(x), c)
+    reader, kind = model.condition_reader, model.config.condition_kind
+    real = condition_nll(reader(x), c, kind)
     c_fake = c[torch.randperm(c.shape[0], device=c.device)]     # conditions as often as the data has them
     z = torch.randn(c.shape[0], model.latent_dim, device=x.device)
     fake_images = torch.sigmoid(model.decode_logits(z, c_fake))
     fixed = {name: p.detach() for name, p in reader.named_parameters()}
-    fake = condition_nll(functional_call(reader, fixed, (fake_images,)), c_fake)
+    fake = condition_nll(functional_call(reader, fixed, (fake_images,)), c_fake, kind)
     return {"reader": real, "consistency": fake}

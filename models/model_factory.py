@@ -17,8 +17,10 @@ DEFAULT_LR = {"vae": 1e-3, "cvae": 1e-3, "gan": 2e-4}
 
 def make_model_config(family: str, image_shape: tuple[int, int, int], *, latent_dim: int | None = None,
                       beta: float | None = None, cond_dim: int = 0, width: int | None = None,
-                      hidden: int | None = None, likelihood: str = "bernoulli", consistency: float | None = None):
-    """Returns (kind, config). cond_dim is the size of the CVAE condition (classes or attributes)."""
+                      hidden: int | None = None, likelihood: str = "bernoulli", consistency: float | None = None,
+                      condition: str = "labels"):
+    """Returns (kind, config). cond_dim is the size of the CVAE condition: one-hot classes (condition "labels")
+    or independent binary attributes ("attributes")."""
     if family not in FAMILIES:
         raise ConfigError(f"unknown model family {family!r} (choose from {', '.join(FAMILIES)})")
     kind, overrides = FAMILIES[family]
@@ -37,6 +39,7 @@ def make_model_config(family: str, image_shape: tuple[int, int, int], *, latent_
         config = VAEConfig(image_shape=image_shape, latent_dim=latent_dim or (8 if small else 16),
                            beta=float(beta if beta is not None else overrides.get("beta", 1.0)),
                            likelihood=likelihood, width=width or 32, hidden=hidden or 256,
-                           cond_dim=cond_dim if kind == "cvae" else 0, consistency=float(consistency or 0.0))
+                           cond_dim=cond_dim if kind == "cvae" else 0, consistency=float(consistency or 0.0),
+                           condition_kind=condition if kind == "cvae" else "labels")
     config.check()
     return kind, config

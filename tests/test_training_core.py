@@ -113,9 +113,14 @@ def test_cvae_conditions_on_an_attribute_table(tmp_path):
         rows.append(f"{i}.png,{i % 2},{(i // 2) % 2}")
     (tmp_path / "attrs.csv").write_text("\n".join(rows) + "\n")
     form = form_for(str(folder), "cvae", condition="attributes", attributes_file=str(tmp_path / "attrs.csv"),
-                    out=str(tmp_path / "c.safetensors"), epochs=1, batch_size=4)
+                    out=str(tmp_path / "c.safetensors"), epochs=1, batch_size=4, consistency=2.0)
     run = prepare_run(form)
     assert run.trainer.model.cond_dim == 2 and run.preview_c.shape == (PREVIEW_COUNT, 2)
+    # attributes are independent 0/1 values: the consistency term reads them back one by one (BCE)
+    assert run.trainer.model.config.condition_kind == "attributes"
+    for _ in run.trainer.run():
+        pass
+    assert all(math.isfinite(v) for v in run.trainer.history["consistency"])
 
 
 def test_gan_form_builds_a_gan_with_its_learning_rate(tmp_path):

@@ -186,7 +186,8 @@ def prepare_run(form: TrainingForm) -> PreparedRun:
         kind, config = make_model_config(form.family, data.image_shape, latent_dim=form.latent_dim,
                                          beta=None if form.family == "gan" else form.beta,
                                          cond_dim=0 if conditions is None else conditions.shape[1],
-                                         consistency=form.consistency if conditional else None)
+                                         consistency=form.consistency if conditional else None,
+                                         condition=form.condition)
     torch.manual_seed(form.seed)                     # the initial weights, reproducible from the seed
     model = build_model(kind, config)
     device = torch.device(form.device)
