@@ -120,3 +120,14 @@ def test_checkpoint_keeps_the_reader_and_the_weight(tmp_path):
     for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
         assert torch.equal(a, b), name
     assert any(name.startswith("condition_reader.") for name in loaded.state_dict())
+
+
+@pytest.mark.parametrize("bad, message", [({"condition_kind": "evil"}, "condition_kind must be"),
+                                          ({"consistency": float("nan")}, "finite"),
+                                          ({"consistency": 1e9}, "consistency must be within"),
+                                          ({"consistency": "3"}, "config consistency must be float"),
+                                          ({"consistency": 2.0, "cond_dim": 0}, "conditional VAE")])
+def test_a_hostile_header_cannot_ask_for_a_bad_consistency_setting(bad, message):
+    data = {**dataclasses.asdict(VAEConfig(cond_dim=4)), "image_shape": [1, 8, 8], **bad}
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(VAEConfig, data)
