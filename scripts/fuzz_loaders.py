@@ -189,12 +189,14 @@ def checkpoint_target() -> Target:
         torch.manual_seed(0)
         for kind, cfg in (("vae", {"arch": "mlp", "image_shape": [1, 4, 4], "latent_dim": 2, "hidden": 8}),
                           ("cvae", {"arch": "mlp", "image_shape": [1, 4, 4], "latent_dim": 2, "hidden": 8,
-                                    "cond_dim": 2})):
+                                    "cond_dim": 2}),
+                          ("cvae", {"arch": "mlp", "image_shape": [1, 4, 4], "latent_dim": 2, "hidden": 8,
+                                    "cond_dim": 2, "width": 4, "consistency": 1.0})):
             model = registry.build_model(kind, registry.make_config(kind, cfg))
             opts = model.make_optimizers(1e-3)
             c = torch.eye(2) if kind == "cvae" else None
             model.train_step(torch.rand(2, 1, 4, 4), c, opts)
-            path = save_checkpoint(Path(folder) / f"{kind}.safetensors", model, optimizers=opts,
+            path = save_checkpoint(Path(folder) / f"{len(seeds)}_{kind}.safetensors", model, optimizers=opts,
                                    history={"step": [1], "loss": [2.5]}, rng_state={"torch": torch.get_rng_state()},
                                    vectors={"v": {"vector": torch.ones(2), "description": "d"}},
                                    dataset={"name": "x", "label_names": ["a", "b"]}, train_state={"step": 1})
