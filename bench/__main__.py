@@ -1,6 +1,6 @@
 """`python -m bench`: every benchmark in one go (each prints its numbers and writes bench/results/*.json).
 
-    python -m bench [NAME ...]      # names: click drag projection map startup training
+    python -m bench [NAME ...]      # names: click drag projection map startup training consistency
 """
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = {"click": "bench_click.py", "drag": "bench_drag.py", "projection": "bench_projection.py",
-           "map": "bench_map.py", "startup": "bench_startup.py", "training": "bench_training_gui.py"}
+           "map": "bench_map.py", "startup": "bench_startup.py", "training": "bench_training_gui.py",
+           "consistency": "bench_consistency.py"}
 
 
 def main(names: list[str]) -> int:

@@ -1,0 +1,81 @@
+"""What the CVAE's condition-consistency term costs: training images per second of the bundled CVAE's
+architecture (beta 2, z16, width 64, hidden 256) on Fashion-MNIST with the term at weight 3, divided by the
+same model without it, both through the project's Trainer in the same run, alternating.
+
+    python bench/bench_consistency.py [--runs 3] [--images 6016] [--threads N]
+
+Each run trains one epoch of `--images` training images (batch 128) from the same seed; the first 4 steps of
+each run are warm-up and not timed. Writes bench/results/consistency.json.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from bench.machine import describe_machine, summary, write_results  # noqa: E402
+
+WARMUP_STEPS = 4
+
+
+def images_per_second(weight: float, images: torch.Tensor, cond: torch.Tensor, shape) -> float:
+    from models.model_factory import make_model_config
+    from models.registry import build_model
+    from models.trainer import Trainer
+    from models.training_events import TrainConfig
+
+    _, cfg = make_model_config("cvae", shape, cond_dim=cond.shape[1], latent_dim=16, hidden=256, width=64,
+                               beta=2.0, consistency=weight)
+    torch.manual_seed(0)
+    model = build_model("cvae", cfg)
+    trainer = Trainer(model, images, cond, TrainConfig(epochs=1, batch_size=128, lr=1e-3, seed=0,
+                                                       event_interval=0.0))
+    start = None
+    start_step = 0
+    for _ in trainer.run():
+        if start is None and trainer.step >= WARMUP_STEPS:
+            start, start_step = time.perf_counter(), trainer.step
+    steps = trainer.step - start_step
+    return steps * 128 / (time.perf_counter() - start)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--images", type=int, default=6016)
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    args = p.parse_args(argv)
+    if args.images < 128 * (WARMUP_STEPS + 4):
+        p.error(f"--images must be at least {128 * (WARMUP_STEPS + 4)}: {WARMUP_STEPS} warm-up steps, then 4 timed")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from models.data import load_dataset
+    from models.training_data import training_tensors
+
+    data = load_dataset("fashion-mnist", split="train", image_size=28, seed=0, limit=args.images)
+    images, cond, _ = training_tensors(data, True)
+    rates = {0.0: [], 3.0: []}
+    for _ in range(args.runs):
+        for weight, found in rates.items():        # alternate, so drift in the machine hits both alike
+            found.append(images_per_second(weight, images, cond, data.image_shape))
+    plain, term = summary(rates[0.0]), summary(rates[3.0])
+    ratios = [b / a for a, b in zip(rates[0.0], rates[3.0])]
+    print(f"data: {data.source} ({len(images)} images), {torch.get_num_threads()} threads, {args.runs} runs")
+    print(f"CVAE without the term:    {plain['median']:8.0f} images/s (min {plain['min']:.0f}, max {plain['max']:.0f})")
+    print(f"CVAE with consistency 3:  {term['median']:8.0f} images/s (min {term['min']:.0f}, max {term['max']:.0f})")
+    r = summary(ratios)
+    print(f"ratio with / without:     {r['median']:8.3f} (min {r['min']:.3f}, max {r['max']:.3f})")
+    write_results("consistency", {"machine": describe_machine(), "images": len(images), "runs": args.runs,
+                                  "images_per_s_plain": plain, "images_per_s_consistency_3": term,
+                                  "ratio": r, "data": data.source})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
