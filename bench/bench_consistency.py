@@ -52,7 +52,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = p.parse_args(argv)
     if args.images < 128 * (WARMUP_STEPS + 4):
-        p.error(f"--images must be at least {128 * (WARMUP_STEPS + 4)}: {WARMUP_STEPS} warm-up steps, then 4 timed")
+        p.error(f"--images must be at least {128 * (WARMUP_STEPS + 4)}: "
+                f"{WARMUP_STEPS} warm-up steps, then 4 timed")
     if args.threads:
         torch.set_num_threads(args.threads)
     from models.data import load_dataset

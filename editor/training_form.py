@@ -101,8 +101,8 @@ class TrainingFormWidget(QWidget):
     def form(self) -> TrainingForm:
         return replace(self._hidden, family=self.family.currentData(), dataset=self._dataset_spec(),
                        attributes_file=self.attributes.text().strip() or None, latent_dim=self.latent.value(),
-                       beta=self.beta.value(), consistency=self.consistency.value(), lr=self.lr.value(), batch_size=self.batch.value(),
-                       epochs=self.epochs.value(), condition=self.condition.currentData(),
+                       beta=self.beta.value(), consistency=self.consistency.value(), lr=self.lr.value(),
+                       batch_size=self.batch.value(), epochs=self.epochs.value(), condition=self.condition.currentData(),
                        device=self.device.currentData(), out=self.output.text().strip())
 
     def set_form(self, form: TrainingForm) -> None:

@@ -153,7 +153,8 @@ class TrainingPanel(QWidget):
         form = form or self.form.form()
         if self.worker is not None:
             self.worker.deleteLater()
-        self.plots.set_terms(plotted_terms(form.family, form.consistency))   # now, not once training competes for the GIL
+        # now, not once training competes for the GIL
+        self.plots.set_terms(plotted_terms(form.family, form.consistency))
         self.buffer.reset()
         self.preview.clear("preparing…")
         self.probe.clear()
