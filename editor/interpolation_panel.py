@@ -59,6 +59,7 @@ class InterpolationPanel(QWidget):
         self._shown_id = 0
         self.frames: np.ndarray | None = None        # (N, D) latents of the strip on screen
         self.condition: np.ndarray | None = None     # the condition it was decoded with (CVAE)
+        self._asked_condition: np.ndarray | None = None   # of the newest request, which may not be shown yet
         self.images: np.ndarray | None = None        # (N, H, W, C) uint8 on screen
         self.off_data: np.ndarray | None = None      # (N,) bool: frames farther from the data than it spreads
         self._off_id = 0
@@ -153,7 +154,7 @@ class InterpolationPanel(QWidget):
     def clear(self) -> None:
         self.waypoints.clear()
         self._requests.clear()
-        self.frames = self.images = self.off_data = None
+        self.frames = self.images = self.off_data = self._asked_condition = None
         self._off_id = 0
         self.warning.hide()
         self.strip_view.clear()
@@ -173,6 +174,7 @@ class InterpolationPanel(QWidget):
         request_id = self._controller.decode(torch.from_numpy(frames), c, purpose=PURPOSE)
         self._requests = {i: r for i, r in self._requests.items() if i > self._shown_id}
         self._requests[request_id] = (frames, condition)
+        self._asked_condition = condition
 
     def _redraw_path(self, frames: np.ndarray | None = None) -> None:
         """The frames' latents projected onto the map (a slerp path bends there); frames off the data in
@@ -249,9 +251,10 @@ class InterpolationPanel(QWidget):
         self.clear()
 
     def _on_state_latent_changed(self, state: EditorState) -> None:
-        # a CVAE's strip follows the condition; moving the current point alone changes nothing here
-        if self.frames is not None and state.condition is not None and self.condition is not None \
-                and not np.array_equal(state.condition, self.condition):
+        # a CVAE's strip follows the condition; moving the current point alone changes nothing here. Compared
+        # with the newest request, which may still be on its way, not with the strip on screen
+        asked = self._asked_condition
+        if asked is not None and state.condition is not None and not np.array_equal(state.condition, asked):
             self.request()
 
     def _update_buttons(self) -> None:

@@ -32,6 +32,7 @@ class SamplesPanel(QWidget):
         self._shown_id = 0
         self.latents: np.ndarray | None = None       # (rows*cols, D) of the grid on screen
         self.condition: np.ndarray | None = None
+        self._asked_condition: np.ndarray | None = None   # of the newest request, which may not be shown yet
         self._build()
         state.events.model_changed.connect(self._on_state_model_changed)
         state.events.latent_changed.connect(self._on_state_latent_changed)
@@ -85,6 +86,7 @@ class SamplesPanel(QWidget):
         z = prior_latents(self.rows * self.cols, loaded.model.latent_dim, self.temperature_value(),
                           self.seed.value())
         condition = None if self._state.condition is None else self._state.condition.copy()
+        self._asked_condition = condition
         c = None if condition is None else torch.from_numpy(condition)
         request_id = self._controller.decode(torch.from_numpy(z), c, purpose=PURPOSE)
         self._requests = {i: r for i, r in self._requests.items() if i > self._shown_id}
@@ -103,12 +105,14 @@ class SamplesPanel(QWidget):
 
     def _on_state_model_changed(self, loaded) -> None:
         self._requests.clear()
-        self.latents = None
+        self.latents, self.condition, self._asked_condition = None, None, None
         self.grid.clear()
         self.request()
 
     def _on_state_latent_changed(self, state: EditorState) -> None:
-        # a CVAE's samples follow the current condition; other latent changes leave the grid alone
-        if state.condition is not None and self.condition is not None \
-                and not np.array_equal(state.condition, self.condition):
+        # a CVAE's samples follow the current condition; other latent changes leave the grid alone. Compared
+        # with the newest request, not with the grid on screen: a condition set while the first grid is on its
+        # way (the editor picks the first image's class on opening) must still be asked for
+        if state.condition is not None and (self._asked_condition is None
+                                            or not np.array_equal(state.condition, self._asked_condition)):
             self.request()

@@ -174,3 +174,18 @@ def test_a_path_that_leaves_the_data_is_flagged_and_one_that_stays_is_not(qtbot,
     panel.request()
     qtbot.waitUntil(lambda: panel.off_data is not None and not panel.off_data.any(), timeout=10_000)
     assert not panel.warning.isVisibleTo(panel)
+
+
+def test_a_cvae_strip_follows_a_condition_changed_while_it_is_decoded(qtbot, window, digits_cvae_path):
+    open_and_wait(qtbot, window, digits_cvae_path)
+    panel = panel_of(window)
+    for index, button in ((3, panel.set_a_button), (10, panel.set_b_button)):
+        window.controller.select_data_point(index)
+        button.click()
+    assert panel.frames is None                                # the strip is on its way
+    now = window.state.condition
+    other = np.eye(len(now), dtype=np.float32)[(int(now.argmax()) + 1) % len(now)]
+    window.state.set_condition(other)
+    qtbot.waitUntil(lambda: panel.condition is not None and np.array_equal(panel.condition, other), timeout=10_000)
+    expected = decode(digits_cvae_path, panel.frames[:1], other[None])[0]
+    assert np.abs(panel.images[0].astype(int) - expected).max() <= 1

@@ -72,6 +72,20 @@ def test_cvae_samples_use_the_current_condition(qtbot, window, digits_cvae_path)
     assert np.abs(panel.grid.image[:8, :8].astype(int) - expected).max() <= 1
 
 
+def test_cvae_samples_follow_a_condition_set_before_the_first_grid_arrives(qtbot, window, digits_cvae_path):
+    """On opening, the editor picks the first image (and its class) while the first sample grid is still being
+    decoded under the condition of the moment: the grid must end up under the newer condition."""
+    panel = show_panel(window, SamplesPanel)
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=60_000):
+        window.open_path(str(digits_cvae_path))
+    assert panel.latents is None                               # the first grid is still on its way
+    now = window.state.condition
+    other = np.eye(len(now), dtype=np.float32)[(int(now.argmax()) + 1) % len(now)]
+    window.state.set_condition(other)
+    qtbot.waitUntil(lambda: panel.condition is not None and np.array_equal(panel.condition, other),
+                    timeout=10_000)
+
+
 def test_traversal_rows_are_the_dimensions_by_kl(qtbot, window, digits_vae_path):
     loaded = open_and_wait(qtbot, window, digits_vae_path)
     panel = show_panel(window, TraversalPanel)
