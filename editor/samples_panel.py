@@ -23,6 +23,19 @@ def prior_latents(n: int, dim: int, temperature: float, seed: int) -> np.ndarray
     return (torch.randn(n, dim, generator=g) * float(temperature)).numpy()
 
 
+CLICK_HINT = "Click a sample to make it the current image."
+
+
+def describe_condition(condition: np.ndarray, names: list[str], one_hot: bool) -> str:
+    """'Dress' for a one-hot class; 'smiling + glasses' (or 'no attributes') for attributes."""
+    if len(names) != len(condition):
+        names = [f"condition {i}" for i in range(len(condition))]
+    if one_hot:
+        return names[int(np.argmax(condition))]
+    on = [name for name, value in zip(names, condition) if value >= 0.5]
+    return " + ".join(on) if on else "no attributes"
+
+
 class SamplesPanel(QWidget):
     def __init__(self, state: EditorState, controller, parent=None, rows: int = 4, cols: int = 4):
         super().__init__(parent)
@@ -49,7 +62,7 @@ class SamplesPanel(QWidget):
         self.seed.setToolTip("Random seed: the same seed and temperature give the same samples")
         self.new_button = QPushButton("New samples")
         self.grid = TileView(min_height=140)
-        hint = QLabel("Click a sample to make it the current image.")
+        self.hint = hint = QLabel(CLICK_HINT)
         hint.setStyleSheet("color: #999999;")
         top = QHBoxLayout()
         top.addWidget(QLabel("Temperature"))
@@ -98,6 +111,12 @@ class SamplesPanel(QWidget):
         self._shown_id = result.id
         self.latents, self.condition = self._requests.pop(result.id)
         self.grid.set_tiles(result.images, ncols=self.cols)
+        loaded = self._state.loaded
+        described = None if self.condition is None or loaded is None else describe_condition(
+            self.condition, list(loaded.condition_names),
+            (loaded.checkpoint.dataset or {}).get("condition") != "attributes")
+        self.hint.setText(CLICK_HINT if described is None else
+                          f"Drawn under the condition {described} (Condition tab). {CLICK_HINT}")
 
     def _on_grid_tile_clicked(self, index: int) -> None:
         if self.latents is not None and index < len(self.latents):
@@ -107,6 +126,7 @@ class SamplesPanel(QWidget):
         self._requests.clear()
         self.latents, self.condition, self._asked_condition = None, None, None
         self.grid.clear()
+        self.hint.setText(CLICK_HINT)
         self.request()
 
     def _on_state_latent_changed(self, state: EditorState) -> None:

@@ -8,7 +8,7 @@ from PySide6.QtTest import QTest
 
 from editor.core.density import WARN_COLOUR
 from editor.core.image_convert import images_to_hwc_uint8
-from editor.samples_panel import SamplesPanel, prior_latents
+from editor.samples_panel import SamplesPanel, describe_condition, prior_latents
 from editor.traversal_panel import TraversalPanel
 from models.checkpoint import load_checkpoint
 from models.latent_math import kl_per_dimension
@@ -70,6 +70,15 @@ def test_cvae_samples_use_the_current_condition(qtbot, window, digits_cvae_path)
     qtbot.waitUntil(lambda: panel.condition is not None and np.array_equal(panel.condition, three), timeout=10_000)
     expected = decode(digits_cvae_path, panel.latents[:1], three[None])[0]
     assert np.abs(panel.grid.image[:8, :8].astype(int) - expected).max() <= 1
+    assert f"under the condition {loaded.condition_names[3]} (Condition tab)" in panel.hint.text()
+
+
+def test_a_condition_is_described_by_its_names():
+    names = ["smiling", "glasses", "hat"]
+    assert describe_condition(np.array([0, 1, 0], np.float32), names, one_hot=True) == "glasses"
+    assert describe_condition(np.array([1, 0, 1], np.float32), names, one_hot=False) == "smiling + hat"
+    assert describe_condition(np.zeros(3, np.float32), names, one_hot=False) == "no attributes"
+    assert describe_condition(np.array([0, 0, 1], np.float32), [], one_hot=True) == "condition 2"
 
 
 def test_cvae_samples_follow_a_condition_set_before_the_first_grid_arrives(qtbot, window, digits_cvae_path):
