@@ -89,6 +89,8 @@ class InterpolationPanel(QWidget):
         self.png_button = QPushButton("Export PNG…")
         self.gif_button = QPushButton("Export GIF…")
         self.strip_view = TileView(min_height=70)
+        self.strip_view.set_placeholder("The strip between two images appears here: drag on the map from one image "
+                                        "to another, or set A and B from the current image.")
         self.status = QLabel("Drag on the map (left button) from one point to another.")
         self.status.setStyleSheet("color: #999999;")
         self.warning = QLabel("")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
 from editor.core.image_convert import for_display
 from editor.core.tiles import tile, tile_at
@@ -54,9 +54,14 @@ class TileView(QWidget):
         self.widget.addItem(self.plot)
         self.item = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.item)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.widget)
+        self.placeholder = QLabel()                # says what will be here, while nothing is
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setStyleSheet("color: #999999;")
+        self._stack = QStackedLayout(self)
+        self._stack.setContentsMargins(0, 0, 0, 0)
+        self._stack.addWidget(self.widget)
+        self._stack.addWidget(self.placeholder)
         self.image: np.ndarray | None = None      # the tiled array on screen, (H', W', C) uint8
         self.count = 0
         self.ncols = 1
@@ -65,8 +70,17 @@ class TileView(QWidget):
         self._shape = None
         self.view.clicked.connect(self._on_view_clicked)
 
+    def set_placeholder(self, text: str) -> None:
+        """Shown instead of the tiles while there are none ("" shows the empty view)."""
+        self.placeholder.setText(text)
+        self._show_placeholder(self.image is None)
+
+    def _show_placeholder(self, show: bool) -> None:
+        self._stack.setCurrentWidget(self.placeholder if show and self.placeholder.text() else self.widget)
+
     def set_tiles(self, images: np.ndarray, ncols: int) -> None:
         """images (B, H, W, C) uint8, laid out ncols per row."""
+        self._show_placeholder(False)
         self.count, self.ncols = len(images), max(1, min(int(ncols), len(images)))
         self.tile_shape = images.shape[1:3]
         self.image = tile(images, self.ncols, PAD, PAD_VALUE)
@@ -79,6 +93,7 @@ class TileView(QWidget):
     def clear(self) -> None:
         self.item.clear()
         self.image, self.count, self._shape = None, 0, None
+        self._show_placeholder(True)
 
     def tile_centre(self, index: int) -> tuple[float, float]:
         """Image coordinates of a tile's centre (x right, y down)."""

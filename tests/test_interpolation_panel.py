@@ -189,3 +189,17 @@ def test_a_cvae_strip_follows_a_condition_changed_while_it_is_decoded(qtbot, win
     qtbot.waitUntil(lambda: panel.condition is not None and np.array_equal(panel.condition, other), timeout=10_000)
     expected = decode(digits_cvae_path, panel.frames[:1], other[None])[0]
     assert np.abs(panel.images[0].astype(int) - expected).max() <= 1
+
+
+def test_the_strip_area_says_what_goes_there_until_a_strip_arrives(qtbot, window, digits_vae_path):
+    open_and_wait(qtbot, window, digits_vae_path)
+    panel = panel_of(window)
+    placeholder = panel.strip_view.placeholder
+    assert placeholder.isVisibleTo(panel) and "drag on the map" in placeholder.text()
+    for index, button in ((3, panel.set_a_button), (10, panel.set_b_button)):
+        window.controller.select_data_point(index)
+        button.click()
+    qtbot.waitUntil(lambda: panel.frames is not None, timeout=10_000)
+    assert not placeholder.isVisibleTo(panel) and panel.strip_view.widget.isVisibleTo(panel)
+    panel.clear_button.click()
+    assert placeholder.isVisibleTo(panel)

@@ -78,7 +78,7 @@ class Waypoints:
     def describe(self) -> str:
         n = len(self.points)
         if n == 0:
-            return "no path: drag on the map, or set A and B from the current image"
+            return "no path yet"
         if n == 1:
             return "A set: set B (or drag on the map)"
         return f"path through {n} waypoints" if n > 2 else "path A → B"
