@@ -42,7 +42,9 @@ class ConditionPanel(QWidget):
         self._row_id = 0
         self._row_stale = False
         self._row_conditions = np.zeros((0, 0), np.float32)
-        self.hint = QLabel("The open model has no condition: this panel is for conditional VAEs (CVAE).")
+        self.hint = QLabel("The open model has no condition: this panel is for conditional VAEs (CVAE), whose "
+                           "decoder sees [z, class]. Open one (the Model list has a Fashion-MNIST CVAE) to render "
+                           "the same latent under every class.")
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: #888888;")
         self.classes = QComboBox()
@@ -82,7 +84,9 @@ class ConditionPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.hint)
         layout.addWidget(self.controls, 1)
+        layout.addStretch(0)                       # keeps the hint at the top while the controls are hidden
         self.controls.setEnabled(False)
+        self.controls.setVisible(False)            # no black, empty row for a model without a condition
         state.events.model_changed.connect(self._on_state_model_changed)
         state.events.latent_changed.connect(self._on_state_latent_changed)
         controller.decoded.connect(self._on_controller_decoded)
@@ -130,6 +134,7 @@ class ConditionPanel(QWidget):
         cond_dim = int(loaded.model.cond_dim or 0)
         self.hint.setVisible(not cond_dim)
         self.controls.setEnabled(bool(cond_dim))
+        self.controls.setVisible(bool(cond_dim))
         self.row.clear()
         self.classes.clear()
         for check in self.checks:

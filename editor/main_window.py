@@ -267,7 +267,10 @@ class MainWindow(QMainWindow):
                 label = loaded.label_names[loaded.labels[i]]
             self.original_view.set_image(loaded.images[i], f"#{i} {label}")
         z = state.latent()
-        self.info.setText(f"|z| = {np.linalg.norm(z):.2f} · source: {point.source}"
+        source = point.source
+        if source == "data" and loaded is not None and not loaded.model.can_encode:
+            source = "map sample"              # a GAN's map holds prior samples, not encoded data
+        self.info.setText(f"|z| = {np.linalg.norm(z):.2f} · source: {source}"
                           + (f" · map ({point.cursor[0]:.2f}, {point.cursor[1]:.2f})" if point.cursor else ""))
 
     def _on_decoded(self, result) -> None:

@@ -31,11 +31,12 @@ def test_the_panel_is_off_for_a_model_without_condition(qtbot, window, digits_va
     open_and_wait(qtbot, window, digits_vae_path)
     panel = tool(window, ConditionPanel)
     assert not panel.controls.isEnabled() and panel.hint.isVisibleTo(panel)
+    assert not panel.controls.isVisibleTo(panel)                 # not a black, empty row
 
 
 def test_choosing_a_class_redraws_the_same_latent_as_that_class(qtbot, opened, digits_cvae_path):
     window, panel, _ = opened
-    assert panel.controls.isEnabled() and not panel.hint.isVisibleTo(panel)
+    assert panel.controls.isEnabled() and not panel.hint.isVisibleTo(panel) and panel.controls.isVisibleTo(panel)
     assert [panel.classes.itemText(i) for i in range(10)] == list("0123456789")
     z = window.state.latent()
     as_three = decode_reference(digits_cvae_path, z, one_hot(3))

@@ -159,9 +159,11 @@ def test_bad_file_shows_dialog_and_keeps_the_model(qtbot, window, digits_vae_pat
 def test_open_each_family(qtbot, window, digits_cvae_path, digits_gan_path):
     loaded = open_and_wait(qtbot, window, digits_cvae_path)
     assert loaded.conditions.shape == (len(loaded.latents), 10)
+    assert "source: data" in window.info.text()
     loaded = open_and_wait(qtbot, window, digits_gan_path)
     assert not loaded.model.can_encode and "prior" in loaded.source_note
     assert not window.original_view.isVisible()
+    assert "source: map sample" in window.info.text()        # a GAN's map points are prior samples
 
 
 def test_colour_by_attribute_on_a_shapes_model(qtbot, window, tmp_path):
