@@ -168,7 +168,7 @@ def _model_config(args, plan, resumed, data, conditions):
                                  condition=plan["condition"])
     from models.training_data import check_resume_fits
 
-    check_resume_fits(args.resume, resumed.config, data, conditions)
+    check_resume_fits(args.resume, resumed.config, data, conditions, plan["condition"])
     return resumed.kind, resumed.config
 
 

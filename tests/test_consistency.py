@@ -131,3 +131,18 @@ def test_a_hostile_header_cannot_ask_for_a_bad_consistency_setting(bad, message)
     data = {**dataclasses.asdict(VAEConfig(cond_dim=4)), "image_shape": [1, 8, 8], **bad}
     with pytest.raises(ConfigError, match=message):
         config_from_dict(VAEConfig, data)
+
+
+def test_resuming_with_the_other_kind_of_condition_is_refused_when_the_term_reads_it():
+    from types import SimpleNamespace
+
+    from models.training_data import check_resume_fits
+
+    data = SimpleNamespace(image_shape=(1, 8, 8), name="faces")
+    conditions = torch.zeros(5, 2)
+    cfg = VAEConfig(image_shape=(1, 8, 8), cond_dim=2, consistency=1.0, condition_kind="attributes")
+    check_resume_fits("c.safetensors", cfg, data, conditions, "attributes")
+    with pytest.raises(ConfigError, match="c.safetensors is conditioned on attributes; it cannot resume on labels"):
+        check_resume_fits("c.safetensors", cfg, data, conditions, "labels")
+    # without the term the kind is not read back (and checkpoints from before it do not record it): no check
+    check_resume_fits("c.safetensors", dataclasses.replace(cfg, consistency=0.0), data, conditions, "labels")

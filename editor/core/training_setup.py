@@ -181,7 +181,7 @@ def prepare_run(form: TrainingForm) -> PreparedRun:
     images, conditions, cond_names = training_tensors(data, conditional, form.condition)
     if resumed is not None:
         kind, config = resumed.kind, resumed.config
-        check_resume_fits(form.resume_from, config, data, conditions)
+        check_resume_fits(form.resume_from, config, data, conditions, form.condition)
     else:
         kind, config = make_model_config(form.family, data.image_shape, latent_dim=form.latent_dim,
                                          beta=None if form.family == "gan" else form.beta,
