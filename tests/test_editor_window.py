@@ -256,3 +256,16 @@ def test_a_failed_open_with_nothing_open_says_how_to_open_one(qtbot, window, tmp
         window.open_path(str(bad))
     assert "broken.safetensors" in window.errors[-1]
     assert "No model open" in window.map.plot.titleLabel.text
+
+
+@pytest.mark.parametrize("size", [(1200, 760), (1400, 860)])
+def test_switching_tool_tabs_keeps_the_image_size(qtbot, window, digits_gan_path, size):
+    """Tabs with different size hints must not re-divide the right column (the images jumped by ~40 px)."""
+    window.resize(*size)
+    open_and_wait(qtbot, window, digits_gan_path)
+    heights = set()
+    for i in range(window.tools.count()):
+        window.tools.setCurrentIndex(i)
+        qtbot.wait(50)
+        heights.add(window.decoded_view.height())
+    assert len(heights) == 1, heights
