@@ -9,6 +9,8 @@ shrinks well inside it, so most redraws move no axis.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -23,6 +25,31 @@ COLUMNS = 2
 TITLES = {"recon": "reconstruction", "kl": "KL", "beta_kl": "β·KL", "elbo": "ELBO",
           "d_loss": "D loss", "g_loss": "G loss", "d_real": "mean D(x)", "d_fake": "mean D(G(z))",
           "jsd": "JSD ≈ V + log 2", "consistency": "condition consistency"}
+
+
+class CompactAxis(pg.AxisItem):
+    """A value axis for short plots: major ticks at least LABEL_PX pixels apart, so their labels never overlap.
+    pyqtgraph always labels at least two or three major ticks, which overlap on a 40-pixel-high plot (five
+    terms share the panel for a CVAE with condition consistency)."""
+    LABEL_PX = 16
+
+    def tickSpacing(self, minVal, maxVal, size):
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not levels or self._tickSpacing is not None:
+            return levels
+        major, span = levels[0][0], abs(maxVal - minVal)
+        for _ in range(12):
+            if major * size / span >= self.LABEL_PX:
+                break
+            major = next_round_step(major)
+        return [(major, 0)] + [level for level in levels[1:] if level[0] < major]
+
+
+def next_round_step(step: float) -> float:
+    """The next of 1, 2, 5, 10, 20, 50, ... above `step` (one of them)."""
+    exponent = math.floor(math.log10(step) + 1e-9)
+    mantissa = step / 10 ** exponent
+    return (2 if mantissa < 1.5 else 5 if mantissa < 3.5 else 10) * 10 ** exponent
 
 
 class TermPlot:
@@ -102,7 +129,7 @@ class LossPlots(pg.GraphicsLayoutWidget):
         first = None
         for i, name in enumerate(terms):
             row, col = divmod(i, COLUMNS)
-            plot = self.addPlot(row=row, col=col)
+            plot = self.addPlot(row=row, col=col, axisItems={"left": CompactAxis("left")})
             plot.setTitle(TITLES.get(name, name), size="9pt")
             plot.setMinimumWidth(60)
             plot.getAxis("left").setWidth(38)

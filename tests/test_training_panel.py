@@ -180,3 +180,18 @@ def test_a_cvae_run_with_condition_consistency_plots_the_term(qtbot, panel, tmp_
     assert panel.form.consistency.isEnabled() and panel.form.form().consistency == 2.0
     assert panel.plots.point_count("consistency") >= 1
     assert load_checkpoint(out).config.consistency == 2.0
+
+
+def test_short_loss_plots_space_their_labels_so_they_never_overlap(qtbot):
+    import math
+
+    from editor.loss_plots import CompactAxis, next_round_step
+
+    assert [next_round_step(x) for x in (1, 2, 5, 0.05, 200)] == [2, 5, 10, 0.1, 500]
+    axis = CompactAxis("left")
+    for lo, hi, size in ((0, 600, 40), (-800, -300, 35), (1.5, 3.0, 30), (0, 15, 200)):
+        major = axis.tickSpacing(lo, hi, size)[0][0]
+        assert major * size / (hi - lo) >= CompactAxis.LABEL_PX, (lo, hi, size, major)
+        assert round(major / 10 ** math.floor(math.log10(major)), 6) in (1, 2, 5)     # still 1, 2 or 5 x 10^k
+    tall = axis.tickSpacing(0, 15, 400)[0][0]
+    assert tall <= 5                                       # a tall plot keeps pyqtgraph's finer labels
