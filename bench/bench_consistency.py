@@ -68,8 +68,8 @@ def main(argv=None) -> int:
     plain, term = summary(rates[0.0]), summary(rates[3.0])
     ratios = [b / a for a, b in zip(rates[0.0], rates[3.0])]
     print(f"data: {data.source} ({len(images)} images), {torch.get_num_threads()} threads, {args.runs} runs")
-    print(f"CVAE without the term:    {plain['median']:8.0f} images/s (min {plain['min']:.0f}, max {plain['max']:.0f})")
-    print(f"CVAE with consistency 3:  {term['median']:8.0f} images/s (min {term['min']:.0f}, max {term['max']:.0f})")
+    for name, s in (("CVAE without the term:  ", plain), ("CVAE with consistency 3:", term)):
+        print(f"{name}  {s['median']:8.0f} images/s (min {s['min']:.0f}, max {s['max']:.0f})")
     r = summary(ratios)
     print(f"ratio with / without:     {r['median']:8.3f} (min {r['min']:.3f}, max {r['max']:.3f})")
     write_results("consistency", {"machine": describe_machine(), "images": len(images), "runs": args.runs,

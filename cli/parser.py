@@ -28,9 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--beta", type=float, help="KL weight (0: autoencoder, 1: VAE, >1: beta-VAE)")
     t.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default="bernoulli")
     t.add_argument("--consistency", type=float, metavar="W",
-                   help="CVAE: weight of the condition-consistency term - prior samples must be read back as their "
-                        "condition by a classifier trained alongside on the real images (default 0: off; the bundled "
-                        "Fashion-MNIST CVAE uses 3; about twice the time per epoch)")
+                   help="CVAE: weight of the condition-consistency term - prior samples must be read back as "
+                        "their condition by a classifier trained alongside on the real images (default 0: off; "
+                        "the bundled Fashion-MNIST CVAE uses 3; about twice the time per epoch)")
     t.add_argument("--batch-size", type=int, help="images per step and process (default 128)")
     t.add_argument("--lr", type=float, help="learning rate (default 1e-3 VAE family, 2e-4 GAN)")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (torchrun: each process "

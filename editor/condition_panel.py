@@ -143,10 +143,8 @@ class ConditionPanel(QWidget):
         if not cond_dim:
             self.names = []
             return
-        spec = (loaded.checkpoint.dataset or {}).get("condition") or "labels"
-        self.one_hot = spec != "attributes"
-        names = list(loaded.condition_names)
-        self.names = names if len(names) == cond_dim else [f"condition {i}" for i in range(cond_dim)]
+        self.one_hot = loaded.condition_one_hot
+        self.names = list(loaded.condition_names)
         self.classes.addItems(self.names)
         self.pick_label.setText("Class" if self.one_hot else "Attributes")
         self.classes.setVisible(self.one_hot)

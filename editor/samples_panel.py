@@ -27,9 +27,8 @@ CLICK_HINT = "Click a sample to make it the current image."
 
 
 def describe_condition(condition: np.ndarray, names: list[str], one_hot: bool) -> str:
-    """'Dress' for a one-hot class; 'smiling + glasses' (or 'no attributes') for attributes."""
-    if len(names) != len(condition):
-        names = [f"condition {i}" for i in range(len(condition))]
+    """'Dress' for a one-hot class; 'smiling + glasses' (or 'no attributes') for attributes; one name per
+    entry of the condition (LoadedModel.condition_names)."""
     if one_hot:
         return names[int(np.argmax(condition))]
     on = [name for name, value in zip(names, condition) if value >= 0.5]
@@ -113,8 +112,7 @@ class SamplesPanel(QWidget):
         self.grid.set_tiles(result.images, ncols=self.cols)
         loaded = self._state.loaded
         described = None if self.condition is None or loaded is None else describe_condition(
-            self.condition, list(loaded.condition_names),
-            (loaded.checkpoint.dataset or {}).get("condition") != "attributes")
+            self.condition, loaded.condition_names, loaded.condition_one_hot)
         self.hint.setText(CLICK_HINT if described is None else
                           f"Drawn under the condition {described} (Condition tab). {CLICK_HINT}")
 

@@ -130,3 +130,23 @@ def test_attribute_conditions_are_check_boxes(qtbot, window, shapes_attribute_cv
                                 condition_rows(flipped, one_hot=False))
     qtbot.waitUntil(lambda: panel.row.images is not None and np.array_equal(panel.row.images, expected),
                     timeout=10_000)
+
+
+@pytest.mark.parametrize("condition, one_hot", [("labels", True), ("attributes", False)])
+def test_a_cvae_file_without_condition_names_gets_one_name_per_entry(tmp_path, condition, one_hot):
+    """No dataset on this machine and no names in the file: the editor still names every entry, so the
+    Condition and Samples panels never index past the list."""
+    import torch
+
+    from editor.core.loaded_model import load_for_editor
+    from models.checkpoint import save_checkpoint
+    from models.config import VAEConfig
+    from models.registry import build_model
+
+    torch.manual_seed(0)
+    model = build_model("cvae", VAEConfig(image_shape=(1, 8, 8), latent_dim=2, width=8, hidden=16, cond_dim=3))
+    path = save_checkpoint(tmp_path / "bare.safetensors", model,
+                           dataset={"name": "gone", "source": str(tmp_path / "gone"), "condition": condition})
+    loaded = load_for_editor(path, device=torch.device("cpu"), projection="pca")
+    assert loaded.condition_names == ["condition 0", "condition 1", "condition 2"]
+    assert loaded.condition_one_hot is one_hot

@@ -78,7 +78,6 @@ def test_a_condition_is_described_by_its_names():
     assert describe_condition(np.array([0, 1, 0], np.float32), names, one_hot=True) == "glasses"
     assert describe_condition(np.array([1, 0, 1], np.float32), names, one_hot=False) == "smiling + hat"
     assert describe_condition(np.zeros(3, np.float32), names, one_hot=False) == "no attributes"
-    assert describe_condition(np.array([0, 0, 1], np.float32), [], one_hot=True) == "condition 2"
 
 
 def test_cvae_samples_follow_a_condition_set_before_the_first_grid_arrives(qtbot, window, digits_cvae_path):

@@ -36,7 +36,7 @@ class LoadedModel:
     labels: np.ndarray | None          # (N,) int, for colouring
     label_names: list[str]
     conditions: np.ndarray | None      # (N, cond_dim) each point's own CVAE condition
-    condition_names: list[str]
+    condition_names: list[str]         # one per condition entry (cond_dim of them)
     attributes: np.ndarray | None
     attribute_names: list[str]
     source_note: str
@@ -54,6 +54,11 @@ class LoadedModel:
         """The off-the-data test of this model's data latents (its threshold is computed on first use,
         on the decode worker)."""
         return OffDataCheck(self.latents)
+
+    @property
+    def condition_one_hot(self) -> bool:
+        """A CVAE's condition is one class (one-hot) unless it was trained on independent attributes."""
+        return (self.checkpoint.dataset or {}).get("condition") != "attributes"
 
     @property
     def kind(self) -> str:
@@ -135,6 +140,8 @@ def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, map_
         labels = None
         conditions = None if c is None else c.numpy()
         note = f"{GAN_MAP_POINTS} samples from the prior N(0, I)"
+    if len(cond_names) != model.cond_dim:                # a name for every entry, whatever the file says
+        cond_names = [f"condition {i}" for i in range(model.cond_dim)]
     loaded = LoadedModel(path, ckpt, device, images, latents.astype(np.float32), logvars, labels,
                          list(data.label_names) if data is not None and labels is not None else [],
                          conditions, cond_names,
