@@ -4,18 +4,40 @@ from __future__ import annotations
 import sys
 
 
+def _bind_checkout() -> None:
+    """`python main.py` from a checkout: make this folder the package `latent_atlas` (what an installed
+    wheel calls it), so that every import is the same absolute `latent_atlas.*` in all three ways to run."""
+    import importlib.util
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    spec = importlib.util.spec_from_file_location("latent_atlas", here / "__init__.py",
+                                                  submodule_search_locations=[str(here)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["latent_atlas"] = package
+    spec.loader.exec_module(package)
+
+
+if not __package__ and "latent_atlas" not in sys.modules:      # run as a script (also torchrun, spawn)
+    _bind_checkout()
+
+
 def main(argv: list[str] | None = None) -> int:
-    from cli.parser import build_parser
+    from latent_atlas.cli.parser import build_parser
 
     args = build_parser().parse_args(argv)
-    from models.errors import LatentAtlasError
+    from latent_atlas.models.errors import LatentAtlasError
 
     try:
         if args.command is None:
-            from editor.app import run_editor
+            from latent_atlas.editor.app import run_editor
             return run_editor(args)
-        from cli.commands import COMMANDS
-        return COMMANDS[args.command](args)
+        from latent_atlas.cli.commands import COMMANDS
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()                    # here, where a closed pipe is still ours to handle
+        return code
+    except BrokenPipeError:
+        return _reader_left()
     except LatentAtlasError as e:
         print(f"latent-atlas: error: {e}", file=sys.stderr)
         return 1
@@ -26,6 +48,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("latent-atlas: interrupted", file=sys.stderr)
         return 130
+
+
+def _reader_left() -> int:
+    """The reader of our output went away (`latent-atlas info F | head -1`): not an error. Point stdout at
+    /dev/null so that the interpreter's own flush at exit does not report the broken pipe either."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):     # not a real file (captured): nothing will flush it
+        pass
+    return 0
 
 
 if __name__ == "__main__":

@@ -4,25 +4,30 @@
 """
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = {"click": "bench_click.py", "drag": "bench_drag.py", "projection": "bench_projection.py",
-           "map": "bench_map.py", "startup": "bench_startup.py", "training": "bench_training_gui.py",
-           "consistency": "bench_consistency.py"}
+SCRIPTS = {"click": "bench_click", "drag": "bench_drag", "projection": "bench_projection",
+           "map": "bench_map", "startup": "bench_startup", "training": "bench_training_gui",
+           "consistency": "bench_consistency"}
 
 
-def main(names: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Run the benchmarks (each prints "
+                                     "median and spread and writes bench/results/NAME.json).")
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help=f"which to run (default: all): {', '.join(SCRIPTS)}")
+    names = parser.parse_args(argv).names
     unknown = [n for n in names if n not in SCRIPTS]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(SCRIPTS)}", file=sys.stderr)
-        return 2
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(SCRIPTS)}")
     failed = []
     for name in names or SCRIPTS:
         print(f"== {name}", flush=True)
-        if subprocess.run([sys.executable, str(HERE / SCRIPTS[name])], cwd=HERE.parent).returncode:
+        if subprocess.run([sys.executable, "-m", f"bench.{SCRIPTS[name]}"], cwd=HERE.parent).returncode:
             failed.append(name)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)

@@ -1,30 +1,27 @@
 """Click to pixels: from a synthetic mouse press on the map to the image item updated, through the real
 widgets (offscreen), for 8x8, 28x28 and 64x64 models. Goal: p95 under 16 ms on CPU.
 
-    python bench/bench_click.py [--clicks 200]
+    python -m bench.bench_click [--clicks 200]
 
 Reference in the same run: a bare model.decode of one latent (what the network alone costs)."""
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bench.machine import describe_machine, summary, write_results  # noqa: E402
-from models.checkpoint import save_checkpoint  # noqa: E402
-from models.config import VAEConfig  # noqa: E402
-from models.data import load_dataset  # noqa: E402
-from models.registry import build_model  # noqa: E402
+from latent_atlas.models.checkpoints.checkpoint import save_checkpoint  # noqa: E402
+from latent_atlas.models.config import VAEConfig  # noqa: E402
+from latent_atlas.models.data import load_dataset  # noqa: E402
+from latent_atlas.models.registry import build_model  # noqa: E402
 
 CASES = {"8x8 (digits)": ("digits", 8, 8), "28x28 (fashion-mnist)": ("fashion-mnist", 28, 16),
          "64x64 (shapes)": ("shapes", 64, 10)}
@@ -38,7 +35,7 @@ def make_checkpoint(folder: Path, dataset: str, size: int, latent: int) -> Path:
 
 
 def bare_decode_ms(path: Path, n: int) -> list[float]:
-    from models.checkpoint import load_checkpoint
+    from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 
     model = load_checkpoint(path).model
     z = torch.randn(n, model.latent_dim)
@@ -90,7 +87,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--clicks", type=int, default=200)
     args = p.parse_args()
-    from editor.app import create_window
+    from latent_atlas.editor.app import create_window
 
     app, window = create_window(device="cpu")
     window.resize(1280, 800)

@@ -2,7 +2,7 @@
 architecture (beta 2, z16, width 64, hidden 256) on Fashion-MNIST with the term at weight 3, divided by the
 same model without it, both through the project's Trainer in the same run, alternating.
 
-    python bench/bench_consistency.py [--runs 3] [--images 6016] [--threads N]
+    python -m bench.bench_consistency [--runs 3] [--images 6016] [--threads N]
 
 Each run trains one epoch of `--images` training images (batch 128) from the same seed; the first 4 steps of
 each run are warm-up and not timed. Writes bench/results/consistency.json.
@@ -12,10 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
@@ -25,10 +21,10 @@ WARMUP_STEPS = 4
 
 
 def images_per_second(weight: float, images: torch.Tensor, cond: torch.Tensor, shape) -> float:
-    from models.model_factory import make_model_config
-    from models.registry import build_model
-    from models.trainer import Trainer
-    from models.training_events import TrainConfig
+    from latent_atlas.models.model_factory import make_model_config
+    from latent_atlas.models.registry import build_model
+    from latent_atlas.models.training.events import TrainConfig
+    from latent_atlas.models.training.trainer import Trainer
 
     _, cfg = make_model_config("cvae", shape, cond_dim=cond.shape[1], latent_dim=16, hidden=256, width=64,
                                beta=2.0, consistency=weight)
@@ -56,8 +52,8 @@ def main(argv=None) -> int:
                 f"{WARMUP_STEPS} warm-up steps, then 4 timed")
     if args.threads:
         torch.set_num_threads(args.threads)
-    from models.data import load_dataset
-    from models.training_data import training_tensors
+    from latent_atlas.models.data import load_dataset
+    from latent_atlas.models.training.training_data import training_tensors
 
     data = load_dataset("fashion-mnist", split="train", image_size=28, seed=0, limit=args.images)
     images, cond, _ = training_tensors(data, True)

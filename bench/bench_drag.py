@@ -1,7 +1,7 @@
 """Interpolation strip during a drag: how many 16-frame strips reach the screen per second, through the real
 widgets (offscreen), while dragged() signals arrive at 120 Hz for ~3 s. Goal: 60 or more per second.
 
-    python bench/bench_drag.py [--runs 5] [--seconds 3] [--frames 16] [--checkpoint FILE]
+    python -m bench.bench_drag [--runs 5] [--seconds 3] [--frames 16] [--checkpoint FILE]
 
 The model is resources/models/fashion_vae.safetensors when it exists, else an untrained 28x28 conv VAE of
 the default size (latent 16) over the Fashion-MNIST test subset: decode cost depends on the architecture,
@@ -21,23 +21,22 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bench.machine import describe_machine, summary  # noqa: E402
+from latent_atlas.models.bundled_files import resource_path  # noqa: E402
 
-BUNDLED = ROOT / "resources" / "models" / "fashion_vae.safetensors"
+BUNDLED = resource_path("models", "fashion_vae.safetensors")
 RATE_HZ = 120
 
 
 def make_checkpoint(folder: Path) -> Path:
-    from models.checkpoint import save_checkpoint
-    from models.config import VAEConfig
-    from models.data import load_dataset
-    from models.registry import build_model
+    from latent_atlas.models.checkpoints.checkpoint import save_checkpoint
+    from latent_atlas.models.config import VAEConfig
+    from latent_atlas.models.data import load_dataset
+    from latent_atlas.models.registry import build_model
 
     torch.manual_seed(0)
     model = build_model("vae", VAEConfig(image_shape=(1, 28, 28), latent_dim=16))
@@ -123,7 +122,7 @@ def drag_run(app, window, panel, counter, seconds: float) -> dict:
 
 def bare_decode_rate(path: Path, frames: int, seconds: float = 1.5) -> float:
     """Strips per second the network alone manages: model.decode of `frames` latents in a loop."""
-    from models.checkpoint import load_checkpoint
+    from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 
     model = load_checkpoint(path).model.eval()
     z = torch.randn(frames, model.latent_dim)
@@ -142,11 +141,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--checkpoint", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "drag.json")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "drag.json")
     args = parser.parse_args()
 
-    from editor.app import create_window
-    from editor.interpolation_panel import InterpolationPanel
+    from latent_atlas.editor.app import create_window
+    from latent_atlas.editor.panels.interpolation_panel import InterpolationPanel
 
     tmp = tempfile.TemporaryDirectory()
     path = args.checkpoint or (BUNDLED if BUNDLED.exists() else make_checkpoint(Path(tmp.name)))

@@ -1,19 +1,15 @@
 """The map with many points: time to (re)draw the scatter and to pan one frame, 10,000 vs 60,000 points,
 through the real LatentMap widget (offscreen, painted with grab()).
 
-    python bench/bench_map.py [--frames 30]
+    python -m bench.bench_map [--frames 30]
 """
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
@@ -21,7 +17,7 @@ from bench.machine import describe_machine, summary, write_results  # noqa: E402
 
 
 def measure(n: int, frames: int) -> dict:
-    from editor.latent_map import LatentMap
+    from latent_atlas.editor.map.latent_map import LatentMap
 
     rng = np.random.default_rng(0)
     emb = rng.normal(size=(n, 2)).astype(np.float32)
@@ -50,7 +46,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--frames", type=int, default=30)
     args = p.parse_args()
-    from editor.app import create_window
+    from latent_atlas.editor.app import create_window
 
     _, window = create_window(device="cpu")   # the QApplication and pyqtgraph settings the editor uses
     try:

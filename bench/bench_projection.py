@@ -1,6 +1,6 @@
 """Benchmark the projection service: fit times and the cost of one click (inverse of one map point).
 
-    python bench/bench_projection.py [--sizes 10000 60000] [--repeats 5]
+    python -m bench.bench_projection [--sizes 10000 60000] [--repeats 5]
 
 Random Gaussian latents (D=16). PCA is fitted --repeats times (median and min-max spread); t-SNE and
 UMAP are fitted once per size because each fit takes tens of seconds (UMAP only after a first small fit
@@ -15,16 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))     # run as a script from anywhere
-
 from bench.machine import write_results  # noqa: E402
-from models.projection import make_projection, umap_available  # noqa: E402
+from latent_atlas.models.latent.projection import make_projection, umap_available  # noqa: E402
 
 D = 16
 N_CLICKS = 1000

@@ -3,7 +3,7 @@ first decoded image, on the bundled default, in the order `latent-atlas` does it
 the window is shown before torch is imported). Goal: window under 1.5 s. References in the same run: a bare
 `python -c "import torch"`, and the old order (torch, scipy, sklearn imported before the window is built).
 
-    python bench/bench_startup.py [--runs 5]
+    python -m bench.bench_startup [--runs 5]
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe_machine, summary, write_results  # noqa: E402
 
@@ -23,8 +22,8 @@ CHILD = """
 import sys, time
 if OLD_ORDER:
     import scipy.spatial, sklearn.decomposition, torch
-from editor.app import create_window, finish_startup
-from editor.core.bundled import default_model
+from latent_atlas.editor.app import create_window, finish_startup
+from latent_atlas.editor.core.bundled import default_model
 app, window = create_window(complete=OLD_ORDER)
 window.show()
 app.processEvents()

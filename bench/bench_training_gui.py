@@ -1,6 +1,6 @@
 """Training inside the editor: does the GUI stay smooth, and what does the GUI cost the trainer?
 
-    python bench/bench_training_gui.py [--runs 3] [--threads 1] [--cases digits,fashion-mnist]
+    python -m bench.bench_training_gui [--runs 3] [--threads 1] [--cases digits,fashion-mnist]
 
 Per case and run, on the same model, data, batch size and torch thread count:
   (a) GUI-thread lateness: a 10 ms precise QTimer records how late each tick fires while a model trains
@@ -22,22 +22,19 @@ import argparse
 import multiprocessing as mp
 import os
 import queue
-import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bench.machine import describe_machine, write_results  # noqa: E402
-from editor.core.image_convert import images_to_hwc_uint8  # noqa: E402
-from editor.core.training_setup import form_for, prepare_run  # noqa: E402
+from latent_atlas.editor.core.image_convert import images_to_hwc_uint8  # noqa: E402
+from latent_atlas.editor.core.training_setup import form_for, prepare_run  # noqa: E402
 
 # dataset -> (limit, epochs, batch): each run trains for several seconds on one CPU thread
 CASES = {"digits": (None, 40, 64), "fashion-mnist": (8192, 2, 128)}
@@ -66,7 +63,7 @@ def bare_loop(form) -> tuple[float, float]:
 def cli_loop(form, checkpoints: bool = True) -> tuple[float, float]:
     """(images/s, images per CPU-second of this thread) of Trainer.run() as the command line drives it:
     with its default checkpoint interval (the panel's form default is the same rule)."""
-    trainer = prepare_run(replace(form, out=str(Path(form.out).with_name("cli.safetensors")),
+    trainer = prepare_run(replace(form, out=str(Path(form.out).with_name("latent_atlas.cli.safetensors")),
                                   checkpoint_every=None)).trainer
     if not checkpoints:
         trainer.out = None
@@ -312,8 +309,8 @@ def main() -> None:
     p.add_argument("--cases", default=",".join(CASES))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    from editor.app import create_window
-    from editor.training_panel import TrainingPanel
+    from latent_atlas.editor.app import create_window
+    from latent_atlas.editor.training.training_panel import TrainingPanel
 
     _, window = create_window(device="cpu")
     window.resize(1280, 800)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 
-from .train_command import run_train
+from latent_atlas.cli.train_command import run_train
 
 
 def run_info(args) -> int:
-    from models.checkpoint import load_checkpoint
+    from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(args.file)
     n_params = sum(p.numel() for p in ckpt.model.parameters())
@@ -34,7 +34,7 @@ def run_info(args) -> int:
 def _condition_for(ckpt, label: str | None):
     import torch
 
-    from models.errors import ConfigError
+    from latent_atlas.models.errors import ConfigError
 
     if ckpt.model.cond_dim == 0:
         if label is not None:
@@ -56,10 +56,10 @@ def run_sample(args) -> int:
     import torch
     from PIL import Image
 
-    from models.atomic_io import atomic_write
-    from models.checkpoint import load_checkpoint
-    from models.errors import ConfigError
-    from models.image_grid import make_grid, to_uint8, upscale
+    from latent_atlas.models.checkpoints.atomic_io import atomic_write
+    from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+    from latent_atlas.models.data.image_grid import make_grid, to_uint8, upscale
+    from latent_atlas.models.errors import ConfigError
 
     if not 1 <= args.n <= 4096:
         raise ConfigError("--n must be within 1..4096")
@@ -76,7 +76,7 @@ def run_sample(args) -> int:
 
 
 def run_convert(args) -> int:
-    from models.convert import convert_checkpoint
+    from latent_atlas.models.checkpoints.convert import convert_checkpoint
 
     out = convert_checkpoint(args.file, args.arch, args.out, discriminator=args.discriminator)
     print(f"wrote {out}")
@@ -87,8 +87,8 @@ def run_evaluate(args) -> int:
     import sys
     import tempfile
 
-    from models.errors import ConfigError
-    from models.quality.report import full_report, load_quality_context
+    from latent_atlas.models.errors import ConfigError
+    from latent_atlas.models.quality.report import full_report, load_quality_context
 
     if args.reference and args.epochs is None:
         args.epochs = _trained_epochs(args.file)
@@ -98,7 +98,7 @@ def run_evaluate(args) -> int:
     options = {"dataset": args.dataset, "k": args.k, "limit": args.limit or None, "seed": args.seed}
     reports = [full_report(args.file, ctx, **options)]
     if args.reference:
-        from models.quality.reference_vae import train_reference_vae
+        from latent_atlas.models.quality.reference_vae import train_reference_vae
 
         def progress(event):
             if event.kind == "epoch":
@@ -121,7 +121,7 @@ def run_evaluate(args) -> int:
 
 def _trained_epochs(path) -> int:
     """Epochs in the checkpoint's history (the reference trains as long), or 10 without a history."""
-    from models.checkpoint import load_checkpoint
+    from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 
     epochs = (load_checkpoint(path).history or {}).get("epoch") or []
     return int(epochs[-1]) + 1 if epochs else 10
@@ -132,7 +132,7 @@ def _cell(value) -> str:
 
 
 def run_render(args) -> int:
-    from editor.core.render import render_recipe
+    from latent_atlas.editor.core.render import render_recipe
 
     out = render_recipe(args.recipe, args.out, checkpoint=args.checkpoint)
     print(f"wrote {out}")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 def run_train(args) -> int:
     _check_numbers(args)                             # before importing torch: a typo fails at once
-    from models import distributed as ddp
-    from models.errors import LatentAtlasError
+    from latent_atlas.models.errors import LatentAtlasError
+    from latent_atlas.models.training import distributed as ddp
 
     ctx = ddp.init_distributed(args.device)
     try:
@@ -30,7 +30,7 @@ def run_train(args) -> int:
 
 
 def _check_numbers(args) -> None:
-    from models.errors import ConfigError
+    from latent_atlas.models.errors import ConfigError
 
     for name in ("epochs", "batch_size"):
         value = getattr(args, name)
@@ -47,14 +47,14 @@ def _check_numbers(args) -> None:
 def _train(args, ctx) -> int:
     import torch
 
-    from models import distributed as ddp
-    from models.data import load_dataset
-    from models.device import resolve_device
-    from models.errors import ConfigError
-    from models.registry import build_model
-    from models.trainer import Trainer, load_for_resume
-    from models.training_data import training_tensors
-    from models.training_events import TrainConfig
+    from latent_atlas.models.data import load_dataset
+    from latent_atlas.models.device import resolve_device
+    from latent_atlas.models.errors import ConfigError
+    from latent_atlas.models.registry import build_model
+    from latent_atlas.models.training import distributed as ddp
+    from latent_atlas.models.training.events import TrainConfig
+    from latent_atlas.models.training.trainer import Trainer, load_for_resume
+    from latent_atlas.models.training.training_data import training_tensors
 
     main = ctx is None or ctx.is_main
     out = Path(args.out or args.resume)
@@ -131,9 +131,9 @@ def _loop(trainer, quiet: bool, main: bool):
 
 def _plan(args, resumed) -> dict:
     """What to train on and how: the arguments, with a resumed checkpoint's choices as defaults."""
-    from models.data import DATASET_NAMES
-    from models.errors import ConfigError
-    from models.model_factory import DEFAULT_LR
+    from latent_atlas.models.data import DATASET_NAMES
+    from latent_atlas.models.errors import ConfigError
+    from latent_atlas.models.model_factory import DEFAULT_LR
 
     saved_ds = resumed.dataset if resumed else {}
     saved_tc = (resumed.train_state.get("train_config") or {}) if resumed else {}
@@ -159,21 +159,21 @@ def _plan(args, resumed) -> dict:
 
 
 def _model_config(args, plan, resumed, data, conditions):
-    from models.model_factory import make_model_config
+    from latent_atlas.models.model_factory import make_model_config
 
     if resumed is None:
         return make_model_config(plan["family"], data.image_shape, latent_dim=args.latent_dim, beta=args.beta,
                                  cond_dim=0 if conditions is None else conditions.shape[1],
                                  likelihood=args.likelihood, consistency=args.consistency,
                                  condition=plan["condition"])
-    from models.training_data import check_resume_fits
+    from latent_atlas.models.training.training_data import check_resume_fits
 
     check_resume_fits(args.resume, resumed.config, data, conditions, plan["condition"])
     return resumed.kind, resumed.config
 
 
 def _check_writable(out: Path) -> None:
-    from models.errors import ConfigError
+    from latent_atlas.models.errors import ConfigError
 
     if out.is_dir():
         raise ConfigError(f"cannot write {out}: it is a folder")

@@ -25,18 +25,16 @@ def _plain_imports():
 def create_window(device: str = "auto", map_limit: int = 10_000, *, complete: bool = True):
     """(app, window). complete=False builds only what needs no torch (menus, map, image views), so the
     window can be on screen before the heavy imports; finish_startup(window) then adds the rest."""
-    from PySide6.QtWidgets import QApplication
-
     import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Latent Atlas")
     app.setOrganizationName("LatentAtlas")
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
-    from editor.core.state import EditorState
-
-    from .controller import Controller
-    from .main_window import MainWindow
+    from latent_atlas.editor.controller import Controller
+    from latent_atlas.editor.core.state import EditorState
+    from latent_atlas.editor.main_window import MainWindow
 
     state = EditorState()
     controller = Controller(state, device=device, map_limit=map_limit)
@@ -54,19 +52,40 @@ def finish_startup(window) -> None:
         import sklearn.decomposition  # noqa: F401
         import torch  # noqa: F401
 
-        import editor.core.loaded_model  # noqa: F401  (the model loader: checkpoints, data, projections)
-    from .tool_panels import add_tool_panels
+        import latent_atlas.editor.core.loaded_model  # noqa: F401  (the model loader: checkpoints, data, projections)
+    from latent_atlas.editor.panels.tool_panels import add_tool_panels
 
     window.attach_devices()
     add_tool_panels(window)
 
 
-def run_editor(args) -> int:
-    from editor.core.bundled import default_model
-    from models.errors import LatentAtlasError
+def check_display(environ=os.environ, platform: str = sys.platform) -> None:
+    """ConfigError, before Qt starts, when a Linux or BSD machine has no display and no QT_QPA_PLATFORM
+    (Qt would print its xcb plugin dump and abort)."""
+    if platform.startswith(("win", "darwin", "cygwin")) or environ.get("QT_QPA_PLATFORM"):
+        return
+    if not environ.get("DISPLAY") and not environ.get("WAYLAND_DISPLAY"):
+        from latent_atlas.models.errors import ConfigError
+        raise ConfigError("no display: set DISPLAY or use QT_QPA_PLATFORM=offscreen for --screenshot")
 
+
+def run_editor(args) -> int:
+    from latent_atlas.editor.core.bundled import default_model
+    from latent_atlas.models.errors import ConfigError
+
+    check_display()
+    bundled = default_model()
+    path = args.open or (str(bundled.path) if bundled else None)
+    if args.screenshot and path is None:
+        raise ConfigError("--screenshot needs a model: none bundled and no --open FILE")
     app, window = create_window(args.device, complete=False)
-    path = args.open or (str(default_model().path) if default_model() else None)
+    try:
+        return _show_and_run(app, window, args, path)
+    finally:
+        window.controller.shutdown()          # every exit, early or late: no QThread left running
+
+
+def _show_and_run(app, window, args, path: str | None) -> int:
     if args.projection != "pca":
         window.controller.projection_method = args.projection
     window.show()
@@ -75,20 +94,17 @@ def run_editor(args) -> int:
     app.processEvents()              # on screen now; the heavy imports follow
     try:
         finish_startup(window)
-    except LatentAtlasError:
+    except Exception:
         window.close()
         raise
     window.statusBar().clearMessage()
     if path is None:
         window.show_empty_hint()
-        window.show_error("No model", "No bundled model was found in resources/models. Open a checkpoint "
-                          "with File > Open.")
+        window.show_error("No model", "No bundled model was found. Open a checkpoint with File > Open.")
     else:
         window.map.plot.setTitle(f"Opening {os.path.basename(path)}…", size="9pt")
         window.open_path(path)
     if args.screenshot:
-        from .screenshot import take_screenshot_when_ready
-        if path is None:
-            raise LatentAtlasError("--screenshot needs a model: none bundled and no --open FILE")
+        from latent_atlas.editor.screenshot import take_screenshot_when_ready
         return take_screenshot_when_ready(app, window, args.screenshot)
     return app.exec()

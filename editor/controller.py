@@ -13,17 +13,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from editor.core.messages import DecodeRequest, DecodeResult
-from editor.core.state import CurrentPoint, EditorState
-from models.device import resolve_device
-
-from .decode_worker import DecodeWorker, ModelTask
-from .job_worker import JobWorker
+from latent_atlas.editor.core.messages import DecodeRequest, DecodeResult
+from latent_atlas.editor.core.state import CurrentPoint, EditorState
+from latent_atlas.editor.workers.decode_worker import DecodeWorker, ModelTask
+from latent_atlas.editor.workers.job_worker import JobWorker
+from latent_atlas.models.device import resolve_device
 
 if TYPE_CHECKING:
     import torch
 
-    from editor.core.loaded_model import LoadedModel
+    from latent_atlas.editor.core.loaded_model import LoadedModel
 
 
 class Controller(QObject):
@@ -79,7 +78,7 @@ class Controller(QObject):
         self.load_started.emit(str(path))
 
     def _load(self, path, device, projection, progress, should_stop) -> LoadedModel:
-        from editor.core.loaded_model import load_for_editor
+        from latent_atlas.editor.core.loaded_model import load_for_editor
 
         return load_for_editor(path, device=device, map_limit=self.map_limit, map_split=self.map_split,
                                projection=projection,
@@ -106,7 +105,7 @@ class Controller(QObject):
             options = {**options, "in_subprocess": True}   # so Cancel and closing the window stop it
 
         def fit(progress, should_stop):
-            from models.projection import make_projection
+            from latent_atlas.models.latent.projection import make_projection
 
             return make_projection(method, **options).fit(latents, progress=lambda f: progress(f, method),
                                                           should_stop=should_stop)

@@ -6,22 +6,33 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from editor.core.bundled import bundled_models
-from editor.core.state import EditorState
-from models.cancellable_process import shared_worker
-from models.device import available_devices
-
-from .controller import Controller
-from .export_actions import ExportActions
-from .history_actions import install_history_actions
-from .image_view import ImageView
-from .latent_map import LatentMap
-from .map_toolbar import METHODS, MapToolbar
-from .own_image import install_own_image
-from .recent_files import RecentFiles
+from latent_atlas.editor.controller import Controller
+from latent_atlas.editor.core.bundled import bundled_models
+from latent_atlas.editor.core.state import EditorState
+from latent_atlas.editor.files.export_actions import ExportActions
+from latent_atlas.editor.files.history_actions import install_history_actions
+from latent_atlas.editor.files.own_image import install_own_image
+from latent_atlas.editor.files.recent_files import RecentFiles
+from latent_atlas.editor.map.latent_map import LatentMap
+from latent_atlas.editor.map.map_toolbar import METHODS, MapToolbar
+from latent_atlas.editor.widgets.image_view import ImageView
+from latent_atlas.models.device import available_devices
+from latent_atlas.models.latent.cancellable_process import shared_worker
 
 CHECKPOINT_FILTER = "Latent Atlas checkpoints (*.safetensors);;All files (*)"
 

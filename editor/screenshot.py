@@ -5,7 +5,7 @@ import sys
 
 from PySide6.QtCore import QTimer
 
-from models.atomic_io import atomic_write
+from latent_atlas.models.checkpoints.atomic_io import atomic_write
 
 TIMEOUT_MS = 300_000
 

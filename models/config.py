@@ -9,7 +9,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-from .errors import ConfigError
+from latent_atlas.models.errors import ConfigError
 
 MAX_SIDE = 512          # largest image side we build networks for
 MAX_WIDTH = 2048        # largest channel count / hidden width

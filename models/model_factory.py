@@ -1,8 +1,8 @@
 """Turn user-level choices (family, dataset shape, sizes) into a registry kind and a frozen config."""
 from __future__ import annotations
 
-from .config import GANConfig, VAEConfig
-from .errors import ConfigError
+from latent_atlas.models.config import GANConfig, VAEConfig
+from latent_atlas.models.errors import ConfigError
 
 # family -> (registry kind, config overrides); beta-VAE and AE are VAEs with another KL weight
 FAMILIES = {

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from .config import GANConfig, VAEConfig, config_from_dict
-from .errors import ConfigError
-from .gan import GAN
-from .vae import CVAE, VAE
+from latent_atlas.models.config import GANConfig, VAEConfig, config_from_dict
+from latent_atlas.models.errors import ConfigError
+from latent_atlas.models.networks.gan import GAN
+from latent_atlas.models.networks.vae import CVAE, VAE
 
 REGISTRY = {
     "vae": (VAEConfig, VAE),     # beta = 0 autoencoder, 1 VAE, > 1 beta-VAE

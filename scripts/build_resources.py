@@ -14,22 +14,20 @@ import argparse
 import gzip
 import json
 import struct
-import sys
 import time
 from pathlib import Path
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from models.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from models.data import load_dataset  # noqa: E402
-from models.model_factory import DEFAULT_LR, make_model_config  # noqa: E402
-from models.registry import build_model  # noqa: E402
-from models.trainer import Trainer, previous_path  # noqa: E402
-from models.training_data import training_tensors  # noqa: E402
-from models.training_events import TrainConfig  # noqa: E402
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from latent_atlas.models.data import load_dataset  # noqa: E402
+from latent_atlas.models.model_factory import DEFAULT_LR, make_model_config  # noqa: E402
+from latent_atlas.models.registry import build_model  # noqa: E402
+from latent_atlas.models.training.events import TrainConfig  # noqa: E402
+from latent_atlas.models.training.trainer import Trainer, previous_path  # noqa: E402
+from latent_atlas.models.training.training_data import training_tensors  # noqa: E402
 
 MODELS = ROOT / "resources" / "models"
 SUBSET = ROOT / "resources" / "fashion-mnist-subset"

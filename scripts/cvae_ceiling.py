@@ -16,18 +16,15 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.checkpoint import load_checkpoint
-from models.data import load_dataset
-from models.quality.classifier import load_classifier
-from models.quality.features import classify
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+from latent_atlas.models.data import load_dataset
+from latent_atlas.models.quality.classifier import load_classifier
+from latent_atlas.models.quality.features import classify
 
 
 def _line(name: str, predicted: torch.Tensor, labels: torch.Tensor) -> str:

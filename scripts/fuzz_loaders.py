@@ -26,8 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import numpy as np
 
 TIME_LIMIT_S = 5.0
@@ -181,8 +179,8 @@ def edit_metadata(rng: random.Random, data: bytes) -> bytes:
 def checkpoint_target() -> Target:
     import torch
 
-    from models import registry
-    from models.checkpoint import load_checkpoint, save_checkpoint
+    from latent_atlas.models import registry
+    from latent_atlas.models.checkpoints.checkpoint import load_checkpoint, save_checkpoint
 
     seeds = []
     with torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory() as folder:
@@ -215,7 +213,7 @@ def checkpoint_target() -> Target:
 def idx_target() -> Target:
     import gzip
 
-    from models.data.idx import read_idx
+    from latent_atlas.models.data.idx import read_idx
 
     images = struct.pack(">BBBB", 0, 0, 8, 3) + struct.pack(">III", 3, 4, 4) + bytes(range(48))
     labels = struct.pack(">BBBB", 0, 0, 8, 1) + struct.pack(">I", 5) + bytes([1, 2, 3, 4, 5])
@@ -239,7 +237,7 @@ def idx_target() -> Target:
 
 
 def attributes_target() -> Target:
-    from models.data.attributes import read_attribute_table
+    from latent_atlas.models.data.attributes import read_attribute_table
 
     celeba = "3\nSmiling Male Young\na.jpg 1 -1 1\nb.jpg -1 -1 1\nsub/c.png 1 1 -1\n"
     csv = "file,Smiling,Male\na.jpg,1,0\nb.jpg,+1,-1\n"
@@ -266,7 +264,7 @@ def attributes_target() -> Target:
 def image_target() -> Target:
     from PIL import Image
 
-    from models.data.image_folder import load_image_folder
+    from latent_atlas.models.data.image_folder import load_image_folder
 
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)
@@ -313,7 +311,7 @@ def _alarm(_signum, _frame):
 
 def fuzz_target(target: Target, n: int, seed: int, work: Path, failures: Path, report: Report,
                 time_limit: float = TIME_LIMIT_S) -> None:
-    from models.errors import LatentAtlasError
+    from latent_atlas.models.errors import LatentAtlasError
 
     rng = random.Random(f"{target.name}-{seed}")
     use_alarm = hasattr(signal, "setitimer") and _on_main_thread()

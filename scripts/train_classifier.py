@@ -9,16 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 import torch.nn.functional as F
 
-from models.data import load_dataset
-from models.quality.classifier import CLASSIFIER_PATH, FashionClassifier, save_classifier
-from models.quality.features import classify
+from latent_atlas.models.data import load_dataset
+from latent_atlas.models.quality.classifier import CLASSIFIER_PATH, FashionClassifier, save_classifier
+from latent_atlas.models.quality.features import classify
 
 MIN_ACCURACY = 0.92
 

@@ -21,14 +21,34 @@ def _one_torch_thread():
     yield
 
 
+TINY = {"vae": {"image_shape": [1, 8, 8], "latent_dim": 4, "width": 8, "hidden": 32},
+        "cvae": {"image_shape": [1, 8, 8], "latent_dim": 4, "width": 8, "hidden": 32, "cond_dim": 10},
+        "gan": {"image_shape": [1, 8, 8], "latent_dim": 4, "width": 8}}
+
+
+def make_tiny_model(kind: str = "vae", seed: int = 0, **config):
+    """The suite's one factory for small untrained models: `kind` with TINY[kind] updated by `config`
+    (e.g. arch="mlp", image_shape=[1, 16, 16]), weights from `seed` whatever ran before."""
+    from latent_atlas.models.registry import build_model, make_config
+
+    torch.manual_seed(seed)
+    return build_model(kind, make_config(kind, {**TINY[kind], **config}))
+
+
+@pytest.fixture
+def tiny_model():
+    """make_tiny_model, for tests: tiny_model("gan", latent_dim=8)."""
+    return make_tiny_model
+
+
 @pytest.fixture(scope="session")
 def digits_vae_path(tmp_path_factory):
     """A small VAE trained for a few hundred steps on the 8x8 digits, saved as a real checkpoint."""
-    from models.config import VAEConfig
-    from models.data import load_dataset
-    from models.registry import build_model
-    from models.trainer import Trainer
-    from models.training_events import TrainConfig
+    from latent_atlas.models.config import VAEConfig
+    from latent_atlas.models.data import load_dataset
+    from latent_atlas.models.registry import build_model
+    from latent_atlas.models.training.events import TrainConfig
+    from latent_atlas.models.training.trainer import Trainer
 
     data = load_dataset("digits")
     out = tmp_path_factory.mktemp("models") / "digits_vae.safetensors"
@@ -43,11 +63,11 @@ def digits_vae_path(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def digits_cvae_path(tmp_path_factory):
-    from models.config import VAEConfig
-    from models.data import load_dataset
-    from models.registry import build_model
-    from models.trainer import Trainer
-    from models.training_events import TrainConfig
+    from latent_atlas.models.config import VAEConfig
+    from latent_atlas.models.data import load_dataset
+    from latent_atlas.models.registry import build_model
+    from latent_atlas.models.training.events import TrainConfig
+    from latent_atlas.models.training.trainer import Trainer
 
     data = load_dataset("digits")
     cond, names = data.conditions("labels")
@@ -63,11 +83,11 @@ def digits_cvae_path(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def digits_gan_path(tmp_path_factory):
-    from models.config import GANConfig
-    from models.data import load_dataset
-    from models.registry import build_model
-    from models.trainer import Trainer
-    from models.training_events import TrainConfig
+    from latent_atlas.models.config import GANConfig
+    from latent_atlas.models.data import load_dataset
+    from latent_atlas.models.registry import build_model
+    from latent_atlas.models.training.events import TrainConfig
+    from latent_atlas.models.training.trainer import Trainer
 
     data = load_dataset("digits")
     out = tmp_path_factory.mktemp("models") / "digits_gan.safetensors"
@@ -83,7 +103,7 @@ def digits_gan_path(tmp_path_factory):
 @pytest.fixture
 def window(qtbot):
     """The real main window, offscreen, on the CPU; its threads are stopped at teardown."""
-    from editor.app import create_window
+    from latent_atlas.editor.app import create_window
 
     _, win = create_window(device="cpu")
     qtbot.addWidget(win)

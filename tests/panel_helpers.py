@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from editor.core.image_convert import images_to_hwc_uint8
-from models.checkpoint import load_checkpoint
+from latent_atlas.editor.core.image_convert import images_to_hwc_uint8
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 
 
 def tool(window, cls):

@@ -11,9 +11,9 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from editor.attribute_panel import STRIP_ALPHAS, AttributePanel
-from editor.core import attributes as attrs
-from editor.interpolation_panel import InterpolationPanel
+from latent_atlas.editor.core import attributes as attrs
+from latent_atlas.editor.panels.attribute_panel import STRIP_ALPHAS, AttributePanel
+from latent_atlas.editor.panels.interpolation_panel import InterpolationPanel
 from tests.editor_helpers import open_and_wait, real_drag_path
 from tests.panel_helpers import decode_reference, shown, tool
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from editor.core import attributes as attrs
-from editor.core.bundled import MODELS_DIR
-from editor.core.loaded_model import load_for_editor
-from editor.core.state import AttributeEdit, CurrentPoint, EditorState
-from models.checkpoint import load_checkpoint
-from models.data.shapes import make_shapes
+from latent_atlas.editor.core import attributes as attrs
+from latent_atlas.editor.core.bundled import MODELS_DIR
+from latent_atlas.editor.core.loaded_model import load_for_editor
+from latent_atlas.editor.core.state import AttributeEdit, CurrentPoint, EditorState
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+from latent_atlas.models.data.shapes import make_shapes
 
 
 @pytest.fixture(scope="module")

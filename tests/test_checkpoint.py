@@ -5,10 +5,11 @@ import pickle
 
 import pytest
 import torch
+from conftest import make_tiny_model
 
-import models.atomic_io as atomic_io_module
-import models.checkpoint as checkpoint_module
-from models.checkpoint import (
+import latent_atlas.models.checkpoints.atomic_io as atomic_io_module
+import latent_atlas.models.checkpoints.checkpoint as checkpoint_module
+from latent_atlas.models.checkpoints.checkpoint import (
     Checkpoint,
     load_checkpoint,
     read_header,
@@ -16,8 +17,8 @@ from models.checkpoint import (
     save_vectors,
     sniff_format,
 )
-from models.errors import CheckpointError
-from models.registry import build_model, make_config
+from latent_atlas.models.errors import CheckpointError
+from latent_atlas.models.registry import build_model, make_config
 
 CASES = [
     ("vae", {"image_shape": [1, 28, 28], "latent_dim": 8, "width": 8, "hidden": 32}),
@@ -37,7 +38,7 @@ def make(kind, cfg, seed=0):
 
 
 def small_vae(seed=0):
-    return make("vae", {"image_shape": [1, 16, 16], "latent_dim": 4, "width": 4, "hidden": 16}, seed)
+    return make_tiny_model("vae", seed, image_shape=[1, 16, 16], width=4, hidden=16)
 
 
 def assert_same_weights(a, b):

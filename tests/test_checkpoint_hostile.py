@@ -11,14 +11,20 @@ import tempfile
 import pytest
 import safetensors.torch
 import torch
+from conftest import make_tiny_model
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import models.checkpoint as checkpoint_module
-from models import registry
-from models.checkpoint import load_checkpoint, read_header, save_checkpoint, save_vectors
-from models.convert import convert_checkpoint
-from models.errors import CheckpointError
+import latent_atlas.models.checkpoints.checkpoint as checkpoint_module
+from latent_atlas.models import registry
+from latent_atlas.models.checkpoints.checkpoint import (
+    load_checkpoint,
+    read_header,
+    save_checkpoint,
+    save_vectors,
+)
+from latent_atlas.models.checkpoints.convert import convert_checkpoint
+from latent_atlas.models.errors import CheckpointError
 
 
 # -- pickles that run code ---------------------------------------------------------------------------
@@ -201,9 +207,7 @@ def test_safetensors_library_errors_are_wrapped(tmp_path, monkeypatch):
 
 # -- random damage: only CheckpointError or a good load, never another exception ---------------------
 def tiny_model():
-    torch.manual_seed(0)
-    return registry.build_model("vae", registry.make_config("vae", {
-        "arch": "mlp", "image_shape": [1, 4, 4], "latent_dim": 2, "hidden": 8}))
+    return make_tiny_model("vae", arch="mlp", image_shape=[1, 4, 4], latent_dim=2, hidden=8)
 
 
 @functools.lru_cache(maxsize=1)

@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from models.checkpoint import load_checkpoint
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 # one intra-op thread: on a shared 2-core machine a second one makes tiny models many times slower
@@ -151,21 +151,40 @@ def _bad_inputs(tmp: Path, vae: Path) -> dict[str, list]:
     }
 
 
-def test_bad_inputs_give_one_error_line_and_exit_1(vae, tmp_path):
-    cases = _bad_inputs(tmp_path, vae)
-    results = cli_parallel(cases)
-    expected = {"missing file": "missing.safetensors", "text file": "notes.safetensors", "pickle": "model.pt",
-                "torch pickle": "weights.pth", "unknown dataset": "no_such_folder", "epochs 0": "--epochs",
-                "cuda": "cuda", "label on a vae": "--label", "unwritable out": "not writable",
-                "out folder missing": "does not exist", "sample into a missing folder": "nope/g.png: the folder",
-                "resume a text file": "notes.safetensors",
-                "resume a finished run": "has trained 2 epochs already", "resume as another family": "holds a vae",
-                "negative checkpoint interval": "--checkpoint-every",
-                "consistency on a vae": "--consistency applies to a CVAE"}
-    for name, (code, stdout, stderr) in results.items():
-        lines = stderr.splitlines()
-        assert code == 1, (name, stderr)
-        assert len(lines) == 1 and lines[0].startswith("latent-atlas: error: "), (name, stderr)
-        assert "Traceback" not in stderr + stdout, name
-        assert expected[name] in lines[0], (name, lines[0])
+EXPECTED = {"missing file": "missing.safetensors", "text file": "notes.safetensors", "pickle": "model.pt",
+            "torch pickle": "weights.pth", "unknown dataset": "no_such_folder", "epochs 0": "--epochs",
+            "cuda": "cuda", "label on a vae": "--label", "unwritable out": "not writable",
+            "out folder missing": "does not exist", "sample into a missing folder": "nope/g.png: the folder",
+            "resume a text file": "notes.safetensors",
+            "resume a finished run": "has trained 2 epochs already", "resume as another family": "holds a vae",
+            "negative checkpoint interval": "--checkpoint-every",
+            "consistency on a vae": "--consistency applies to a CVAE"}
+
+
+def assert_one_error_line(name: str, code: int, stdout: str, stderr: str) -> None:
+    lines = stderr.splitlines()
+    assert code == 1, (name, stderr)
+    assert len(lines) == 1 and lines[0].startswith("latent-atlas: error: "), (name, stderr)
+    assert "Traceback" not in stderr + stdout, name
+    assert EXPECTED[name] in lines[0], (name, lines[0])
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_bad_inputs_give_one_error_line_and_exit_1(name, vae, tmp_path, capsys):
+    """In-process (main(argv)): the same code path as the command, without a torch start-up per case."""
+    from latent_atlas.main import main
+
+    args = _bad_inputs(tmp_path, vae)[name]
+    capsys.readouterr()
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    assert_one_error_line(name, code, out, err)
     assert not {"x.safetensors", "y.safetensors", "g.png"} & {p.name for p in tmp_path.iterdir()}
+
+
+def test_bad_inputs_as_real_processes(vae, tmp_path):
+    """Two of the cases as the user meets them: a real process prints one line and exits 1."""
+    cases = _bad_inputs(tmp_path, vae)
+    results = cli_parallel({name: cases[name] for name in ("text file", "cuda")})
+    for name, (code, stdout, stderr) in results.items():
+        assert_one_error_line(name, code, stdout, stderr)

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from editor.condition_panel import ConditionPanel, condition_rows
+from latent_atlas.editor.panels.condition_panel import ConditionPanel, condition_rows
 from tests.editor_helpers import open_and_wait
 from tests.panel_helpers import decode_reference, shown, tool
 
@@ -94,11 +94,11 @@ def shapes_attribute_cvae_path(tmp_path_factory):
     """A CVAE conditioned on the shapes' five attributes, trained briefly (its images need not be good)."""
     import torch
 
-    from models.config import VAEConfig
-    from models.data import load_dataset
-    from models.registry import build_model
-    from models.trainer import Trainer
-    from models.training_events import TrainConfig
+    from latent_atlas.models.config import VAEConfig
+    from latent_atlas.models.data import load_dataset
+    from latent_atlas.models.registry import build_model
+    from latent_atlas.models.training.events import TrainConfig
+    from latent_atlas.models.training.trainer import Trainer
 
     data = load_dataset("shapes", image_size=16, limit=256)
     cond, names = data.conditions("attributes")
@@ -138,10 +138,10 @@ def test_a_cvae_file_without_condition_names_gets_one_name_per_entry(tmp_path, c
     Condition and Samples panels never index past the list."""
     import torch
 
-    from editor.core.loaded_model import load_for_editor
-    from models.checkpoint import save_checkpoint
-    from models.config import VAEConfig
-    from models.registry import build_model
+    from latent_atlas.editor.core.loaded_model import load_for_editor
+    from latent_atlas.models.checkpoints.checkpoint import save_checkpoint
+    from latent_atlas.models.config import VAEConfig
+    from latent_atlas.models.registry import build_model
 
     torch.manual_seed(0)
     model = build_model("cvae", VAEConfig(image_shape=(1, 8, 8), latent_dim=2, width=8, hidden=16, cond_dim=3))

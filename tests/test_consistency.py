@@ -7,12 +7,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models.checkpoint import load_checkpoint, save_checkpoint
-from models.config import VAEConfig, config_from_dict
-from models.consistency import condition_nll
-from models.errors import ConfigError
-from models.model_factory import make_model_config
-from models.registry import build_model
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint, save_checkpoint
+from latent_atlas.models.config import VAEConfig, config_from_dict
+from latent_atlas.models.errors import ConfigError
+from latent_atlas.models.model_factory import make_model_config
+from latent_atlas.models.registry import build_model
+from latent_atlas.models.training.consistency import condition_nll
 
 
 def _cvae(consistency=2.0, cond_dim=4, shape=(1, 8, 8)):
@@ -84,10 +84,10 @@ def test_training_makes_samples_readable_as_their_condition():
     samples under label y as y far more often. The reader itself must be right on held-out real digits."""
     from sklearn.linear_model import LogisticRegression
 
-    from models.data import load_dataset
-    from models.trainer import Trainer
-    from models.training_data import training_tensors
-    from models.training_events import TrainConfig
+    from latent_atlas.models.data import load_dataset
+    from latent_atlas.models.training.events import TrainConfig
+    from latent_atlas.models.training.trainer import Trainer
+    from latent_atlas.models.training.training_data import training_tensors
 
     train = load_dataset("digits", split="train", seed=0)
     test = load_dataset("digits", split="test", seed=0)
@@ -136,7 +136,7 @@ def test_a_hostile_header_cannot_ask_for_a_bad_consistency_setting(bad, message)
 def test_resuming_with_the_other_kind_of_condition_is_refused_when_the_term_reads_it():
     from types import SimpleNamespace
 
-    from models.training_data import check_resume_fits
+    from latent_atlas.models.training.training_data import check_resume_fits
 
     data = SimpleNamespace(image_shape=(1, 8, 8), name="faces")
     conditions = torch.zeros(5, 2)

@@ -7,11 +7,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import models.convert as convert_module
-from models.checkpoint import load_checkpoint, save_checkpoint
-from models.convert import ARCHS, convert_checkpoint
-from models.errors import CheckpointError
-from models.registry import build_model, make_config
+import latent_atlas.models.checkpoints.convert as convert_module
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint, save_checkpoint
+from latent_atlas.models.checkpoints.convert import ARCHS, convert_checkpoint
+from latent_atlas.models.errors import CheckpointError
+from latent_atlas.models.registry import build_model, make_config
 
 
 # -- the original networks, as in github.com/pytorch/examples (vae/main.py, dcgan/main.py) -----------

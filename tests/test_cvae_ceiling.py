@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow      # 5,000 test images through the classifier, ~40 s; run by .ci/run with -m slow
+
 ROOT = Path(__file__).resolve().parent.parent
 CVAE = ROOT / "resources" / "models" / "fashion_cvae.safetensors"
 
@@ -22,8 +24,8 @@ def ceiling():
 
 
 def _full_fashion_mnist() -> bool:
-    from models.data import load_dataset
-    from models.errors import DatasetError
+    from latent_atlas.models.data import load_dataset
+    from latent_atlas.models.errors import DatasetError
 
     try:
         return len(load_dataset("fashion-mnist", split="train", limit=20_000)) == 20_000
@@ -35,9 +37,9 @@ def _full_fashion_mnist() -> bool:
 def test_prints_every_line_and_the_real_line_is_the_classifiers_accuracy(ceiling, capsys):
     if not _full_fashion_mnist():
         pytest.skip("needs the full Fashion-MNIST (apt-get install dataset-fashion-mnist)")
-    from models.data import load_dataset
-    from models.quality.classifier import load_classifier
-    from models.quality.features import classify
+    from latent_atlas.models.data import load_dataset
+    from latent_atlas.models.quality.classifier import load_classifier
+    from latent_atlas.models.quality.features import classify
 
     assert ceiling.main([str(CVAE), "--n", "500"]) == 0
     rows = {m[0].strip(): [float(v) for v in m[1].split()]

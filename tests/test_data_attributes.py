@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.data import attributes as attributes_module
-from models.data import load_dataset
-from models.data.attributes import read_attribute_table
-from models.errors import DatasetError
+from latent_atlas.models.data import attributes as attributes_module
+from latent_atlas.models.data import load_dataset
+from latent_atlas.models.data.attributes import read_attribute_table
+from latent_atlas.models.errors import DatasetError
 
 NAMES = ["Smiling", "Eyeglasses"]
 ROWS = [("000001.jpg", "1", "-1"), ("000002.jpg", "-1", "1"), ("000003.jpg", "+1", "0")]

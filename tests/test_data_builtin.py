@@ -6,9 +6,9 @@ import time
 import numpy as np
 import pytest
 
-from models.data import DATASET_NAMES, ImageData, load_dataset
-from models.data.shapes import ATTRIBUTE_NAMES, SHAPE_NAMES, make_shapes
-from models.errors import DatasetError
+from latent_atlas.models.data import DATASET_NAMES, ImageData, load_dataset
+from latent_atlas.models.data.shapes import ATTRIBUTE_NAMES, SHAPE_NAMES, make_shapes
+from latent_atlas.models.errors import DatasetError
 
 
 def _rows(images: np.ndarray, labels: np.ndarray) -> list[bytes]:

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.data.attributes import read_attribute_table
-from models.data.idx import read_idx
-from models.errors import DatasetError
+from latent_atlas.models.data.attributes import read_attribute_table
+from latent_atlas.models.data.idx import read_idx
+from latent_atlas.models.errors import DatasetError
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -82,7 +82,7 @@ def test_idx_plausible_headers(work, ndim, dims, payload, gz):
 
 def test_fuzz_helpers_catch_a_parser_that_raises_something_else(work, monkeypatch):
     """Negative control: a stray exception type gets through the helper, so the fuzz tests would fail."""
-    import models.data.idx as idx_module
+    import latent_atlas.models.data.idx as idx_module
 
     def broken(*_args, **_kwargs):
         raise ValueError("not a DatasetError")

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.data import load_dataset, registry
-from models.data.idx import FASHION_NAMES, load_idx_folder, read_idx
-from models.errors import DatasetError
+from latent_atlas.models.data import load_dataset, registry
+from latent_atlas.models.data.idx import FASHION_NAMES, load_idx_folder, read_idx
+from latent_atlas.models.errors import DatasetError
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 

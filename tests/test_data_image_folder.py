@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.data import load_dataset
-from models.data.image_folder import load_image_folder
-from models.errors import DatasetError
+from latent_atlas.models.data import load_dataset
+from latent_atlas.models.data.image_folder import load_image_folder
+from latent_atlas.models.errors import DatasetError
 
 
 def noise(w: int, h: int, mode: str = "RGB", seed: int = 0) -> Image.Image:

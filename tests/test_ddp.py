@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 import torch
 
-from models import distributed as ddp
-from models.checkpoint import load_checkpoint
-from models.errors import ConfigError
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+from latent_atlas.models.errors import ConfigError
+from latent_atlas.models.training import distributed as ddp
 
+pytestmark = pytest.mark.slow      # torchrun: two processes per run, ~40 s; run by .ci/run with -m slow
 ROOT = Path(__file__).resolve().parents[1]
 # A launcher for the negative control: main.py with the gradient averaging switched off, nothing else changed.
 NO_AVERAGING = """import sys
-sys.path.insert(0, {root!r})
-import models.distributed
-models.distributed.install_gradient_averaging = lambda optimizers, world_size: []
-import main
-sys.exit(main.main(sys.argv[1:]))
+from latent_atlas.models.training import distributed
+distributed.install_gradient_averaging = lambda optimizers, world_size: []
+from latent_atlas.main import main
+sys.exit(main(sys.argv[1:]))
 """
 
 
@@ -49,7 +49,7 @@ def runs(tmp_path_factory):
     epochs; then the one-epoch VAE resumed to two epochs."""
     tmp = tmp_path_factory.mktemp("ddp")
     unsynced = tmp / "no_averaging.py"
-    unsynced.write_text(NO_AVERAGING.format(root=str(ROOT)))
+    unsynced.write_text(NO_AVERAGING)
     procs = {"vae": launch(ROOT / "main.py", tmp / "vae", "vae"),
              "gan": launch(ROOT / "main.py", tmp / "gan", "gan", epochs=2),
              "unsynced": launch(unsynced, tmp / "unsynced", "vae"),

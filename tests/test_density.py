@@ -7,8 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from editor.core.density import OffDataCheck, density_of, describe, describe_off_frames, discriminator_note
-from editor.core.loaded_model import load_for_editor
+from latent_atlas.editor.core.density import (
+    OffDataCheck,
+    density_of,
+    describe,
+    describe_off_frames,
+    discriminator_note,
+)
+from latent_atlas.editor.core.loaded_model import load_for_editor
 
 
 @pytest.fixture(scope="module")

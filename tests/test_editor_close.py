@@ -7,7 +7,7 @@ SCRIPT = textwrap.dedent("""
     import os, sys
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QTimer
-    from editor.app import create_window
+    from latent_atlas.editor.app import create_window
     app, window = create_window(device="cpu")
     window.show()
     def start():

@@ -8,10 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from editor.core.image_convert import images_to_hwc_uint8
-from editor.core.loaded_model import densest_point
-from editor.core.render import render_recipe
-from models.checkpoint import load_checkpoint
+from latent_atlas.editor.core.image_convert import images_to_hwc_uint8
+from latent_atlas.editor.core.loaded_model import densest_point
+from latent_atlas.editor.core.render import render_recipe
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 from tests.editor_helpers import click_map, empty_spot, open_and_wait, view_to_widget
 
 
@@ -86,7 +86,7 @@ def test_projection_switch_to_tsne(qtbot, window, digits_vae_path):
 
 
 def test_the_progress_line_names_the_projection_and_warns_of_umaps_first_compilation(window, monkeypatch):
-    import editor.main_window as main_window
+    import latent_atlas.editor.main_window as main_window
 
     class Worker:
         pid = None
@@ -167,10 +167,10 @@ def test_open_each_family(qtbot, window, digits_cvae_path, digits_gan_path):
 
 
 def test_colour_by_attribute_on_a_shapes_model(qtbot, window, tmp_path):
-    from models.checkpoint import save_checkpoint
-    from models.config import VAEConfig
-    from models.data import load_dataset
-    from models.registry import build_model
+    from latent_atlas.models.checkpoints.checkpoint import save_checkpoint
+    from latent_atlas.models.config import VAEConfig
+    from latent_atlas.models.data import load_dataset
+    from latent_atlas.models.registry import build_model
 
     data = load_dataset("shapes", split="test", image_size=28, limit=300)
     torch.manual_seed(0)
@@ -191,7 +191,7 @@ def test_colour_by_attribute_on_a_shapes_model(qtbot, window, tmp_path):
 
 STAGED_START = """
 import builtins, sys
-from editor.app import create_window, finish_startup
+from latent_atlas.editor.app import create_window, finish_startup
 app, window = create_window(device="cpu", complete=False)
 window.show()
 app.processEvents()

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.checkpoint import load_checkpoint
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 

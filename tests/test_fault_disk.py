@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import make_tiny_model
 
-from editor.core.export import ExportError, export_png
-from models import registry
-from models.checkpoint import load_checkpoint, save_checkpoint
-from models.data import load_dataset
-from models.errors import CheckpointError
-from models.trainer import Trainer
-from models.training_events import TrainConfig
+from latent_atlas.editor.core.export import ExportError, export_png
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint, save_checkpoint
+from latent_atlas.models.data import load_dataset
+from latent_atlas.models.errors import CheckpointError
+from latent_atlas.models.training.events import TrainConfig
+from latent_atlas.models.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,10 +78,8 @@ def read_only(tmp_path):
         _unmount(folder)
 
 
-def mlp_vae(hidden: int):
-    torch.manual_seed(0)
-    return registry.build_model("vae", registry.make_config("vae", {
-        "arch": "mlp", "image_shape": [1, 16, 16], "latent_dim": 2, "hidden": hidden}))
+def mlp_vae(hidden: int, image_shape=(1, 16, 16)):
+    return make_tiny_model("vae", arch="mlp", image_shape=list(image_shape), latent_dim=2, hidden=hidden)
 
 
 def fill(folder: Path, leave: int = 4096) -> None:
@@ -144,9 +142,7 @@ def digits():
 
 
 def test_the_trainer_raises_when_its_save_fails_and_says_nothing_was_saved(full_disk, digits):
-    torch.manual_seed(0)
-    model = registry.build_model("vae", registry.make_config("vae", {
-        "arch": "mlp", "image_shape": [1, 8, 8], "latent_dim": 2, "hidden": 16}))
+    model = mlp_vae(16, image_shape=(1, 8, 8))
     out = full_disk / "run.safetensors"
     trainer = Trainer(model, digits, None, TrainConfig(epochs=3, batch_size=64), out=out)
     saved = []

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from test_fault_disk import read_only  # noqa: F401 -- the fixture: chmod 555, or a read-only tmpfs as root
 
-from editor.core.export import (
+from latent_atlas.editor.core.export import (
     ExportError,
     export_gif,
     export_latent,
@@ -23,7 +23,7 @@ from editor.core.export import (
     read_latent_npy,
     write_recipe,
 )
-from models import atomic_io
+from latent_atlas.models.checkpoints import atomic_io
 
 IMAGE = np.random.default_rng(0).integers(0, 256, (6, 5, 3), dtype=np.uint8)
 FRAMES = np.random.default_rng(1).integers(0, 256, (3, 6, 5, 3), dtype=np.uint8)

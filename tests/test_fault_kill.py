@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import make_tiny_model
 
-from models import atomic_io, registry
-from models.checkpoint import load_checkpoint, save_checkpoint
-from models.errors import CheckpointError
+from latent_atlas.models.checkpoints import atomic_io
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint, save_checkpoint
+from latent_atlas.models.errors import CheckpointError
 
 KILLS = 20
 NAME = "run.safetensors"
@@ -30,8 +31,7 @@ NAME = "run.safetensors"
 
 def big_enough_model():
     """About 150k weights (600 KB): a save takes long enough that kills land inside writes."""
-    return registry.build_model("vae", registry.make_config("vae", {
-        "arch": "mlp", "image_shape": [1, 16, 16], "latent_dim": 2, "hidden": 256}))
+    return make_tiny_model("vae", arch="mlp", image_shape=[1, 16, 16], latent_dim=2, hidden=256)
 
 
 def set_version(model, version: int) -> None:
@@ -75,8 +75,7 @@ def saver_loop(folder: str, first_version: int, naive: bool) -> None:
 
 SERVER = """
 import os, sys
-sys.path[:0] = sys.argv[1:]
-import test_fault_kill as t
+import test_fault_kill as t        # python -c runs in tests/: its folder is first on the path
 print("up", flush=True)
 for line in sys.stdin:
     cmd, *a = line.split()
@@ -97,7 +96,7 @@ for line in sys.stdin:
 @pytest.fixture(scope="module")
 def forkserver():
     here = Path(__file__).resolve().parent
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(here.parent), str(here)], text=True,
+    server = subprocess.Popen([sys.executable, "-c", SERVER], text=True, cwd=here,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert server.stdout.readline().strip() == "up"

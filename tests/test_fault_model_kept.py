@@ -8,14 +8,15 @@ import struct
 
 import pytest
 import torch
+from conftest import make_tiny_model
 
-from models.checkpoint import load_checkpoint, save_checkpoint
-from models.config import VAEConfig
-from models.data import load_dataset
-from models.errors import TrainingDiverged
-from models.registry import build_model
-from models.trainer import Trainer
-from models.training_events import TrainConfig
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint, save_checkpoint
+from latent_atlas.models.config import VAEConfig
+from latent_atlas.models.data import load_dataset
+from latent_atlas.models.errors import TrainingDiverged
+from latent_atlas.models.registry import build_model
+from latent_atlas.models.training.events import TrainConfig
+from latent_atlas.models.training.trainer import Trainer
 from tests.editor_helpers import open_and_wait
 
 
@@ -69,8 +70,7 @@ def test_negative_control_the_hash_sees_a_changed_weight(digits_vae_path):
 
 def test_exploding_gradients_stop_training_and_keep_the_last_good_file(tmp_path):
     data = load_dataset("digits")
-    torch.manual_seed(0)
-    model = build_model("vae", VAEConfig(image_shape=(1, 8, 8), latent_dim=4, width=8, hidden=32))
+    model = make_tiny_model("vae")
     out = tmp_path / "run.safetensors"
     # lr 1e8 makes the weights explode within a few steps after the first epoch's checkpoint
     trainer = Trainer(model, torch.from_numpy(data.images), None, TrainConfig(epochs=50, lr=1e8, batch_size=64),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from models.errors import DatasetError
+from latent_atlas.models.errors import DatasetError
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "fuzz_loaders.py"
 

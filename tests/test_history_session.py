@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QKeySequence
 
-from editor.attribute_panel import AttributePanel
-from editor.condition_panel import ConditionPanel
-from editor.core.history import History, same_snapshot
-from editor.core.session import SessionError, check_checkpoint, read_session
-from editor.core.state import AttributeEdit, CurrentPoint, EditorState
+from latent_atlas.editor.core.history import History, same_snapshot
+from latent_atlas.editor.core.session import SessionError, check_checkpoint, read_session
+from latent_atlas.editor.core.state import AttributeEdit, CurrentPoint, EditorState
+from latent_atlas.editor.panels.attribute_panel import AttributePanel
+from latent_atlas.editor.panels.condition_panel import ConditionPanel
 from tests.editor_helpers import open_and_wait
 from tests.panel_helpers import decode_reference, shown, tool
 
@@ -185,7 +185,7 @@ def test_session_round_trip_in_the_same_window(qtbot, window, digits_cvae_path, 
 
 
 def test_session_reopens_the_exact_view_in_a_new_window(qtbot, digits_vae_path, tmp_path):
-    from editor.app import create_window
+    from latent_atlas.editor.app import create_window
 
     _, first = create_window(device="cpu")
     qtbot.addWidget(first)
@@ -315,7 +315,7 @@ def test_ctrl_z_in_a_training_form_box_stays_with_the_box(qtbot, window, digits_
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
-    from editor.training_panel import TrainingPanel
+    from latent_atlas.editor.training.training_panel import TrainingPanel
 
     open_and_wait(qtbot, window, digits_vae_path)
     tool(window, AttributePanel).add_candidate("1")

@@ -9,10 +9,10 @@ from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from editor.core.image_convert import images_to_hwc_uint8
-from editor.core.strip import endpoint_latent, strip_latents
-from editor.interpolation_panel import InterpolationPanel
-from models.checkpoint import load_checkpoint
+from latent_atlas.editor.core.image_convert import images_to_hwc_uint8
+from latent_atlas.editor.core.strip import endpoint_latent, strip_latents
+from latent_atlas.editor.panels.interpolation_panel import InterpolationPanel
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 from tests.editor_helpers import empty_spot, open_and_wait, view_to_widget
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from editor.core.image_convert import images_to_hwc_uint8
-from editor.core.inversion import (
+from latent_atlas.editor.core.image_convert import images_to_hwc_uint8
+from latent_atlas.editor.core.inversion import (
     ImageFileError,
     copy_for_inversion,
     encode_image,
@@ -17,9 +17,9 @@ from editor.core.inversion import (
     is_image_file,
     read_image,
 )
-from editor.core.loaded_model import Cancelled
-from models.checkpoint import load_checkpoint
-from models.data import load_dataset
+from latent_atlas.editor.core.loaded_model import Cancelled
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+from latent_atlas.models.data import load_dataset
 
 
 @pytest.fixture(scope="module")

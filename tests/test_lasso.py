@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from editor.core.lasso import clean_polygon, indices_in_polygon, points_in_polygon
+from latent_atlas.editor.core.lasso import clean_polygon, indices_in_polygon, points_in_polygon
 
 SQUARE = [(0, 0), (2, 0), (2, 2), (0, 2)]
 

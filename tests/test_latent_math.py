@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from models.latent_math import (
+from latent_atlas.models.latent.latent_math import (
     apply_vectors,
     attribute_vector,
     cosine,

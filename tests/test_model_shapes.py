@@ -7,11 +7,11 @@ import math
 import pytest
 import torch
 
-from models.checkpoint import load_checkpoint
-from models.config import GANConfig, VAEConfig
-from models.data import load_dataset
-from models.errors import ConfigError
-from models.registry import build_model
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+from latent_atlas.models.config import GANConfig, VAEConfig
+from latent_atlas.models.data import load_dataset
+from latent_atlas.models.errors import ConfigError
+from latent_atlas.models.registry import build_model
 
 SIZES = [(8, 8), (28, 28), (32, 32), (64, 64), (16, 32), (48, 48)]
 FAMILIES = {

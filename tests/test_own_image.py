@@ -8,10 +8,10 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QPushButton
 
-from editor.core.image_convert import images_to_hwc_uint8
-from editor.core.inversion import read_image
-from models.checkpoint import load_checkpoint
-from models.data import load_dataset
+from latent_atlas.editor.core.image_convert import images_to_hwc_uint8
+from latent_atlas.editor.core.inversion import read_image
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+from latent_atlas.models.data import load_dataset
 from tests.editor_helpers import open_and_wait
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.decomposition import PCA
 
-from editor.core.probe_map import ProbeProjector, align_to, pca_2d, probe_indices
+from latent_atlas.editor.core.probe_map import ProbeProjector, align_to, pca_2d, probe_indices
 
 
 def test_pca_matches_scikit_learn_up_to_the_sign_of_each_axis():

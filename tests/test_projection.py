@@ -9,7 +9,7 @@ from hypothesis.extra.numpy import arrays
 from scipy.spatial import Delaunay, cKDTree
 from threadpoolctl import threadpool_limits
 
-from models.projection import (
+from latent_atlas.models.latent.projection import (
     UMAP_MISSING,
     ProjectionError,
     ProjectionStopped,
@@ -193,7 +193,7 @@ def test_tsne_in_a_subprocess_is_cancelled_for_real():
     import threading
     import time
 
-    from models.projection import ProjectionStopped, make_projection
+    from latent_atlas.models.latent.projection import ProjectionStopped, make_projection
 
     Z = np.random.default_rng(0).normal(size=(3000, 8)).astype(np.float32)
     stop = threading.Event()
@@ -205,7 +205,7 @@ def test_tsne_in_a_subprocess_is_cancelled_for_real():
 
 
 def test_tsne_in_a_subprocess_gives_the_same_map_as_in_process():
-    from models.projection import make_projection
+    from latent_atlas.models.latent.projection import make_projection
 
     Z = np.random.default_rng(1).normal(size=(120, 4)).astype(np.float32)
     a = make_projection("tsne", max_iter=250).fit(Z).embedding

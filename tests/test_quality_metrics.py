@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from models.errors import CheckpointError
-from models.quality.classifier import FashionClassifier, load_classifier, save_classifier
-from models.quality.metrics import frechet_distance, kernel_distance, precision_recall
+from latent_atlas.models.errors import CheckpointError
+from latent_atlas.models.quality.classifier import FashionClassifier, load_classifier, save_classifier
+from latent_atlas.models.quality.metrics import frechet_distance, kernel_distance, precision_recall
 
 torch.set_num_threads(1)
 

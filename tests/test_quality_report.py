@@ -6,19 +6,19 @@ import re
 import pytest
 import torch
 
-from models.checkpoint import save_checkpoint
-from models.config import GANConfig, VAEConfig
-from models.errors import ConfigError
-from models.quality.classifier import CLASSIFIER_PATH
-from models.quality.features import classify
-from models.quality.report import (
+from latent_atlas.models.checkpoints.checkpoint import save_checkpoint
+from latent_atlas.models.config import GANConfig, VAEConfig
+from latent_atlas.models.errors import ConfigError
+from latent_atlas.models.quality.classifier import CLASSIFIER_PATH
+from latent_atlas.models.quality.features import classify
+from latent_atlas.models.quality.report import (
     FD_NAME,
     full_report,
     load_quality_context,
     reconstruction_accuracy,
     sample_quality,
 )
-from models.registry import build_model
+from latent_atlas.models.registry import build_model
 
 pytestmark = pytest.mark.skipif(not CLASSIFIER_PATH.is_file(), reason="classifier resource not built")
 
@@ -82,7 +82,7 @@ def test_real_test_images_score_near_the_floor(ctx):
         def decode(self, z, c=None):
             return self.images[z[:, 0].long()].float() / 255.0
 
-    from models.data import load_dataset
+    from latent_atlas.models.data import load_dataset
 
     train = torch.from_numpy(load_dataset("fashion-mnist", split="train", limit=200).images)
     report = sample_quality(Replay(train), ctx)
@@ -115,8 +115,8 @@ def test_command_line_prints_quality_numbers(tmp_path):
 
 
 def test_reference_vae_is_the_pytorch_examples_mlp_and_trains_with_our_trainer(tmp_path, ctx):
-    from models.checkpoint import load_checkpoint
-    from models.quality.reference_vae import train_reference_vae
+    from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+    from latent_atlas.models.quality.reference_vae import train_reference_vae
 
     path = train_reference_vae(tmp_path / "ref.safetensors", 1, limit=256)
     ckpt = load_checkpoint(path)

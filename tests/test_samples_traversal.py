@@ -6,12 +6,12 @@ import torch
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from editor.core.density import WARN_COLOUR
-from editor.core.image_convert import images_to_hwc_uint8
-from editor.samples_panel import SamplesPanel, describe_condition, prior_latents
-from editor.traversal_panel import TraversalPanel
-from models.checkpoint import load_checkpoint
-from models.latent_math import kl_per_dimension
+from latent_atlas.editor.core.density import WARN_COLOUR
+from latent_atlas.editor.core.image_convert import images_to_hwc_uint8
+from latent_atlas.editor.panels.samples_panel import SamplesPanel, describe_condition, prior_latents
+from latent_atlas.editor.panels.traversal_panel import TraversalPanel
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+from latent_atlas.models.latent.latent_math import kl_per_dimension
 from tests.editor_helpers import open_and_wait
 
 

@@ -2,7 +2,7 @@
 middle between clusters."""
 import numpy as np
 
-from editor.core.loaded_model import densest_point
+from latent_atlas.editor.core.loaded_model import densest_point
 
 
 def test_picks_a_point_of_the_tight_cluster():

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from editor.core.strip import MAX_FRAMES, Waypoints, endpoint_latent, strip_latents
-from editor.core.tiles import tile, tile_at
-from models.projection import make_projection
+from latent_atlas.editor.core.strip import MAX_FRAMES, Waypoints, endpoint_latent, strip_latents
+from latent_atlas.editor.core.tiles import tile, tile_at
+from latent_atlas.models.latent.projection import make_projection
 
 RNG = np.random.default_rng(0)
 A = RNG.normal(size=6).astype(np.float32)
@@ -84,7 +84,7 @@ def test_tile_at_finds_each_tile_and_not_the_padding():
 
 
 def test_waypoints_from_a_session_are_checked():
-    from editor.core.strip import waypoints_from_json
+    from latent_atlas.editor.core.strip import waypoints_from_json
 
     good = waypoints_from_json([[0, 1.5, -2], [3, 4, 5]], 3)
     assert [z.dtype for z in good] == [np.float32] * 2 and good[0].tolist() == [0, 1.5, -2]

@@ -10,14 +10,13 @@ import time
 
 import pytest
 import torch
+from conftest import make_tiny_model
 
-from models.checkpoint import load_checkpoint
-from models.config import GANConfig, VAEConfig
-from models.data import load_dataset
-from models.errors import ConfigError, TrainingDiverged
-from models.registry import build_model
-from models.trainer import Trainer, previous_path
-from models.training_events import TrainConfig
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+from latent_atlas.models.data import load_dataset
+from latent_atlas.models.errors import ConfigError, TrainingDiverged
+from latent_atlas.models.training.events import TrainConfig
+from latent_atlas.models.training.trainer import Trainer, previous_path
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +25,11 @@ def digits():
 
 
 def small_vae(seed=0):
-    torch.manual_seed(seed)
-    return build_model("vae", VAEConfig(image_shape=(1, 8, 8), latent_dim=4, width=8, hidden=32))
+    return make_tiny_model("vae", seed)
 
 
 def small_gan(seed=0):
-    torch.manual_seed(seed)
-    return build_model("gan", GANConfig(image_shape=(1, 8, 8), latent_dim=4, width=4))
+    return make_tiny_model("gan", seed, width=4)
 
 
 def sha(path):

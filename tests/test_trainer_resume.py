@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from models.checkpoint import load_checkpoint
-from models.config import GANConfig, VAEConfig
-from models.data import load_dataset
-from models.errors import CheckpointError
-from models.registry import build_model
-from models.trainer import Trainer, previous_path
-from models.training_events import TrainConfig
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+from latent_atlas.models.config import GANConfig, VAEConfig
+from latent_atlas.models.data import load_dataset
+from latent_atlas.models.errors import CheckpointError
+from latent_atlas.models.registry import build_model
+from latent_atlas.models.training.events import TrainConfig
+from latent_atlas.models.training.trainer import Trainer, previous_path
 
 CONFIGS = {
     "vae": VAEConfig(image_shape=(1, 8, 8), latent_dim=4, width=8, hidden=32),
@@ -139,7 +139,7 @@ def test_resume_into_a_different_model_is_refused(data, tmp_path, other):
 
 
 def test_a_damaged_rng_state_resumes_seeded_with_a_warning(data, tmp_path):
-    from models.checkpoint import save_checkpoint
+    from latent_atlas.models.checkpoints.checkpoint import save_checkpoint
 
     out = tmp_path / "run.safetensors"
     run(make_trainer("vae", data, out, epochs=1))

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from editor.core.bundled import RESOURCES
-from editor.core.loss_buffer import LossBuffer
-from editor.core.training_setup import (
+from latent_atlas.editor.core.bundled import RESOURCES
+from latent_atlas.editor.core.loss_buffer import LossBuffer
+from latent_atlas.editor.core.training_setup import (
     PLOTTED_TERMS,
     PREVIEW_COUNT,
     check_output,
@@ -21,8 +21,8 @@ from editor.core.training_setup import (
     preview_inputs,
     resume_form,
 )
-from models.errors import ConfigError, DatasetError
-from models.training_events import MIN_STEPS_BETWEEN_CHECKPOINTS, checkpoint_interval
+from latent_atlas.models.errors import ConfigError, DatasetError
+from latent_atlas.models.training.events import MIN_STEPS_BETWEEN_CHECKPOINTS, checkpoint_interval
 
 
 # -- defaults -----------------------------------------------------------------------------------------

@@ -14,9 +14,9 @@ import safetensors.torch
 import torch
 from PySide6.QtCore import Qt
 
-from editor.core.training_setup import form_for
-from models.checkpoint import load_checkpoint
-from models.vae import VAE
+from latent_atlas.editor.core.training_setup import form_for
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+from latent_atlas.models.networks.vae import VAE
 from tests.test_training_panel import RUN_TIMEOUT, run_to_end, training_panel, window  # noqa: F401 (a shared fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def test_a_failed_save_shows_a_dialog(qtbot, window, tmp_path, monkeypatch):
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr("models.trainer.save_checkpoint", disk_full)
+    monkeypatch.setattr("latent_atlas.models.training.trainer.save_checkpoint", disk_full)
     form = form_for("digits", epochs=1, batch_size=32, limit=128, out=str(tmp_path / "full.safetensors"))
     assert run_to_end(qtbot, panel, form) == "failed"
     assert "No space left on device" in window.errors[-1] and not panel.running
@@ -123,15 +123,14 @@ import os
 import sys
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
-sys.path.insert(0, sys.argv[3])
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
 from PySide6.QtCore import QTimer  # noqa: E402
 
-from editor.app import create_window  # noqa: E402
-from editor.core.training_setup import form_for  # noqa: E402
-from editor.training_panel import TrainingPanel  # noqa: E402
+from latent_atlas.editor.app import create_window  # noqa: E402
+from latent_atlas.editor.core.training_setup import form_for  # noqa: E402
+from latent_atlas.editor.training.training_panel import TrainingPanel  # noqa: E402
 
 out, mode = sys.argv[1], sys.argv[2]
 app, window = create_window(device="cpu")
@@ -166,7 +165,7 @@ def test_closing_the_window_mid_run_exits_cleanly_in_a_subprocess(tmp_path, mode
     out = tmp_path / "closed.safetensors"
     script = tmp_path / "close_during_training.py"
     script.write_text(CLOSE_SCRIPT)
-    result = subprocess.run([sys.executable, str(script), str(out), mode, str(ROOT)],
+    result = subprocess.run([sys.executable, str(script), str(out), mode],
                             check=False, capture_output=True, text=True, timeout=300, cwd=ROOT,
                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     if mode == "guarded":

@@ -8,9 +8,9 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
-from editor.core.training_setup import form_for
-from editor.training_panel import TrainingPanel
-from models.checkpoint import load_checkpoint
+from latent_atlas.editor.core.training_setup import form_for
+from latent_atlas.editor.training.training_panel import TrainingPanel
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 from tests.editor_helpers import click_map, empty_spot, open_and_wait
 
 RUN_TIMEOUT = 120_000
@@ -79,8 +79,8 @@ def test_short_run_plots_progresses_saves_and_opens_in_the_editor(qtbot, window,
 
 def check_probe_map(panel, out, limit, seed):
     """The probe map on screen is the saved model's encoding of the probe images (aligned PCA)."""
-    from editor.core.probe_map import align_to, pca_2d, probe_indices
-    from models.data import load_dataset
+    from latent_atlas.editor.core.probe_map import align_to, pca_2d, probe_indices
+    from latent_atlas.models.data import load_dataset
 
     assert panel.probe.isVisibleTo(panel) and panel.probe.points is not None
     shown = panel.probe.points
@@ -185,7 +185,7 @@ def test_a_cvae_run_with_condition_consistency_plots_the_term(qtbot, panel, tmp_
 def test_short_loss_plots_space_their_labels_so_they_never_overlap(qtbot):
     import math
 
-    from editor.loss_plots import CompactAxis, next_round_step
+    from latent_atlas.editor.training.loss_plots import CompactAxis, next_round_step
 
     assert [next_round_step(x) for x in (1, 2, 5, 0.05, 200)] == [2, 5, 10, 0.1, 500]
     axis = CompactAxis("left")

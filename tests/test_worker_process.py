@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from models.cancellable_process import ProcessCancelled, WorkerProcess
+from latent_atlas.models.latent.cancellable_process import ProcessCancelled, WorkerProcess
 
 
 def _pid() -> int:

@@ -13,13 +13,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models import latent_math
-from models.atomic_io import atomic_write
-from models.checkpoint import save_vectors
-from models.errors import CheckpointError, LatentAtlasError
-
-from .bundled import RESOURCES
-from .state import AttributeEdit
+from latent_atlas.editor.core.bundled import RESOURCES
+from latent_atlas.editor.core.state import AttributeEdit
+from latent_atlas.models.checkpoints.atomic_io import atomic_write
+from latent_atlas.models.checkpoints.checkpoint import save_vectors
+from latent_atlas.models.errors import CheckpointError, LatentAtlasError
+from latent_atlas.models.latent import latent_math
 
 VECTORS_FORMAT = "latent-atlas-vectors"
 MAX_VECTOR_FILE_BYTES = 50_000_000

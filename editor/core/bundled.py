@@ -5,7 +5,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+from latent_atlas.models.bundled_files import resource_path
+
+RESOURCES = resource_path()
 MODELS_DIR = RESOURCES / "models"
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from models.latent_math import NearestData
+from latent_atlas.models.latent.latent_math import NearestData
 
 IW_SAMPLES = 64
 OFF_DATA_QUANTILE = 0.99

@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from models.atomic_io import atomic_write, atomic_write_bytes
-from models.errors import LatentAtlasError
-
-from .image_convert import for_display
+from latent_atlas.editor.core.image_convert import for_display
+from latent_atlas.models.checkpoints.atomic_io import atomic_write, atomic_write_bytes
+from latent_atlas.models.errors import LatentAtlasError
 
 MAX_SCALE = 16
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .events import Event
-from .state import EditorState, StateSnapshot
+from latent_atlas.editor.core.events import Event
+from latent_atlas.editor.core.state import EditorState, StateSnapshot
 
 DEFAULT_LIMIT = 200
 

@@ -16,9 +16,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from models.errors import LatentAtlasError
-
-from .loaded_model import Cancelled
+from latent_atlas.editor.core.loaded_model import Cancelled
+from latent_atlas.models.errors import LatentAtlasError
 
 MAX_PIXELS = 100_000_000      # refuse decompression bombs (PIL warns at 89 M)
 PROGRESS_EVERY = 10           # steps between progress reports: ~10 per second at CPU speed

@@ -10,13 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.checkpoint import Checkpoint, load_checkpoint
-from models.data import DATASET_NAMES, ImageData, load_dataset
-from models.errors import DatasetError, LatentAtlasError
-from models.projection import Projection, make_projection
-
-from .density import OffDataCheck
-from .image_convert import chw_to_hwc, images_to_hwc_uint8
+from latent_atlas.editor.core.density import OffDataCheck
+from latent_atlas.editor.core.image_convert import chw_to_hwc, images_to_hwc_uint8
+from latent_atlas.models.checkpoints.checkpoint import Checkpoint, load_checkpoint
+from latent_atlas.models.data import DATASET_NAMES, ImageData, load_dataset
+from latent_atlas.models.errors import DatasetError, LatentAtlasError
+from latent_atlas.models.latent.projection import Projection, make_projection
 
 GAN_MAP_POINTS = 2000   # prior samples drawn for a GAN's map (it has no encoder)
 

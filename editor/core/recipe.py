@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.errors import LatentAtlasError
+from latent_atlas.models.errors import LatentAtlasError
 
 RECIPE_FORMAT = "latent-atlas-recipe"
 MAX_RECIPE_BYTES = 20_000_000

@@ -7,11 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.checkpoint import load_checkpoint
-
-from .export import export_png
-from .image_convert import images_to_hwc_uint8, strip
-from .recipe import RecipeError, file_sha256, read_recipe, recipe_arrays
+from latent_atlas.editor.core.export import export_png
+from latent_atlas.editor.core.image_convert import images_to_hwc_uint8, strip
+from latent_atlas.editor.core.recipe import RecipeError, file_sha256, read_recipe, recipe_arrays
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 
 
 @torch.inference_mode()

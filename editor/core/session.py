@@ -11,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from models.atomic_io import atomic_write
-from models.checkpoint_header import parse_metadata, read_header
-from models.errors import LatentAtlasError
-
-from .recipe import file_sha256
-from .state import AttributeEdit, CurrentPoint, EditorState, StateSnapshot
+from latent_atlas.editor.core.recipe import file_sha256
+from latent_atlas.editor.core.state import AttributeEdit, CurrentPoint, EditorState, StateSnapshot
+from latent_atlas.models.checkpoints.atomic_io import atomic_write
+from latent_atlas.models.checkpoints.header import parse_metadata, read_header
+from latent_atlas.models.errors import LatentAtlasError
 
 SESSION_FORMAT = "latent-atlas-session"
 SESSION_VERSION = 1

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .events import StateEvents
+from latent_atlas.editor.core.events import StateEvents
 
 if TYPE_CHECKING:            # torch and the model loader load with the first model, not with the window
     import torch
 
-    from .loaded_model import LoadedModel
+    from latent_atlas.editor.core.loaded_model import LoadedModel
 
 
 @dataclass

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from models.latent_math import interpolation_path
+from latent_atlas.models.latent.latent_math import interpolation_path
 
 MODES = ("slerp", "lerp")
 MAX_FRAMES = 32

@@ -14,16 +14,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from editor.core.bundled import RESOURCES
-from editor.core.probe_map import ProbeProjector, probe_indices
-from models.checkpoint_header import FormatProblem, parse_metadata, read_header
-from models.data import DATASET_NAMES, load_dataset
-from models.errors import CheckpointError, ConfigError
-from models.model_factory import DEFAULT_LR, FAMILIES, make_model_config
-from models.registry import build_model, make_config
-from models.trainer import Trainer, load_for_resume
-from models.training_data import check_resume_fits, training_tensors
-from models.training_events import TrainConfig
+from latent_atlas.editor.core.bundled import RESOURCES
+from latent_atlas.editor.core.probe_map import ProbeProjector, probe_indices
+from latent_atlas.models.checkpoints.header import FormatProblem, parse_metadata, read_header
+from latent_atlas.models.data import DATASET_NAMES, load_dataset
+from latent_atlas.models.errors import CheckpointError, ConfigError
+from latent_atlas.models.model_factory import DEFAULT_LR, FAMILIES, make_model_config
+from latent_atlas.models.registry import build_model, make_config
+from latent_atlas.models.training.events import TrainConfig
+from latent_atlas.models.training.trainer import Trainer, load_for_resume
+from latent_atlas.models.training.training_data import check_resume_fits, training_tensors
 
 FAMILY_NAMES = {"vae": "VAE", "betavae": "beta-VAE", "ae": "Autoencoder", "cvae": "CVAE", "gan": "GAN"}
 FOLDER = "folder"                      # the dataset choice that means "a folder picked with a dialog"

@@ -3,7 +3,7 @@
 numpy and PIL only: the trainer converts to tensors, and nothing here may import Qt.
 """
 
-from models.data.image_data import ImageData
-from models.data.registry import DATASET_NAMES, load_dataset
+from latent_atlas.models.data.image_data import ImageData
+from latent_atlas.models.data.registry import DATASET_NAMES, load_dataset
 
 __all__ = ["DATASET_NAMES", "ImageData", "load_dataset"]

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.errors import DatasetError
+from latent_atlas.models.errors import DatasetError
 
 MAX_TABLE_BYTES = 200 * 2**20   # CelebA's table is 26 MB; a bigger file is not an attribute table
 VALUES = {"-1": 0.0, "0": 0.0, "1": 1.0, "+1": 1.0}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.data.image_data import ImageData
-from models.errors import DatasetError
+from latent_atlas.models.data.image_data import ImageData
+from latent_atlas.models.errors import DatasetError
 
 TRAIN_FRACTION = 0.8
 SPLIT_SEED = 0   # fixed, not the caller's seed: train and test must never swap items between runs

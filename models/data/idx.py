@@ -18,8 +18,8 @@ from typing import NoReturn
 
 import numpy as np
 
-from models.data.image_data import ImageData
-from models.errors import DatasetError
+from latent_atlas.models.data.image_data import ImageData
+from latent_atlas.models.errors import DatasetError
 
 GZIP_MAGIC = b"\x1f\x8b"
 UBYTE = 0x08

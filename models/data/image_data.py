@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from PIL import Image
 
-from models.errors import DatasetError
+from latent_atlas.models.errors import DatasetError
 
 # PIL's own RGB -> L weights (ITU-R 601-2 luma, 16-bit fixed point) so numpy and PIL conversions agree
 _LUMA = np.array([19595, 38470, 7471], dtype=np.uint32)

@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from models.data.attributes import match_attributes
-from models.data.image_data import ImageData, convert_channels, square_resize
-from models.errors import DatasetError
+from latent_atlas.models.data.attributes import match_attributes
+from latent_atlas.models.data.image_data import ImageData, convert_channels, square_resize
+from latent_atlas.models.errors import DatasetError
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from models.data.digits import load_digits
-from models.data.idx import (
+from latent_atlas.models.bundled_files import resource_path
+from latent_atlas.models.data.digits import load_digits
+from latent_atlas.models.data.idx import (
     DIGIT_NAMES,
     FASHION_NAMES,
     SPLIT_PREFIX,
@@ -24,13 +25,12 @@ from models.data.idx import (
     has_idx_files,
     load_idx_folder,
 )
-from models.data.image_data import ImageData
-from models.data.image_folder import load_image_folder
-from models.data.shapes import make_shapes
-from models.errors import DatasetError
+from latent_atlas.models.data.image_data import ImageData
+from latent_atlas.models.data.image_folder import load_image_folder
+from latent_atlas.models.data.shapes import make_shapes
+from latent_atlas.models.errors import DatasetError
 
 DATASET_NAMES = ("digits", "shapes", "fashion-mnist", "mnist")
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MAX_IMAGE_SIZE = 1024   # a 1024x1024 RGB image is 3 MB; a larger request is a typo, not a plan
 
 
@@ -45,7 +45,7 @@ class IdxSource:
 
 BUILTIN_IDX = {
     "fashion-mnist": IdxSource("LATENT_ATLAS_FASHION_MNIST", Path("/usr/share/datasets/fashion-mnist"),
-                               FASHION_NAMES, REPO_ROOT / "resources" / "fashion-mnist-subset",
+                               FASHION_NAMES, resource_path("fashion-mnist-subset"),
                                "apt-get install dataset-fashion-mnist"),
     "mnist": IdxSource("LATENT_ATLAS_MNIST", Path("/usr/share/datasets/mnist"), DIGIT_NAMES, None,
                        "put the four MNIST IDX files there"),

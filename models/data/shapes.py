@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.data.image_data import ImageData
-from models.errors import DatasetError
+from latent_atlas.models.data.image_data import ImageData
+from latent_atlas.models.errors import DatasetError
 
 SHAPE_NAMES = ["square", "ellipse", "heart"]
 ATTRIBUTE_NAMES = ["large", "left", "top", "rotated", "round"]

@@ -11,11 +11,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..atomic_io import atomic_write, atomic_write_bytes
-from ..errors import CheckpointError
+from latent_atlas.models.bundled_files import resource_path
+from latent_atlas.models.checkpoints.atomic_io import atomic_write, atomic_write_bytes
+from latent_atlas.models.errors import CheckpointError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CLASSIFIER_PATH = REPO_ROOT / "resources" / "classifier" / "fashion_classifier.safetensors"
+CLASSIFIER_PATH = resource_path("classifier", "fashion_classifier.safetensors")
 FORMAT_VERSION = 1
 IMAGE_SHAPE = (1, 28, 28)
 FEATURE_DIM = 128

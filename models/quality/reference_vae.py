@@ -8,12 +8,12 @@ from pathlib import Path
 
 import torch
 
-from ..config import VAEConfig
-from ..data import load_dataset
-from ..registry import build_model
-from ..trainer import Trainer
-from ..training_data import training_tensors
-from ..training_events import TrainConfig, TrainEvent
+from latent_atlas.models.config import VAEConfig
+from latent_atlas.models.data import load_dataset
+from latent_atlas.models.registry import build_model
+from latent_atlas.models.training.events import TrainConfig, TrainEvent
+from latent_atlas.models.training.trainer import Trainer
+from latent_atlas.models.training.training_data import training_tensors
 
 REFERENCE_CONFIG = VAEConfig(image_shape=(1, 28, 28), arch="mlp", hidden=400, latent_dim=20,
                              likelihood="bernoulli", beta=1.0)

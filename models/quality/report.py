@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data import load_dataset
-from ..errors import ConfigError
-from .classifier import CLASSIFIER_PATH, IMAGE_SHAPE, load_classifier
-from .features import classify, features
-from .metrics import frechet_distance, kernel_distance, precision_recall
+from latent_atlas.models.data import load_dataset
+from latent_atlas.models.errors import ConfigError
+from latent_atlas.models.quality.classifier import CLASSIFIER_PATH, IMAGE_SHAPE, load_classifier
+from latent_atlas.models.quality.features import classify, features
+from latent_atlas.models.quality.metrics import frechet_distance, kernel_distance, precision_recall
 
 FD_NAME = "FD (Fashion-MNIST classifier)"
 # source -> target class pairs for attribute arithmetic: neighbouring garments, so an edit must change shape
@@ -133,8 +133,8 @@ def attribute_arithmetic_accuracy(model, ctx: QualityContext, pairs=ARITHMETIC_P
 def full_report(path, ctx: QualityContext | None, *, dataset: str | None = None, k: int = 64,
                 limit: int | None = 2000, seed: int = 0) -> dict:
     """evaluate_checkpoint's density numbers, plus the quality numbers when ctx is given."""
-    from ..checkpoint import load_checkpoint
-    from ..evaluation import evaluate_checkpoint
+    from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+    from latent_atlas.models.quality.evaluation import evaluate_checkpoint
 
     report = evaluate_checkpoint(path, dataset=dataset, k=k, limit=limit, seed=seed)
     if ctx is not None:

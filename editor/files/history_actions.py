@@ -1,0 +1,200 @@
+"""Edit > Undo / Redo (Ctrl+Z, Ctrl+Shift+Z) and File > Save Session / Open Session.
+
+`install_history_actions(window)` adds the menus and sets `window.history` (editor.core.history.History)
+and `window.session` (this module's SessionActions). Panels keep extra state in sessions with
+`window.session.add_panel_state(key, get_state, set_state)`: get_state() -> JSON-able dict.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QFileDialog, QMenu
+
+from latent_atlas.editor.core.history import History
+from latent_atlas.editor.core.recipe import file_sha256
+from latent_atlas.editor.core.session import (
+    Session,
+    SessionError,
+    check_checkpoint,
+    check_fits,
+    json_options,
+    make_session,
+    read_session,
+    write_session,
+)
+from latent_atlas.models.errors import LatentAtlasError
+
+SESSION_FILTER = "Latent Atlas sessions (*.json);;All files (*)"
+
+
+UNDO_EDITS = "undo_edits"    # a number box with this property set True edits the latent (an attribute weight)
+
+
+class NumberBoxUndo(QObject):
+    """Ctrl+Z / Ctrl+Shift+Z in a focused number box that edits the image (one with the UNDO_EDITS property)
+    undo the editor's last edit, as everywhere else in the window; without this the box's line edit takes the
+    shortcut and undoes its own typing. Other boxes (the training form, the map's axes) and text fields keep
+    their own undo. The filter goes on each such box as it first takes the focus."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self._window = window
+        self._filtered: set[int] = set()
+        QApplication.instance().focusChanged.connect(self._on_focus_changed)
+
+    def _on_focus_changed(self, _old, new) -> None:
+        box = new if isinstance(new, QAbstractSpinBox) else None
+        if box is None and new is not None and isinstance(new.parent(), QAbstractSpinBox):
+            box = new.parent()
+        if box is not None and box.property(UNDO_EDITS) and id(box) not in self._filtered \
+                and box.window() is self._window:
+            self._filtered.add(id(box))
+            box.installEventFilter(self)
+            box.destroyed.connect(lambda _=None, key=id(box): self._filtered.discard(key))
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and (
+                event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)):
+            if not obj.keyboardTracking():
+                obj.interpretText()           # a typed, unconfirmed value becomes an edit before undoing
+            event.ignore()                    # not overridden: the window's Undo / Redo action runs
+            return True
+        return False
+
+
+class SessionActions(QObject):
+    session_opened = Signal(str)     # path, once the view shows the session
+    session_saved = Signal(str)
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.history = History(window.state)
+        self._panels: dict[str, tuple[Callable[[], dict], Callable[[dict], None]]] = {}
+        self._pending: Session | None = None
+        self.undo_action = QAction("&Undo", window, shortcut=QKeySequence("Ctrl+Z"), triggered=self.history.undo)
+        self.redo_action = QAction("&Redo", window, shortcut=QKeySequence("Ctrl+Shift+Z"),
+                                   triggered=self.history.redo)
+        self.save_action = QAction("Save &Session…", window, triggered=self.save_dialog)
+        self.open_action = QAction("Open S&ession…", window, triggered=self.open_dialog)
+        self.history.changed.connect(self._on_history_changed)
+        self._on_history_changed(self.history)
+        window.controller.model_loaded.connect(self._on_model_loaded)
+        window.controller.load_failed.connect(lambda _msg: setattr(self, "_pending", None))
+
+    def add_panel_state(self, key: str, get_state: Callable[[], dict], set_state: Callable[[dict], None]) -> None:
+        self._panels[key] = (get_state, set_state)
+
+    # -- saving ---------------------------------------------------------------------------------------
+    def save_dialog(self) -> None:
+        if self.window.state.loaded is None:
+            self.window.show_error("Nothing to save", "Open a model first.")
+            return
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save session", "session.json", SESSION_FILTER)
+        if path:
+            self.save_session(path)
+
+    def save_session(self, path: str) -> bool:
+        c = self.window.controller
+        try:
+            panels = {key: get() for key, (get, _set) in self._panels.items()}
+            write_session(path, make_session(self.window.state, c.projection_method, c.projection_options, panels))
+        except (LatentAtlasError, OSError) as e:
+            self.window.show_error("Could not save the session", str(e))
+            return False
+        self.window.statusBar().showMessage(f"saved the session to {path}", 8000)
+        self.session_saved.emit(str(path))
+        return True
+
+    # -- opening --------------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open session", "", SESSION_FILTER)
+        if path:
+            self.open_session(path)
+
+    def open_session(self, path: str) -> bool:
+        """Checks the file first: a bad session shows an error and changes nothing. Returns whether it
+        was accepted (it is shown at once, or once its checkpoint has opened: `session_opened`)."""
+        try:
+            session = read_session(path)
+            loaded = self.window.state.loaded
+            if loaded is not None and _same_file(loaded.path, session.checkpoint):
+                check_fits(session, loaded.model.latent_dim, int(loaded.model.cond_dim or 0))
+                self._apply(session)
+                return True
+            check_checkpoint(session)
+        except SessionError as e:
+            self.window.show_error("Could not open the session", str(e))
+            return False
+        self._pending = session
+        self.window.controller.open(session.checkpoint)
+        return True
+
+    def _on_model_loaded(self, loaded) -> None:
+        session = self._pending
+        if session is not None and _same_file(loaded.path, session.checkpoint):
+            self._pending = None
+            # the controller shows a first data point right after model_loaded; the session comes after it
+            QTimer.singleShot(0, lambda: self._apply(session, fresh=True))
+
+    def _apply(self, session: Session, fresh: bool = False) -> None:
+        window, loaded = self.window, self.window.state.loaded
+        try:
+            check_fits(session, loaded.model.latent_dim, int(loaded.model.cond_dim or 0))
+        except SessionError as e:
+            window.show_error("Could not open the session", str(e))
+            return
+        c = window.controller
+        if (loaded.projection is None or session.projection != loaded.projection.method
+                or session.projection_options != json_options(c.projection_options)):
+            window.request_projection(session.projection, **session.projection_options)
+        window.state.restore(session.snapshot)
+        if fresh:
+            self.history.clear()    # undo should not go back to the view the model opened on
+        for key, value in session.panels.items():
+            if key in self._panels:
+                self._panels[key][1](value)
+        if session.checkpoint_sha256 and session.checkpoint_sha256 != file_sha256(loaded.path):
+            window.statusBar().showMessage(f"{loaded.name} has changed since the session was saved: "
+                                           "images may differ", 15_000)
+        self.session_opened.emit(str(session.path))
+
+    def _on_history_changed(self, history: History) -> None:
+        self.undo_action.setEnabled(history.can_undo)
+        self.redo_action.setEnabled(history.can_redo)
+        self.undo_action.setText(f"&Undo {history.undo_label}" if history.can_undo else "&Undo")
+        self.redo_action.setText(f"&Redo {history.redo_label}" if history.can_redo else "&Redo")
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def install_history_actions(window) -> SessionActions:
+    """Adds Edit (undo, redo) after File, and Save / Open Session to File, before its first separator."""
+    actions = SessionActions(window)
+    window.history, window.session = actions.history, actions
+    actions.number_box_undo = NumberBoxUndo(window)
+    bar = window.menuBar()
+    menus = [a for a in bar.actions() if a.menu() is not None]
+    file_menu: QMenu | None = next((a.menu() for a in menus if a.text().replace("&", "") == "File"), None)
+    edit = QMenu("&Edit", window)
+    edit.addAction(actions.undo_action)
+    edit.addAction(actions.redo_action)
+    if len(menus) > 1:
+        bar.insertMenu(menus[1], edit)
+    else:
+        bar.addMenu(edit)
+    if file_menu is not None:
+        separator = next((a for a in file_menu.actions() if a.isSeparator()), None)
+        file_menu.insertActions(separator, [actions.open_action, actions.save_action])
+        file_menu.insertSeparator(actions.open_action)
+    else:
+        edit.addActions([actions.open_action, actions.save_action])
+    return actions

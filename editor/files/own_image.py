@@ -1,0 +1,196 @@
+"""Your own image: File > Open image… or drop an image file on the window.
+
+The file is fitted to the model (centre crop, LANCZOS, channels), then encoded to its posterior mean
+(VAE/CVAE, on the decode worker) or, for a GAN, inverted by optimisation in a job with progress and Cancel.
+The inversion runs on a private copy of the model made on the decode worker, so no module is shared
+between threads. The result becomes the current image and is marked on the map with an orange star.
+"""
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QProgressDialog
+
+from latent_atlas.editor.core.image_convert import chw_to_hwc
+
+if TYPE_CHECKING:            # editor.core.inversion needs torch: imported when an image is opened
+    from latent_atlas.editor.core.inversion import InversionResult
+
+PURPOSE = "own-image"
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+MARKER_COLOUR = "#ff9900"
+
+
+class OwnImage(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self._window = window
+        self._state, self._controller = window.state, window.controller
+        self._task_id = 0
+        self._pending: tuple | None = None       # (loaded, path, image) while the worker has it
+        self.job = None
+        self.progress: QProgressDialog | None = None
+        self.latent: np.ndarray | None = None    # the latent of the last image opened, (D,)
+        self.result: InversionResult | None = None
+        self.action = QAction("Open &image…", window, triggered=self.open_dialog)
+        self.action.setStatusTip("Encode (VAE) or invert (GAN) an image file of your own")
+        self.marker = pg.ScatterPlotItem(size=20, symbol="star", pen=pg.mkPen("#202020", width=1),
+                                         brush=pg.mkBrush(MARKER_COLOUR))
+        self.marker.setZValue(25)
+        self.marker.setEnabled(False)     # clicks go through to the map's view box
+        window.map.plot.addItem(self.marker)
+        self._state.events.model_changed.connect(self._on_state_model_changed)
+        self._state.events.projection_changed.connect(lambda _emb: self._place_marker())
+        self._controller.task_done.connect(self._on_controller_task_done)
+
+    # -- opening ----------------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self._window, "Open image", "", IMAGE_FILTER)
+        if path:
+            self.open(path)
+
+    def open_if_image(self, path: str) -> bool:
+        """For drops: opens the file as your image when PIL reads it as one (by its bytes)."""
+        from latent_atlas.editor.core.inversion import is_image_file
+
+        if not is_image_file(path):
+            return False
+        self.open(path)
+        return True
+
+    def open(self, path: str) -> None:
+        from latent_atlas.editor.core.inversion import (
+            ImageFileError,
+            copy_for_inversion,
+            encode_image,
+            read_image,
+        )
+
+        loaded = self._state.loaded
+        if loaded is None:
+            self._window.show_error("No model", f"Open a checkpoint before the image {Path(path).name}.")
+            return
+        try:
+            image = read_image(path, loaded.model.image_shape)     # (C, H, W) uint8, milliseconds
+        except ImageFileError as e:
+            self._window.show_error("Could not open the image", str(e))
+            return
+        if self.job is not None:
+            self.job.cancel()
+        self._pending = (loaded, Path(path), image)
+        if loaded.model.can_encode:
+            condition = None if self._state.condition is None else self._state.condition.copy()
+            fn = partial(encode_image, image=image, condition=condition)
+        else:
+            fn = copy_for_inversion
+        self._task_id = self._controller.run_on_model(PURPOSE, fn)
+        self._window.statusBar().showMessage(f"Encoding {Path(path).name}…" if loaded.model.can_encode
+                                             else f"Preparing to invert {Path(path).name}…", 5000)
+
+    def _on_controller_task_done(self, task_id: int, purpose: str, result) -> None:
+        if purpose != PURPOSE or task_id != self._task_id or self._pending is None:
+            return
+        loaded, path, image = self._pending
+        if self._state.loaded is not loaded:
+            self._pending = None
+            return   # another model was opened meanwhile
+        if loaded.model.can_encode:
+            self._pending = None
+            self._show(loaded, path, image, np.asarray(result, np.float32), "encoded: posterior mean")
+        else:
+            self._start_inversion(loaded, path, image, result)
+
+    # -- GAN inversion ----------------------------------------------------------------------------------
+    def _start_inversion(self, loaded, path: Path, image: np.ndarray, model_copy) -> None:
+        fn = partial(_invert_job, model_copy, image)
+        job = self._controller.start_job(f"inverting {path.name}", fn,
+                                          lambda r: self._on_inverted(loaded, path, image, r),
+                                          lambda msg: self._on_job_ended(f"Inverting {path.name} failed", msg))
+        job.progressed.connect(lambda f, text: self._on_job_progress(f, f"{path.name}: {text}"))
+        job.cancelled.connect(lambda: self._on_job_ended(None, f"Inverting {path.name} cancelled"))
+        self.job = job
+        dialog = QProgressDialog(f"Inverting {path.name}: searching for z whose image matches it…", "Cancel",
+                                 0, 1000, self._window)
+        dialog.setWindowTitle("Open image")
+        dialog.setWindowModality(Qt.WindowModality.NonModal)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.setMinimumDuration(0)
+        dialog.canceled.connect(job.cancel)
+        dialog.show()
+        self.progress = dialog
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def _on_job_progress(self, fraction: float, text: str) -> None:
+        if self.progress is not None:
+            self.progress.setValue(int(fraction * 1000))
+            self.progress.setLabelText(text)
+
+    def _close_progress(self) -> None:
+        self.job = None
+        if self.progress is not None:
+            self.progress.canceled.disconnect()
+            self.progress.close()
+            self.progress.deleteLater()
+            self.progress = None
+
+    def _on_job_ended(self, title: str | None, message: str) -> None:
+        self._pending = None
+        self._close_progress()
+        if title:
+            self._window.show_error(title, message)
+        else:
+            self._window.statusBar().showMessage(message, 5000)
+
+    def _on_inverted(self, loaded, path: Path, image: np.ndarray, result: InversionResult) -> None:
+        self._pending = None
+        self._close_progress()
+        if self._state.loaded is not loaded:
+            return
+        self.result = result
+        self._show(loaded, path, image, result.z,
+                   f"inverted: error {result.error:.4f} (MSE), from {result.initial_error:.4f} at the best random start")
+
+    # -- showing ----------------------------------------------------------------------------------------
+    def _show(self, loaded, path: Path, image: np.ndarray, z: np.ndarray, how: str) -> None:
+        self.latent = z
+        self._controller.set_latent(z, "image")
+        self._window.original_view.setVisible(True)
+        self._window.original_view.set_image(chw_to_hwc(image[None])[0], f"your image: {path.name}")
+        self._place_marker()
+        self._window.statusBar().showMessage(f"{path.name} {how}", 10_000)
+
+    def _place_marker(self) -> None:
+        loaded = self._state.loaded
+        if self.latent is None or loaded is None or loaded.projection is None:
+            self.marker.setData([], [])
+            return
+        x, y = loaded.projection.transform(self.latent[None])[0]
+        self.marker.setData([float(x)], [float(y)])
+
+    def _on_state_model_changed(self, loaded) -> None:
+        self.cancel()
+        self.latent = None
+        self.marker.setData([], [])
+
+
+def _invert_job(model_copy, image, progress, should_stop) -> InversionResult:
+    from latent_atlas.editor.core.inversion import invert_gan
+
+    return invert_gan(model_copy, image, progress=progress, should_stop=should_stop)
+
+
+def install_own_image(window, file_menu) -> OwnImage:
+    """Adds File > Open image… and returns the handler (the window routes dropped images to it)."""
+    own = OwnImage(window)
+    file_menu.addAction(own.action)
+    return own

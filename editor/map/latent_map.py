@@ -1,0 +1,233 @@
+"""The 2-D map of the latent space: a scatter of the data's latents, a cursor, a path, hover thumbnails.
+
+Left click: decode that point. Left drag: an interpolation path, or a lasso while the lasso is armed.
+Middle drag: pan. Wheel: zoom. Items are created once and updated with setData.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+
+from latent_atlas.editor.widgets.palette import label_colour
+from latent_atlas.editor.widgets.qt_images import to_pixmap
+
+HOVER_RADIUS_PX = 8
+MAX_LEGEND = 20
+
+
+class MapViewBox(pg.ViewBox):
+    clicked = Signal(float, float)
+    drag_started = Signal(float, float)
+    dragged = Signal(float, float)
+    drag_finished = Signal(float, float)
+    lasso_started = Signal(float, float)     # while armed, a left drag draws a lasso instead of a path
+    lasso_moved = Signal(float, float)
+    lasso_finished = Signal()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lasso_armed = False
+        self._lasso_drag = False
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            p = self.mapSceneToView(ev.scenePos())
+            self.clicked.emit(p.x(), p.y())
+        else:
+            super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev, axis=None):
+        if ev.button() != Qt.MouseButton.LeftButton:
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        p = self.mapSceneToView(ev.scenePos())
+        if ev.isStart():
+            self._lasso_drag = self.lasso_armed     # a drag stays what it began as
+        if self._lasso_drag:
+            if ev.isStart():
+                start = self.mapSceneToView(ev.buttonDownScenePos())
+                self.lasso_started.emit(start.x(), start.y())
+            self.lasso_moved.emit(p.x(), p.y())
+            if ev.isFinish():
+                self.lasso_finished.emit()
+            return
+        if ev.isStart():
+            start = self.mapSceneToView(ev.buttonDownScenePos())
+            self.drag_started.emit(start.x(), start.y())
+        if ev.isFinish():
+            self.drag_finished.emit(p.x(), p.y())
+        else:
+            self.dragged.emit(p.x(), p.y())
+
+
+class HoverThumbnail(QFrame):
+    """The nearest data image and its label, floating beside the mouse."""
+
+    def __init__(self, parent):
+        super().__init__(parent)
+        self.setStyleSheet("HoverThumbnail { background: #202020; border: 1px solid #909090; }"
+                           "QLabel { color: #eeeeee; font-size: 9pt; }")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(2)
+        self.image = QLabel()
+        self.caption = QLabel()
+        layout.addWidget(self.image)
+        layout.addWidget(self.caption)
+        self.hide()
+
+    def show_image(self, image: np.ndarray, caption: str) -> None:
+        self.image.setPixmap(to_pixmap(image, 84))
+        self.caption.setText(caption)
+
+
+class LatentMap(QWidget):
+    """Emits `point_clicked(x, y, data_index or -1)` and the drag signals of its view box."""
+
+    point_clicked = Signal(float, float, int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.view = MapViewBox()
+        self.view.setAspectLocked(False)
+        self.plot_widget = pg.PlotWidget(viewBox=self.view)
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.setMenuEnabled(False)
+        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt", brush=(20, 20, 20, 200),
+                                          pen=(90, 90, 90))
+        self._groups: list[pg.ScatterPlotItem] = []
+        self._group_indices: list[np.ndarray] = []
+        self._group_key = None
+        self._labels: np.ndarray | None = None
+        self._label_names: list[str] = []
+        self.path_item = pg.PlotDataItem(pen=pg.mkPen("#ffffff", width=2, style=Qt.PenStyle.DashLine),
+                                         symbol="o", symbolSize=6, symbolBrush="#ffffff")
+        self.path_item.setZValue(20)
+        self.cursor_item = pg.ScatterPlotItem(size=16, pen=pg.mkPen("#ffffff", width=2), brush=None)
+        self.cursor_item.setZValue(30)
+        for item in (self.path_item, self.cursor_item):
+            item.setEnabled(False)
+            self.plot.addItem(item)
+        self.thumbnail = HoverThumbnail(self.plot_widget)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot_widget)
+        self._embedding = np.zeros((0, 2), np.float32)
+        self._tree = None                      # scipy.spatial.cKDTree of the embedding
+        self._images: np.ndarray | None = None
+        self._captions: list[str] = []
+        self._hover_proxy = pg.SignalProxy(self.plot_widget.scene().sigMouseMoved, rateLimit=60,
+                                           slot=self._on_scene_mouse_moved)
+        self.view.clicked.connect(self._on_view_clicked)
+
+    # -- data -----------------------------------------------------------------------------------------
+    def set_points(self, embedding: np.ndarray, labels: np.ndarray | None, label_names: list[str],
+                   images: np.ndarray | None, title: str = "") -> None:
+        """embedding (N, 2); labels (N,) int or None; images (N, H, W, C) uint8 for hover thumbnails."""
+        from scipy.spatial import cKDTree  # here, not at import: the window shows before scipy loads
+
+        self._embedding = np.asarray(embedding, np.float32)
+        self._tree = cKDTree(self._embedding) if len(self._embedding) else None
+        self._images = images
+        self._labels = labels
+        self._label_names = label_names
+        self._captions = label_names
+        self._redraw_groups()
+        self.plot.setTitle(title, size="9pt")
+        self.view.autoRange(padding=0.05)
+
+    def set_embedding(self, embedding: np.ndarray) -> None:
+        self.set_points(embedding, self._labels, self._label_names, self._images, self.plot.titleLabel.text)
+
+    def _groups_of_points(self) -> list[tuple[int | None, np.ndarray, object]]:
+        labels = self._labels
+        if labels is None:
+            return [(None, np.arange(len(self._embedding)), pg.mkColor("#9ecae1"))]
+        n = int(labels.max()) + 1 if len(labels) else 0
+        groups = [(i, np.flatnonzero(labels == i), label_colour(i, n)) for i in range(n)]
+        unlabelled = np.flatnonzero(labels < 0)    # images at the root of an image folder
+        if len(unlabelled):
+            groups.append((None, unlabelled, pg.mkColor("#aaaaaa")))
+        return groups
+
+    def _redraw_groups(self) -> None:
+        emb = self._embedding
+        key = (id(self._labels), len(emb))
+        if key == self._group_key and self._groups:
+            # same points, new positions (a projection switch): update the items made before
+            for item, idx in zip(self._groups, self._group_indices):
+                item.setData(x=emb[idx, 0], y=emb[idx, 1])
+            return
+        for item in self._groups:
+            self.plot.removeItem(item)
+            self.legend.removeItem(item)
+        self._groups, self._group_indices, self._group_key = [], [], key
+        groups = self._groups_of_points()
+        for i, idx, colour in groups:
+            colour.setAlpha(170)
+            # one item per label: pxMode, a shared brush and no pen keep 60,000 points fast
+            item = pg.ScatterPlotItem(x=emb[idx, 0], y=emb[idx, 1], size=5, pen=None, brush=pg.mkBrush(colour),
+                                      pxMode=True, hoverable=False)
+            item.setEnabled(False)   # pyqtgraph then sends clicks on points to the view box, not the scatter
+            self.plot.addItem(item)
+            self._groups.append(item)
+            self._group_indices.append(idx)
+            if i is not None and len(groups) <= MAX_LEGEND:
+                self.legend.addItem(item, self._label_names[i] if i < len(self._label_names) else str(i))
+
+    # -- cursor and path ----------------------------------------------------------------------------
+    def set_cursor(self, x: float, y: float) -> None:
+        self.cursor_item.setData([x], [y])
+
+    def set_path(self, points: np.ndarray | None, marked: np.ndarray | None = None, mark_colour: str = "") -> None:
+        """The strip's frames (P, 2) as a dashed path; frames flagged in marked (P,) bool in mark_colour."""
+        if points is None or len(points) == 0:
+            self.path_item.setData([], [])
+        elif marked is None or not np.any(marked):
+            self.path_item.setData(points[:, 0], points[:, 1], symbolBrush="#ffffff")
+        else:
+            brushes = [pg.mkBrush(mark_colour if m else "#ffffff") for m in marked]
+            self.path_item.setData(points[:, 0], points[:, 1], symbolBrush=brushes)
+
+    def nearest(self, x: float, y: float, radius_px: float = HOVER_RADIUS_PX) -> int:
+        """Index of the data point within radius_px screen pixels of (x, y), else -1."""
+        if self._tree is None:
+            return -1
+        _, i = self._tree.query([x, y])
+        here = self.view.mapViewToScene(QPointF(x, y))
+        there = self.view.mapViewToScene(QPointF(*self._embedding[i]))
+        return int(i) if (here - there).manhattanLength() <= radius_px * 1.5 else -1
+
+    # -- slots ---------------------------------------------------------------------------------------
+    def _on_view_clicked(self, x: float, y: float) -> None:
+        self.set_cursor(x, y)   # the marker moves at once; the image follows from the worker
+        self.point_clicked.emit(x, y, self.nearest(x, y))
+
+    def _on_scene_mouse_moved(self, args) -> None:
+        pos = args[0]
+        if not self.view.sceneBoundingRect().contains(pos):
+            self.thumbnail.hide()
+            return
+        p = self.view.mapSceneToView(pos)
+        self.show_thumbnail(self.nearest(p.x(), p.y()), pos)
+
+    def show_thumbnail(self, index: int, scene_pos) -> None:
+        if index < 0 or self._images is None:
+            self.thumbnail.hide()
+            return
+        caption = f"#{index}"
+        if self._labels is not None and 0 <= self._labels[index] < len(self._label_names):
+            caption += f"  {self._label_names[self._labels[index]]}"
+        self.thumbnail.show_image(self._images[index], caption)
+        widget_pos = self.plot_widget.mapFromScene(scene_pos)
+        self.thumbnail.adjustSize()
+        x = min(widget_pos.x() + 14, self.plot_widget.width() - self.thumbnail.width() - 2)
+        y = min(widget_pos.y() + 14, self.plot_widget.height() - self.thumbnail.height() - 2)
+        self.thumbnail.move(max(0, x), max(0, y))
+        self.thumbnail.show()
+        self.thumbnail.raise_()

@@ -1,0 +1,330 @@
+"""The Attributes panel: attribute vectors (mean latent with an attribute minus mean latent without),
+or A − B of two groups lassoed on the map (group_picker.py), each with a weight slider that edits the
+current image live, a strip of the picked vector from alpha -2 to +2, a cosine table, orthogonalising,
+and saving / loading vectors.
+
+Vectors live in `state.edits`; this panel changes them and emits `latent_changed`, and redraws itself
+from the state on every `latent_changed`, so undo, sessions and other panels stay in step with it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from latent_atlas.editor.core import attributes as attrs
+from latent_atlas.editor.core.recipe import file_sha256
+from latent_atlas.editor.core.state import AttributeEdit, EditorState
+from latent_atlas.editor.panels.attribute_row import AttributeRow
+from latent_atlas.editor.panels.cosine_table import CosineTable
+from latent_atlas.editor.panels.group_picker import GroupPicker
+from latent_atlas.editor.widgets.image_row import ImageRow
+from latent_atlas.models.errors import LatentAtlasError
+
+STRIP_ALPHAS = np.linspace(-2.0, 2.0, 9)      # steps of 0.5: every frame is a weight the slider can show
+VECTOR_FILTER = "Vector files (*.json *.npy);;All files (*)"
+
+
+class AttributePanel(QWidget):
+    error = Signal(str, str)          # title, message (the window shows it in a dialog)
+    status = Signal(str)
+    drag_finished = Signal()          # a weight slider was let go (ends one undo step)
+
+    @classmethod
+    def for_window(cls, window) -> AttributePanel:
+        panel = cls(window.state, window.controller, window.map)
+        panel.error.connect(window.show_error)
+        panel.status.connect(lambda text: window.statusBar().showMessage(text, 8000))
+        if hasattr(window, "session"):
+            window.session.add_panel_state("attributes", panel.panel_state, panel.restore_panel_state)
+            panel.drag_finished.connect(window.history.seal)
+        if panel.picker.selection is not None and hasattr(window, "map_toolbar"):
+            panel.picker.selection.armed_changed.connect(window.map_toolbar.show_lasso_hint)
+        return panel
+
+    def __init__(self, state: EditorState, controller, latent_map=None, parent=None):
+        super().__init__(parent)
+        self._state, self._controller = state, controller
+        self._map = latent_map
+        self.rows: dict[str, AttributeRow] = {}
+        self.selected: str | None = None
+        self._candidate_list: list[attrs.AttributeCandidate] = []
+        self._strip_mark: int | None = None
+        self._strip_stale = False
+        self.errors: list[str] = []
+        self._strip_id = 0
+        self._cosine_key = None
+        self._build()
+        state.events.model_changed.connect(self._on_state_model_changed)
+        state.events.latent_changed.connect(self._on_state_latent_changed)
+        controller.decoded.connect(self._on_controller_decoded)
+        self.setEnabled(False)
+
+    def _build(self) -> None:
+        self.candidates = QComboBox()
+        self.candidates.setMinimumWidth(180)
+        self.add_button = QPushButton("Add vector")
+        self.add_button.clicked.connect(lambda: self.add_candidate(self.candidates.currentIndex()))
+        self.picker = GroupPicker(self._state, self._map)
+        self.picker.vector_made.connect(self.add_vector)
+        self.picker.failed.connect(self._fail)
+        top = QGridLayout()
+        top.addWidget(QLabel("Attribute"), 0, 0)
+        top.addWidget(self.candidates, 0, 1)
+        top.addWidget(self.add_button, 0, 2)
+        top.addWidget(self.picker, 1, 0, 1, 3)
+        top.setColumnStretch(1, 1)
+        self.rows_box = QWidget()
+        self.rows_layout = QVBoxLayout(self.rows_box)
+        self.rows_layout.setContentsMargins(0, 0, 0, 0)
+        self.rows_layout.setSpacing(1)
+        self.empty_label = QLabel("No vectors yet: pick an attribute and click “Add vector”.")
+        self.empty_label.setStyleSheet("color: #888888;")
+        self.rows_layout.addWidget(self.empty_label)
+        self.rows_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.rows_box)
+        scroll.setMinimumHeight(84)
+        self.strip_label = QLabel("")
+        self.strip_label.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
+        self.strip = ImageRow(height=84)
+        self.strip.clicked.connect(lambda i: self.set_weight(self.selected, float(STRIP_ALPHAS[i])))
+        self.cosines = CosineTable()
+        self.orth_button = QPushButton("Orthogonalise picked")
+        self.orth_button.setToolTip("remove from the picked vector its components along every other vector")
+        self.orth_button.clicked.connect(self.orthogonalise_selected)
+        load, save, into = QPushButton("Load…"), QPushButton("Save…"), QPushButton("Save into checkpoint")
+        load.clicked.connect(self._load_dialog)
+        save.clicked.connect(self._save_dialog)
+        into.clicked.connect(lambda: self.save_into_checkpoint(confirm=True))
+        self.save_into_button = into
+        button_box = QWidget()
+        button_box.setMaximumWidth(210)            # a column at the right, with or without the cosine table
+        buttons = QVBoxLayout(button_box)
+        buttons.setContentsMargins(0, 0, 0, 0)
+        for b in (self.orth_button, load, save, into):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.cosines, 1)
+        bottom.addStretch(0)
+        bottom.addWidget(button_box, 0, Qt.AlignmentFlag.AlignRight)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(scroll, 2)
+        layout.addWidget(self.strip_label)
+        layout.addWidget(self.strip)
+        layout.addLayout(bottom, 1)
+
+    # -- adding and removing vectors -----------------------------------------------------------------
+    def add_candidate(self, which: int | str) -> str | None:
+        """Adds the vector of a listed attribute (its index in the list, or its name); returns its name."""
+        loaded = self._state.loaded
+        found = [c for i, c in enumerate(self._candidate_list) if which in (i, c.name)]
+        if loaded is None or not found:
+            return None
+        c = found[0]
+        mask = attrs.candidate_mask(c, loaded.labels, loaded.attributes)
+        vector = attrs.vector_from_mask(loaded.latents, mask)
+        return self.add_vector(c.name, vector, f"{c.label}: mean latent of {c.count} images with it minus "
+                                                f"{len(mask) - c.count} without ({loaded.name})")
+
+    def add_vector(self, name: str, vector: np.ndarray, description: str = "") -> str:
+        name = attrs.unique_name(name, [e.name for e in self._state.edits])
+        self._state.edits.append(AttributeEdit(name, np.asarray(vector, np.float32).copy(), 0.0, description))
+        self.selected = name
+        self._state.events.latent_changed.emit(self._state)
+        return name
+
+    def remove_vector(self, name: str) -> None:
+        self._state.edits = [e for e in self._state.edits if e.name != name]
+        self._state.events.latent_changed.emit(self._state)
+
+    def set_weight(self, name: str | None, weight: float) -> None:
+        if name is not None:
+            self._state.set_edit_weight(name, weight)
+
+    def select_vector(self, name: str) -> None:
+        self.selected = name
+        self._sync_rows()
+        self._request_strip()
+
+    def orthogonalise_selected(self) -> None:
+        edits = self._state.edits
+        names = [e.name for e in edits]
+        if self.selected not in names or len(edits) < 2:
+            return
+        i = names.index(self.selected)
+        edits[i].vector = attrs.orthogonalised([e.vector for e in edits], i)
+        edits[i].description += " (orthogonalised against " + ", ".join(n for n in names if n != self.selected) + ")"
+        self._state.events.latent_changed.emit(self._state)
+
+    # -- files ----------------------------------------------------------------------------------------
+    def save_vectors(self, path: str) -> bool:
+        loaded = self._state.loaded
+        try:
+            attrs.save_vectors_file(path, self._state.edits, loaded.model.latent_dim, file_sha256(loaded.path))
+        except (LatentAtlasError, OSError) as e:
+            self._fail("Could not save the vectors", str(e))
+            return False
+        self.status.emit(f"saved {len(self._state.edits)} vectors to {path}")
+        return True
+
+    def load_vectors(self, path: str) -> list[str]:
+        loaded = self._state.loaded
+        try:
+            found = attrs.load_vectors_file(path, loaded.model.latent_dim)
+        except LatentAtlasError as e:
+            self._fail("Could not load the vectors", str(e))
+            return []
+        if found.checkpoint_sha256 and found.checkpoint_sha256 != file_sha256(loaded.path):
+            self.status.emit(f"{path} was made with another checkpoint: the vectors may mean something else here")
+        names = [e.name for e in self._state.edits]
+        for edit in found.vectors:
+            edit.name = attrs.unique_name(edit.name, names)
+            names.append(edit.name)
+            self._state.edits.append(edit)
+        self.selected = found.vectors[-1].name
+        self._state.events.latent_changed.emit(self._state)
+        return [e.name for e in found.vectors]
+
+    def save_into_checkpoint(self, confirm: bool = True) -> bool:
+        loaded = self._state.loaded
+        if loaded is None or not self._state.edits:
+            return False
+        if attrs.is_bundled(loaded.path):
+            if confirm:
+                QMessageBox.information(self, "Bundled model", f"{loaded.name} is a bundled model, which the "
+                                        "editor never rewrites. Save the vectors to a JSON or .npy file instead.")
+                self._save_dialog()
+                return False
+            self._fail("Bundled model", f"{loaded.path} is a bundled model: save the vectors to a file instead")
+            return False
+        if confirm and QMessageBox.question(
+                self, "Save vectors into the checkpoint",
+                f"Rewrite {loaded.path} with {len(self._state.edits)} vectors? Vectors it holds now are "
+                "replaced; the weights stay as they are.") != QMessageBox.StandardButton.Yes:
+            return False
+        try:
+            loaded.checkpoint.vectors = attrs.save_into_checkpoint(loaded.path, self._state.edits)
+        except LatentAtlasError as e:
+            self._fail("Could not save the vectors", str(e))
+            return False
+        self.status.emit(f"saved {len(self._state.edits)} vectors into {loaded.name}")
+        return True
+
+    def _load_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load vectors", "", VECTOR_FILTER)
+        if path:
+            self.load_vectors(path)
+
+    def _save_dialog(self) -> None:
+        if self._state.edits:
+            path, _ = QFileDialog.getSaveFileName(self, "Save vectors", "vectors.json", VECTOR_FILTER)
+            if path:
+                self.save_vectors(path)
+
+    def _fail(self, title: str, message: str) -> None:
+        self.errors.append(message)
+        self.error.emit(title, message)
+
+    # -- session hook ---------------------------------------------------------------------------------
+    def panel_state(self) -> dict:
+        return {"picked": self.selected}
+
+    def restore_panel_state(self, saved: dict) -> None:
+        if isinstance(saved, dict) and saved.get("picked") in self.rows:
+            self.select_vector(saved["picked"])
+
+    # -- following the state ------------------------------------------------------------------------------
+    def _on_state_model_changed(self, loaded) -> None:
+        self._candidate_list = attrs.candidates_for(loaded)
+        self.candidates.clear()
+        for c in self._candidate_list:
+            self.candidates.addItem(f"{c.label}  ({c.count})", c.name)
+        if not self._candidate_list:
+            self.candidates.addItem("(this model's data has no labels or attributes)")
+        self.add_button.setEnabled(bool(self._candidate_list))
+        self.save_into_button.setEnabled(not attrs.is_bundled(loaded.path))
+        stored = attrs.vectors_from_checkpoint(loaded.checkpoint.vectors)
+        stored_names = {e.name for e in stored}
+        self._state.edits = [e for e in self._state.edits if e.name not in stored_names] + stored
+        self.setEnabled(True)
+        self._sync_rows()
+
+    def _on_state_latent_changed(self, state: EditorState) -> None:
+        self._sync_rows()
+        self._request_strip()
+
+    def _sync_rows(self) -> None:
+        edits = {e.name: e for e in self._state.edits}
+        for name in [n for n in self.rows if n not in edits]:
+            row = self.rows.pop(name)
+            self.rows_layout.removeWidget(row)
+            row.deleteLater()
+        for name, edit in edits.items():
+            row = self.rows.get(name)
+            if row is None:
+                row = self.rows[name] = AttributeRow(name, edit.description, edit.weight)
+                row.weight_changed.connect(self.set_weight)
+                row.remove_requested.connect(self.remove_vector)
+                row.picked.connect(self.select_vector)
+                row.drag_finished.connect(self.drag_finished)
+                self.rows_layout.insertWidget(self.rows_layout.count() - 1, row)
+            row.set_weight(edit.weight)
+            row.set_description(edit.description)
+        if self.selected not in edits:
+            self.selected = next(reversed(edits), None)
+        for name, row in self.rows.items():
+            row.pick.blockSignals(True)
+            row.pick.setChecked(name == self.selected)
+            row.pick.blockSignals(False)
+        self.empty_label.setVisible(not edits)
+        for widget in (self.strip, self.strip_label, self.cosines):   # nothing to show before a vector
+            widget.setVisible(bool(edits))
+        self.orth_button.setEnabled(len(edits) >= 2)
+        key = tuple((e.name, e.vector.tobytes()) for e in self._state.edits)
+        if key != self._cosine_key:
+            self._cosine_key = key
+            self.cosines.set_vectors([e.name for e in self._state.edits], [e.vector for e in self._state.edits])
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._strip_stale:
+            self._request_strip()
+
+    def _request_strip(self) -> None:
+        self._strip_stale = not self.isVisible()
+        if self._strip_stale:
+            return      # a hidden tab decodes nothing; it catches up when shown
+        state = self._state
+        edit = next((e for e in state.edits if e.name == self.selected), None)
+        if edit is None or state.current is None:
+            self.strip.clear()
+            self.strip_label.setText("")
+            return
+        self.strip_label.setText(f"{edit.name} from α = −2 to +2 (click a frame to use its α)")
+        z = attrs.latents_with_weight(state.current.base, state.edits, edit.name, STRIP_ALPHAS)
+        self._strip_id = self._controller.decode(torch.from_numpy(z), state.condition_tensor(), "attr_strip")
+        marked = np.flatnonzero(np.isclose(STRIP_ALPHAS, edit.weight))
+        self._strip_mark = int(marked[0]) if len(marked) else None
+
+    def _on_controller_decoded(self, result) -> None:
+        if result.purpose != "attr_strip" or result.id != self._strip_id:
+            return   # another panel's decode, or an older strip than the one last asked for
+        self.strip.set_images(result.images, [f"{a:+.1f}" for a in STRIP_ALPHAS])
+        self.strip.mark(self._strip_mark)

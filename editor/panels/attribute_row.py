@@ -1,0 +1,76 @@
+"""One attribute vector in the Attributes panel: pick it (for the strip), its weight as a slider and a
+number in [-3, 3] (step 0.05), and a remove button. Setting the weight from outside emits nothing."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QRadioButton, QSlider, QToolButton, QWidget
+
+MAX_WEIGHT = 3.0
+STEPS_PER_UNIT = 20          # slider ticks per unit of weight: steps of 0.05
+
+
+class AttributeRow(QWidget):
+    weight_changed = Signal(str, float)
+    remove_requested = Signal(str)
+    picked = Signal(str)
+    drag_finished = Signal()     # the slider was let go: the next move is a new undo step
+
+    def __init__(self, name: str, description: str = "", weight: float = 0.0, parent=None):
+        super().__init__(parent)
+        self.name = name
+        self.pick = QRadioButton(name)
+        self.pick.setToolTip(description or name)
+        self.pick.setMinimumWidth(110)
+        self.pick.toggled.connect(lambda on: on and self.picked.emit(self.name))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        ticks = int(MAX_WEIGHT * STEPS_PER_UNIT)
+        self.slider.setRange(-ticks, ticks)
+        self.slider.setPageStep(STEPS_PER_UNIT // 2)
+        self.slider.setMinimumWidth(140)
+        self.slider.setToolTip(f"weight of {name}: -3 subtracts the vector three times, +3 adds it three times")
+        self.spin = QDoubleSpinBox()
+        self.spin.setRange(-MAX_WEIGHT, MAX_WEIGHT)
+        self.spin.setSingleStep(1 / STEPS_PER_UNIT)
+        self.spin.setDecimals(2)
+        self.spin.setFixedWidth(70)
+        self.spin.setKeyboardTracking(False)      # a typed weight applies on Enter: one edit, one undo step
+        self.spin.setProperty("undo_edits", True)  # Ctrl+Z here undoes the edit (history_actions.NumberBoxUndo)
+        self.remove = QToolButton()
+        self.remove.setText("✕")
+        self.remove.setToolTip(f"remove {name}")
+        self.remove.clicked.connect(lambda: self.remove_requested.emit(self.name))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 0, 2, 0)
+        layout.addWidget(self.pick)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.spin)
+        layout.addWidget(self.remove)
+        self.set_weight(weight)
+        self.slider.valueChanged.connect(self._on_slider_changed)
+        self.slider.sliderReleased.connect(self.drag_finished)
+        self.spin.valueChanged.connect(self._on_spin_changed)
+
+    def set_weight(self, weight: float) -> None:
+        """Shows a weight without emitting weight_changed (the state already has it)."""
+        for widget in (self.slider, self.spin):
+            widget.blockSignals(True)
+        self.slider.setValue(round(weight * STEPS_PER_UNIT))
+        self.spin.setValue(weight)
+        for widget in (self.slider, self.spin):
+            widget.blockSignals(False)
+
+    def set_description(self, description: str) -> None:
+        self.pick.setToolTip(description or self.name)
+
+    def _on_slider_changed(self, ticks: int) -> None:
+        weight = ticks / STEPS_PER_UNIT
+        self.spin.blockSignals(True)
+        self.spin.setValue(weight)
+        self.spin.blockSignals(False)
+        self.weight_changed.emit(self.name, weight)
+
+    def _on_spin_changed(self, weight: float) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setValue(round(weight * STEPS_PER_UNIT))
+        self.slider.blockSignals(False)
+        self.weight_changed.emit(self.name, float(weight))

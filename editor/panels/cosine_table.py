@@ -1,0 +1,43 @@
+"""A small table of cosine similarities between attribute vectors: near 0 means independent edits,
+near ±1 means two sliders move the image the same way."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+from latent_atlas.editor.core.attributes import cosine_table
+
+SHORT_NAME = 10   # characters of a vector's name in the headers
+
+
+class CosineTable(QTableWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setToolTip("cosine similarity between vectors: 0 = independent, ±1 = the same direction")
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.setMinimumHeight(70)
+        self.values = np.zeros((0, 0), np.float32)
+
+    def set_vectors(self, names: list[str], vectors: list[np.ndarray]) -> None:
+        self.values = cosine_table(vectors)
+        k = len(names)
+        short = [n if len(n) <= SHORT_NAME else n[:SHORT_NAME - 1] + "…" for n in names]
+        self.setRowCount(k)
+        self.setColumnCount(k)
+        self.setHorizontalHeaderLabels(short)
+        self.setVerticalHeaderLabels(short)
+        for i in range(k):
+            for j in range(k):
+                v = float(self.values[i, j])
+                item = QTableWidgetItem(f"{v:+.2f}")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if i != j:   # shade by |cos|: red for aligned, blue for opposed
+                    colour = QColor(200, 60, 60) if v > 0 else QColor(60, 90, 200)
+                    colour.setAlpha(int(170 * min(1.0, abs(v))))
+                    item.setBackground(QBrush(colour))
+                self.setItem(i, j, item)

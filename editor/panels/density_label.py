@@ -1,0 +1,93 @@
+"""A line under the images: how likely the current image is (ELBO and importance-weighted log p for a VAE,
+realness for a GAN), and an orange warning when the current latent leaves the data.
+
+The numbers come from the decode worker (controller.run_on_model, purpose "density"), asked for a moment
+after the latent stops changing, so a drag across the map does not keep the worker busy with them.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from latent_atlas.editor.core.density import (
+    WARN_COLOUR,
+    Density,
+    OffDataCheck,
+    density_of,
+    describe,
+    discriminator_note,
+)
+from latent_atlas.editor.core.state import EditorState
+
+PURPOSE = "density"
+SETTLE_MS = 120      # wait for the latent to rest this long before asking
+
+
+class DensityLabel(QWidget):
+    def __init__(self, state: EditorState, controller, parent=None):
+        super().__init__(parent)
+        self._state, self._controller = state, controller
+        self._off: OffDataCheck | None = None
+        self._note = ""
+        self._last_id = 0
+        self.density: Density | None = None          # the numbers on screen
+        self.numbers = QLabel("")
+        self.numbers.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
+        self.numbers.setWordWrap(True)
+        self.warning = QLabel("")
+        self.warning.setStyleSheet(f"color: {WARN_COLOUR}; font-weight: 600; font-size: 9pt;")
+        self.warning.setWordWrap(True)
+        self.warning.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.numbers)
+        layout.addWidget(self.warning)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SETTLE_MS)
+        self._timer.timeout.connect(self.request)
+        state.events.model_changed.connect(self._on_state_model_changed)
+        state.events.latent_changed.connect(lambda _state: self._timer.start())
+        controller.task_done.connect(self._on_controller_task_done)
+        controller.decoder.failed.connect(self._on_decoder_failed)
+
+    def _on_state_model_changed(self, loaded) -> None:
+        # the threshold is computed on the worker at the first request, never on the GUI thread
+        self._off = loaded.off_data
+        self._note = discriminator_note(loaded.checkpoint.dataset)
+        self.density = None
+        self.numbers.setText("")
+        self.warning.hide()
+
+    def request(self) -> None:
+        z = self._state.latent()
+        if self._state.loaded is None or z is None:
+            return
+        off, note, condition = self._off, self._note, self._state.condition
+        condition = None if condition is None else condition.copy()
+        self._last_id = self._controller.run_on_model(
+            PURPOSE, lambda model: density_of(model, z, condition, off, note=note))
+
+    def _on_controller_task_done(self, task_id: int, purpose: str, result) -> None:
+        if purpose != PURPOSE or task_id != self._last_id:
+            return   # someone else's task, or an older latent's numbers
+        self.density = result
+        text, warning = describe(result)
+        self.numbers.setText(text)
+        self.warning.setText("⚠ " + warning if warning else "")
+        self.warning.setVisible(bool(warning))
+
+    def _on_decoder_failed(self, purpose: str, message: str) -> None:
+        if purpose == PURPOSE:
+            self.numbers.setText(f"density unavailable: {message}")
+            self.warning.hide()
+
+
+def add_density_label(window) -> DensityLabel:
+    """Puts the label just under the info line below the images."""
+    label = DensityLabel(window.state, window.controller)
+    layout = window.info.parentWidget().layout()
+    layout.insertWidget(layout.indexOf(window.info) + 1, label)
+    window.density_label = label
+    return label

@@ -1,0 +1,137 @@
+"""Latent traversal: for the current latent, each of the top dimensions swept from -3 to +3 with the others
+fixed, one row per dimension. Rows are ordered by the dimension's average KL over the data (the most used
+first; a GAN has no posterior, so index order). One batched decode with purpose "traversal", sent only
+while the tab is visible.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from latent_atlas.editor.core.state import EditorState
+from latent_atlas.editor.widgets.tile_view import PAD, TileView
+from latent_atlas.models.latent.latent_math import dims_by_kl, kl_per_dimension, traversal
+
+PURPOSE = "traversal"
+DEFAULT_ROWS = 8
+
+
+def ordered_dimensions(loaded) -> tuple[list[int], np.ndarray | None]:
+    """(dimensions, most used first; KL per dimension (D,) or None for a model without posteriors)."""
+    d = loaded.latents.shape[1]
+    if loaded.logvars is None:
+        return list(range(d)), None
+    mu, logvar = torch.from_numpy(loaded.latents), torch.from_numpy(loaded.logvars)
+    return dims_by_kl(mu, logvar), kl_per_dimension(mu, logvar).numpy()
+
+
+class TraversalPanel(QWidget):
+    def __init__(self, state: EditorState, controller, parent=None):
+        super().__init__(parent)
+        self._state, self._controller = state, controller
+        self._requests: dict[int, tuple[np.ndarray, list[int]]] = {}
+        self._shown_id = 0
+        self._dirty = False
+        self.order: list[int] = []
+        self.kl: np.ndarray | None = None
+        self.dims: list[int] = []              # rows on screen, top to bottom
+        self.latents: np.ndarray | None = None  # (rows * values, D) on screen
+        self._build()
+        state.events.model_changed.connect(self._on_state_model_changed)
+        state.events.latent_changed.connect(self._on_state_latent_changed)
+        controller.decoded.connect(self._on_controller_decoded)
+
+    def _build(self) -> None:
+        self.rows = QSpinBox()
+        self.rows.setRange(1, DEFAULT_ROWS)
+        self.rows.setValue(DEFAULT_ROWS)
+        self.rows.setToolTip("How many dimensions to show, the most used (highest KL) first")
+        self.values = QSpinBox()
+        self.values.setRange(3, 15)
+        self.values.setValue(9)
+        self.extent = QDoubleSpinBox()
+        self.extent.setRange(0.5, 6.0)
+        self.extent.setSingleStep(0.5)
+        self.extent.setValue(3.0)
+        self.extent.setPrefix("±")
+        self.grid = TileView(min_height=160, axes=True)
+        self.grid.plot.getAxis("left").setWidth(78)
+        top = QHBoxLayout()
+        for text, w in (("Dimensions", self.rows), ("Values", self.values), ("Range", self.extent)):
+            top.addWidget(QLabel(text))
+            top.addWidget(w)
+            top.addSpacing(6)
+        top.addStretch(1)
+        hint = QLabel("Each row sets one latent dimension to the values below, the others fixed. "
+                      "Click an image to make it current.")
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #999999;")
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.grid, 1)
+        layout.addWidget(hint)
+        for w in (self.rows, self.values, self.extent):
+            w.valueChanged.connect(self.request)
+        self.grid.tile_clicked.connect(self._on_grid_tile_clicked)
+
+    def value_grid(self) -> np.ndarray:
+        e = self.extent.value()
+        return np.linspace(-e, e, self.values.value()).astype(np.float32)
+
+    def request(self) -> None:
+        z = self._state.latent()
+        if self._state.loaded is None or z is None:
+            return
+        if not self.isVisible():
+            self._dirty = True    # decoded when the tab is shown: no worker time for a hidden grid
+            return
+        self._dirty = False
+        dims = self.order[:self.rows.value()]
+        batch = traversal(torch.from_numpy(z), dims, torch.from_numpy(self.value_grid()))   # (rows, V, D)
+        batch = batch.reshape(-1, z.shape[0]).numpy()
+        c = self._state.condition_tensor()
+        request_id = self._controller.decode(torch.from_numpy(batch), c, purpose=PURPOSE)
+        self._requests = {i: r for i, r in self._requests.items() if i > self._shown_id}
+        self._requests[request_id] = (batch, dims)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self.request()
+
+    def _on_controller_decoded(self, result) -> None:
+        if result.purpose != PURPOSE or result.id <= self._shown_id or result.id not in self._requests:
+            return
+        self._shown_id = result.id
+        self.latents, self.dims = self._requests.pop(result.id)
+        values = self.value_grid()
+        self.grid.set_tiles(result.images, ncols=len(self.latents) // max(1, len(self.dims)))
+        self._label_axes(values)
+
+    def _label_axes(self, values: np.ndarray) -> None:
+        h, w = self.grid.tile_shape
+        rows = []
+        for r, d in enumerate(self.dims):
+            text = f"z{d}" if self.kl is None else f"z{d}  KL {self.kl[d]:.2f}"
+            rows.append((r * (h + PAD) + h / 2, text))
+        cols = [(q * (w + PAD) + w / 2, f"{v:+.1f}") for q, v in enumerate(values)]
+        self.grid.plot.getAxis("left").setTicks([rows])
+        self.grid.plot.getAxis("bottom").setTicks([cols])
+
+    def _on_grid_tile_clicked(self, index: int) -> None:
+        if self.latents is not None and index < len(self.latents):
+            self._controller.set_latent(self.latents[index].copy(), "traversal")
+
+    def _on_state_model_changed(self, loaded) -> None:
+        self.order, self.kl = ordered_dimensions(loaded)
+        self.rows.blockSignals(True)
+        self.rows.setMaximum(len(self.order))
+        self.rows.setValue(min(DEFAULT_ROWS, len(self.order)))
+        self.rows.blockSignals(False)
+        self._requests.clear()
+        self.latents, self.dims = None, []
+        self.grid.clear()
+
+    def _on_state_latent_changed(self, state: EditorState) -> None:
+        self.request()

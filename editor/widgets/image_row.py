@@ -1,0 +1,91 @@
+"""A clickable row of decoded images drawn as one ImageItem (created once), with a caption under each cell.
+Used by the attribute strip (one vector from alpha -2 to +2) and the condition row (one z, every class)."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+
+from latent_atlas.editor.core.image_convert import for_display, strip
+
+PAD = 1   # pixels of black between cells
+
+
+class ImageRow(QWidget):
+    clicked = Signal(int)      # the cell under a left click
+
+    def __init__(self, height: int = 78, parent=None):
+        super().__init__(parent)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setFixedHeight(height)
+        self.graphics.ci.setContentsMargins(0, 0, 0, 0)
+        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
+        self.view.setMenuEnabled(False)
+        self.item = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.item)
+        self.marker = QGraphicsRectItem()
+        self.marker.setPen(pg.mkPen("#ffcc33", width=2, cosmetic=True))
+        self.marker.setZValue(10)
+        self.marker.hide()
+        self.view.addItem(self.marker)
+        self._captions: list[pg.TextItem] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+        self.images: np.ndarray | None = None      # (B, H, W, C) uint8 last shown
+        self._shape = None
+        self.graphics.scene().sigMouseClicked.connect(self._on_scene_clicked)
+
+    def set_images(self, images: np.ndarray, captions: list[str] | None = None) -> None:
+        """images (B, H, W, C) uint8; captions (B,) drawn under the cells."""
+        self.images = images
+        self.item.setImage(for_display(strip(images, PAD)), autoLevels=False, levels=(0, 255))
+        b, h, w, _ = images.shape
+        if (b, h, w) != self._shape:   # re-layout only when the cell count or size changes
+            self._shape = (b, h, w)
+            self._make_captions(b, h, w)
+            self.view.setRange(xRange=(0, b * (w + PAD) - PAD), yRange=(0, h * 1.3), padding=0.02)
+        for text, caption in zip(self._captions, captions or []):
+            text.setText(caption)
+
+    def _make_captions(self, b: int, h: int, w: int) -> None:
+        for text in self._captions:
+            self.view.removeItem(text)
+        self._captions = []
+        for i in range(b):
+            text = pg.TextItem("", color="#bbbbbb", anchor=(0.5, 0.0))
+            text.setPos(i * (w + PAD) + w / 2, h)
+            self.view.addItem(text)
+            self._captions.append(text)
+
+    def mark(self, index: int | None) -> None:
+        """Outline one cell (the one in use), or none."""
+        if index is None or self._shape is None or not 0 <= index < self._shape[0]:
+            self.marker.hide()
+            return
+        _, h, w = self._shape
+        self.marker.setRect(index * (w + PAD) - 0.5, -0.5, w + 1, h + 1)
+        self.marker.show()
+
+    def clear(self) -> None:
+        self.images = None
+        self.item.clear()
+        self.marker.hide()
+        for text in self._captions:
+            text.setText("")
+
+    def cell_at(self, x: float) -> int:
+        if self._shape is None:
+            return -1
+        b, _, w = self._shape
+        i = int(x // (w + PAD))
+        return i if 0 <= i < b and x - i * (w + PAD) < w else -1
+
+    def _on_scene_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self._shape is None:
+            return
+        p = self.view.mapSceneToView(event.scenePos())
+        i = self.cell_at(p.x())
+        if i >= 0 and 0 <= p.y() < self._shape[1]:
+            self.clicked.emit(i)
