@@ -78,7 +78,8 @@ def run_sample(args) -> int:
 def run_convert(args) -> int:
     from latent_atlas.models.checkpoints.convert import convert_checkpoint
 
-    out = convert_checkpoint(args.file, args.arch, args.out, discriminator=args.discriminator)
+    out = convert_checkpoint(args.file, args.arch, args.out, discriminator=args.discriminator,
+                             condition_names=args.condition_names, output_range=args.output_range)
     print(f"wrote {out}")
     return 0
 

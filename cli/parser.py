@@ -60,11 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling factor")
 
-    c = sub.add_parser("convert", help="import a PyTorch examples checkpoint (.pt/.pth) safely")
+    c = sub.add_parser("convert", help="import a PyTorch checkpoint (.pt/.pth/.ckpt) safely",
+                       description="Convert a state dict or Lightning .ckpt of the PyTorch-VAE zoo (VanillaVAE, "
+                       "BetaVAE, ConditionalVAE) or the PyTorch examples (VAE, DCGAN), read with "
+                       "torch.load(weights_only=True) only, into a Latent Atlas checkpoint.")
     c.add_argument("file")
-    c.add_argument("--arch", required=True, choices=("pytorch-vae", "pytorch-dcgan"))
+    c.add_argument("--arch", choices=("pytorch-vae", "pytorch-dcgan", "zoo-vae", "zoo-cvae"),
+                   help="default: recognised from the tensor names and shapes (zoo-vae: VanillaVAE or BetaVAE; "
+                   "zoo-cvae: ConditionalVAE)")
     c.add_argument("--out", required=True, metavar="FILE.safetensors")
     c.add_argument("--discriminator", metavar="NETD.pth", help="DCGAN: the discriminator's state dict too")
+    c.add_argument("--condition-names", metavar="FILE", help="ConditionalVAE: names of its conditions (CelebA's "
+                   "list_attr_celeba.txt, one line separated by spaces, or one name per line)")
+    c.add_argument("--output-range", choices=("unit", "tanh"), default="unit", help="zoo: the images it was "
+                   "trained on: unit [0, 1] (its code since December 2021, default) or tanh [-1, 1] (before)")
 
     r = sub.add_parser("render", help="decode an exported recipe again (image, or strip when it has frames)")
     r.add_argument("recipe", metavar="RECIPE.json")

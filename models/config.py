@@ -15,6 +15,7 @@ MAX_SIDE = 512          # largest image side we build networks for
 MAX_WIDTH = 2048        # largest channel count / hidden width
 MAX_LATENT = 1024
 MAX_COND = 1024
+MAX_ZOO_BLOCKS = 9      # zoo arch: stride-2 blocks; 2**9 = 512 = MAX_SIDE
 
 
 def _check_shape(shape: tuple[int, ...]) -> None:
@@ -52,6 +53,9 @@ class VAEConfig:
     cond_dim: int = 0               # > 0 makes it a conditional VAE: the decoder sees [z, a]
     consistency: float = 0.0        # CVAE: weight of the condition-consistency term (models/consistency.py)
     condition_kind: str = "labels"  # CVAE: "labels" (one-hot, exclusive) or "attributes" (independent 0/1)
+    hidden_dims: tuple[int, ...] = ()   # zoo: channels of each stride-2 block (the PyTorch-VAE zoo's hidden_dims)
+    output_range: str = "unit"      # zoo: the images it was trained on: "unit" [0, 1] (its tanh output is the
+    #                                 image), "tanh" [-1, 1] (the zoo's code before Dec 2021 fed 2x - 1)
 
     def check(self) -> None:
         _check_shape(self.image_shape)
@@ -69,10 +73,30 @@ class VAEConfig:
             raise ConfigError("consistency applies to a conditional VAE (cond_dim > 0)")
         if self.likelihood not in ("bernoulli", "gaussian"):
             raise ConfigError(f"likelihood must be 'bernoulli' or 'gaussian', got {self.likelihood!r}")
-        if self.arch not in ("conv", "mlp"):
-            raise ConfigError(f"arch must be 'conv' or 'mlp', got {self.arch!r}")
+        if self.arch not in ("conv", "mlp", "zoo"):
+            raise ConfigError(f"arch must be 'conv', 'mlp' or 'zoo', got {self.arch!r}")
+        if self.output_range not in ("unit", "tanh"):
+            raise ConfigError(f"output_range must be 'unit' or 'tanh', got {self.output_range!r}")
+        if self.arch == "zoo":
+            self._check_zoo()
+        elif self.hidden_dims or self.output_range != "unit":
+            raise ConfigError("hidden_dims and output_range belong to arch 'zoo'")
         if self.arch == "conv" and self.width * 2 ** n_halvings(*self.image_shape[1:]) > 4 * MAX_WIDTH:
             raise ConfigError("conv width too large for this image size")
+
+    def _check_zoo(self) -> None:
+        """The PyTorch-VAE zoo's network: each block halves the side, the decoder doubles it back."""
+        dims = self.hidden_dims
+        if not isinstance(dims, tuple) or not 1 <= len(dims) <= MAX_ZOO_BLOCKS:
+            raise ConfigError(f"hidden_dims must list 1..{MAX_ZOO_BLOCKS} block widths, got {dims!r}")
+        for d in dims:
+            _check_range("hidden_dims entry", d, 1, MAX_WIDTH)
+        c, h, w = self.image_shape
+        if c != 3 or h != w or h % 2 ** len(dims):
+            raise ConfigError(f"a zoo network makes square RGB images whose side is a multiple of "
+                              f"2**{len(dims)} (one halving per block), not {self.image_shape}")
+        if self.consistency > 0:
+            raise ConfigError("consistency is not available for arch 'zoo'")
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,17 @@ from latent_atlas.models.config import GANConfig, VAEConfig, config_from_dict
 from latent_atlas.models.errors import ConfigError
 from latent_atlas.models.networks.gan import GAN
 from latent_atlas.models.networks.vae import CVAE, VAE
+from latent_atlas.models.networks.zoo import ZooCVAE, ZooVAE
 
 REGISTRY = {
     "vae": (VAEConfig, VAE),     # beta = 0 autoencoder, 1 VAE, > 1 beta-VAE
     "cvae": (VAEConfig, CVAE),
     "gan": (GANConfig, GAN),
+}
+# (kind, config.arch) -> the class of an arch whose network is not built from `width` and `hidden`
+ARCH_CLASSES = {
+    ("vae", "zoo"): ZooVAE,      # the PyTorch-VAE zoo's VanillaVAE / BetaVAE, converted
+    ("cvae", "zoo"): ZooCVAE,    # its ConditionalVAE
 }
 
 
@@ -38,7 +44,7 @@ def build_model(kind: str, config, device=None):
     """A fresh model of `kind`. `device="meta"` allocates nothing (to check shapes and sizes first)."""
     config_class(kind)
     config.check()
-    model_cls = REGISTRY[kind][1]
+    model_cls = ARCH_CLASSES.get((kind, getattr(config, "arch", None)), REGISTRY[kind][1])   # GANs: no arch
     if device is not None and str(device) == "meta":
         with __import__("torch").device("meta"):
             return model_cls(config)

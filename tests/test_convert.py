@@ -296,7 +296,7 @@ def test_bad_arguments_and_files(tmp_path):
     ours = save_checkpoint(tmp_path / "ours.safetensors", small)
     with pytest.raises(CheckpointError, match="already a Latent Atlas checkpoint"):
         convert_checkpoint(ours, "pytorch-vae", tmp_path / "o.safetensors")
-    assert set(ARCHS) == {"pytorch-vae", "pytorch-dcgan"}
+    assert set(ARCHS) == {"pytorch-vae", "pytorch-dcgan", "zoo-vae", "zoo-cvae"}
 
 
 def test_non_finite_weights_are_not_converted(tmp_path):

@@ -1,4 +1,5 @@
-"""Explicit import of pickle-based PyTorch checkpoints (the PyTorch examples' VAE and DCGAN).
+"""Explicit import of pickle-based PyTorch checkpoints: the PyTorch examples' VAE and DCGAN, and the
+PyTorch-VAE zoo's VanillaVAE / BetaVAE and ConditionalVAE (Lightning .ckpt or plain state dict).
 
 Pickle files are read only here, only with `torch.load(weights_only=True)`, and never retried without
 it: a file that needs more than tensors and plain containers is refused. The architecture is inferred
@@ -18,29 +19,48 @@ import torch
 from latent_atlas.models import registry
 from latent_atlas.models.checkpoints.checkpoint import MAX_PARAMETERS, save_checkpoint
 from latent_atlas.models.checkpoints.header import FORMAT_NAME, checked_size, read_header, sniff_format
+from latent_atlas.models.checkpoints.zoo_convert import ZOO_ARCHS, read_condition_names, zoo_arch, zoo_config_values
 from latent_atlas.models.config import GANConfig, VAEConfig
 from latent_atlas.models.errors import CheckpointError, ConfigError
 
-ARCHS = ("pytorch-vae", "pytorch-dcgan")
+ARCHS = ("pytorch-vae", "pytorch-dcgan", *ZOO_ARCHS)
+OUTPUT_RANGES = ("unit", "tanh")
 SAFE_TORCH = (2, 6)   # before 2.6, weights_only=True could be bypassed (CVE-2025-32434)
 VAE_KEYS = {f"{layer}.{p}" for layer in ("fc1", "fc21", "fc22", "fc3", "fc4") for p in ("weight", "bias")}
 
 
-def convert_checkpoint(src, arch: str, out, *, discriminator: str | Path | None = None,
-                       image_size: int | None = None, channels: int | None = None) -> Path:
-    """Convert a PyTorch state dict file of `arch` into a Latent Atlas checkpoint at `out`."""
+def convert_checkpoint(src, arch: str | None, out, *, discriminator: str | Path | None = None,
+                       image_size: int | None = None, channels: int | None = None,
+                       condition_names: str | Path | None = None, output_range: str = "unit") -> Path:
+    """Convert a PyTorch state dict file of `arch` (None: recognised from its tensors) into a Latent Atlas
+    checkpoint at `out`. `condition_names`: a text file naming a conditional model's conditions."""
     src, out = Path(src), Path(out)
-    if arch not in ARCHS:
+    if arch is not None and arch not in ARCHS:
         raise CheckpointError(f"{src}: unknown architecture {arch!r} (choose {', '.join(ARCHS)})")
-    if discriminator is not None and arch != "pytorch-dcgan":
+    if output_range not in OUTPUT_RANGES:
+        raise CheckpointError(f"{src}: unknown output range {output_range!r} (choose {', '.join(OUTPUT_RANGES)})")
+    if discriminator is not None and arch not in (None, "pytorch-dcgan"):
         raise CheckpointError(f"{src}: a discriminator file only goes with --arch pytorch-dcgan")
-    inputs = [src] + ([Path(discriminator)] if discriminator is not None else [])
+    inputs = [src] + [Path(p) for p in (discriminator, condition_names) if p is not None]
     if any(out.resolve() == p.resolve() for p in inputs):
         raise CheckpointError(f"{out}: the output would overwrite an input file; choose another --out")
-    state = read_state_dict(src)
-    if arch == "pytorch-vae":
+    state, what = read_weights(src)
+    arch = arch or detect_arch(src, state, what)
+    if discriminator is not None and arch != "pytorch-dcgan":
+        raise CheckpointError(f"{src}: a discriminator file only goes with a DCGAN generator, not {arch}")
+    if condition_names is not None and arch != "zoo-cvae":
+        raise CheckpointError(f"{src}: --condition-names goes with a conditional model; this is {arch}")
+    if output_range != "unit" and arch not in ZOO_ARCHS:
+        raise CheckpointError(f"{src}: --output-range applies to the zoo's networks, not {arch}")
+    extra = {}
+    if arch in ZOO_ARCHS:
+        model = _zoo_from_state(src, state, arch, image_size, channels, output_range)
+        if condition_names is not None:
+            extra = {"condition_names": read_condition_names(condition_names, model.cond_dim)}
+        if model.cond_dim:
+            extra["condition"] = "attributes"     # the zoo's CVAE reads CelebA's 40 independent 0/1 attributes
+    elif arch == "pytorch-vae":
         model = _vae_from_state(src, state, image_size, channels)
-        extra = {}
     else:
         netd = read_state_dict(Path(discriminator)) if discriminator is not None else None
         model = _dcgan_from_state(src, state, netd, image_size, channels)
@@ -56,8 +76,31 @@ def torch_is_safe(version: str | None = None) -> bool:
     return bool(match) and (int(match[1]), int(match[2])) >= SAFE_TORCH
 
 
+def detect_arch(src: Path, sd: dict, what: str) -> str:
+    """The layout of a state dict, from its tensor names (its shapes are checked when it is mapped)."""
+    arch = zoo_arch(sd)
+    if arch is None and set(sd) == VAE_KEYS:
+        arch = "pytorch-vae"
+    if arch is None and all(k.startswith("main.") for k in sd):
+        arch = "pytorch-dcgan"
+    if arch is None:
+        keys = ", ".join(k[:60] for k in list(sd)[:4])
+        if what.startswith("a Lightning"):
+            raise CheckpointError(f"{src}: {what} whose state_dict holds no VanillaVAE or ConditionalVAE "
+                                  f"weights of the PyTorch-VAE zoo (found keys like {keys})")
+        raise CheckpointError(f"{src}: {what} of no layout that convert knows (the PyTorch-VAE zoo's "
+                              "VanillaVAE, BetaVAE or ConditionalVAE; the PyTorch examples' VAE or DCGAN "
+                              f"generator): found keys like {keys}")
+    return arch
+
+
 def read_state_dict(src: Path) -> dict[str, torch.Tensor]:
     """name -> tensor from a torch.save file (weights_only) or a plain safetensors file."""
+    return read_weights(src)[0]
+
+
+def read_weights(src: Path) -> tuple[dict[str, torch.Tensor], str]:
+    """(name -> tensor, what held them: 'a state dict', 'a Lightning checkpoint ...'), see read_state_dict."""
     checked_size(src)
     fmt = sniff_format(src)
     if fmt == "safetensors":
@@ -76,6 +119,9 @@ def read_state_dict(src: Path) -> dict[str, torch.Tensor]:
         try:
             obj = torch.load(src, map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001 -- never retried without weights_only: that runs code
+            if "Weights only load failed" not in str(e):     # a cut or damaged file, not a refused object
+                raise CheckpointError(f"{src}: could not be read as a PyTorch file (truncated or damaged?): "
+                                      f"{_short_reason(e)}") from None
             raise CheckpointError(f"{src}: not a plain tensor state dict (weights_only load refused it: "
                                   f"{_short_reason(e)})") from None
     else:
@@ -92,11 +138,22 @@ def _short_reason(error: Exception) -> str:
     return (lines[0] if lines else type(error).__name__)[:200]
 
 
-def _unwrap(src: Path, obj) -> dict[str, torch.Tensor]:
-    """A state dict, or a dict holding one under "state_dict" or "model"; "module." prefixes dropped."""
+def _unwrap(src: Path, obj) -> tuple[dict[str, torch.Tensor], str]:
+    """A state dict, or a dict holding one under "state_dict" or "model" (a Lightning checkpoint holds it
+    under "state_dict"); "module." prefixes dropped, and a "model." prefix that every key carries (a
+    LightningModule whose network is its `model` attribute, as the zoo's VAEXperiment)."""
     if not isinstance(obj, Mapping):
         raise CheckpointError(f"{src}: holds a {type(obj).__name__}, not a state dict (a dict of tensors)")
-    if not _is_state_dict(obj):
+    what = "a state dict"
+    if "pytorch-lightning_version" in obj:
+        what = f"a Lightning checkpoint (pytorch-lightning {str(obj['pytorch-lightning_version'])[:20]})"
+        inner = obj.get("state_dict")
+        if not _is_state_dict(inner):
+            found = f"a {type(inner).__name__}" if not isinstance(inner, Mapping) else (
+                "empty" if not inner else "a dict that is not all tensors")
+            raise CheckpointError(f"{src}: {what} whose state_dict is {found}, not the network's tensors")
+        obj = inner
+    elif not _is_state_dict(obj):
         inner = next((obj[k] for k in ("state_dict", "model") if k in obj and _is_state_dict(obj[k])), None)
         if inner is None:
             bad = next((k for k, v in obj.items() if not isinstance(v, torch.Tensor)), None)
@@ -104,7 +161,11 @@ def _unwrap(src: Path, obj) -> dict[str, torch.Tensor]:
                                   f"{type(obj.get(bad)).__name__}, not a tensor (expected a dict of tensors, "
                                   "or one under 'state_dict' or 'model')")
         obj = inner
-    return {k.removeprefix("module."): v for k, v in obj.items()}
+        what = "a dict holding a state dict"
+    sd = {k.removeprefix("module."): v for k, v in obj.items()}
+    if all(k.startswith("model.") for k in sd):
+        sd = {k.removeprefix("model."): v for k, v in sd.items()}
+    return sd, what
 
 
 def _is_state_dict(obj) -> bool:
@@ -133,6 +194,17 @@ def _vae_from_state(src: Path, sd: dict, image_size: int | None, channels: int |
     config = _config(src, VAEConfig, arch="mlp", hidden=int(hidden), latent_dim=int(w21.shape[0]),
                      image_shape=(c, side, side), likelihood="bernoulli", beta=1.0)
     return _filled(src, "vae", config, sd)
+
+
+def _zoo_from_state(src: Path, sd: dict, arch: str, image_size: int | None, channels: int | None,
+                    output_range: str):
+    """The PyTorch-VAE zoo's VanillaVAE / BetaVAE or ConditionalVAE; sizes from zoo_config_values."""
+    values = zoo_config_values(src, sd, arch, image_size)
+    if channels is not None and channels != values["image_shape"][0]:
+        raise CheckpointError(f"{src}: this {ZOO_ARCHS[arch]} makes {values['image_shape'][0]}-channel images, "
+                              f"not {channels}")
+    config = _config(src, VAEConfig, **values, output_range=output_range)
+    return _filled(src, "cvae" if arch == "zoo-cvae" else "vae", config, sd)
 
 
 def _dcgan_from_state(src: Path, sd: dict, netd: dict | None, image_size: int | None, channels: int | None):

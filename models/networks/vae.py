@@ -23,7 +23,12 @@ class VAE(GenerativeModel):
 
     def __init__(self, config: VAEConfig):
         super().__init__(config)
-        cfg = config
+        self._build_layers(config)
+        if config.consistency > 0:
+            self.condition_reader = ConditionReader(config)
+
+    def _build_layers(self, cfg: VAEConfig) -> None:
+        """The encoder and decoder of `cfg.arch`; a subclass with another network replaces this."""
         n_pix = pixel_count(cfg.image_shape)
         if cfg.arch == "conv":
             self.encoder = ConvEncoder(cfg)
@@ -41,8 +46,6 @@ class VAE(GenerativeModel):
             self.fc22 = nn.Linear(cfg.hidden, cfg.latent_dim)
             self.fc3 = nn.Linear(cfg.latent_dim + cfg.cond_dim, cfg.hidden)
             self.fc4 = nn.Linear(cfg.hidden, n_pix)
-        if cfg.consistency > 0:
-            self.condition_reader = ConditionReader(cfg)
 
     # -- the interface -------------------------------------------------------------------------------
     def encode(self, x: torch.Tensor, c: torch.Tensor | None = None):
