@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_left()
     except LatentAtlasError as e:
-        print(f"latent-atlas: error: {e}", file=sys.stderr)
+        first = (str(e).splitlines() or [type(e).__name__])[0]     # details (a second line) are the dialog's
+        print(f"latent-atlas: error: {first}", file=sys.stderr)
         return 1
     except OSError as e:
         name = f"{e.filename}: " if getattr(e, "filename", None) else ""

@@ -13,6 +13,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="OUT.png", help="render the window to a PNG once drawn, then exit")
     p.add_argument("--projection", choices=("pca", "tsne", "umap"), default="pca")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
+    m = p.add_argument_group("your own model (this runs your code, on purpose: nothing else in the program "
+                             "ever imports code named by a file it opens)")
+    m.add_argument("--module", metavar="FILE.py:FACTORY", help="open the module FACTORY() returns (FILE.py or "
+                   "package.module); it needs decode(z) and, for a VAE, encode(x)")
+    m.add_argument("--weights", metavar="FILE", help="state dict for --module (torch.save or safetensors; read "
+                   "with weights_only=True)")
+    m.add_argument("--data", metavar="FOLDER|NAME", help="images for the map: a folder, digits, fashion-mnist, "
+                   "mnist or shapes (default: prior samples)")
+    m.add_argument("--kind", choices=("vae", "cvae", "gan"), help="what --module is (default: a VAE if it has "
+                   "encode(), else a GAN)")
+    m.add_argument("--latent-dim", type=int, help="latent size, when the module has no latent_dim attribute")
+    m.add_argument("--latent-shape", metavar="C,H,W", help="a spatial latent's shape, e.g. 4,8,8")
+    m.add_argument("--image-shape", metavar="C,H,W", help="when the decoder's output does not say, e.g. 3,64,64")
+    m.add_argument("--output-range", choices=("unit", "tanh", "logits"), help="what decode returns: unit [0, 1], "
+                   "tanh [-1, 1] or logits (default: read from a few decodes)")
+    m.add_argument("--likelihood", choices=("bernoulli", "gaussian"), help="p(x|z), for the ELBO and log p(x)")
+    m.add_argument("--sigma", type=float, default=1.0, help="the Gaussian likelihood's sigma (pixels in [0, 1])")
+    m.add_argument("--condition-names", metavar="FILE", help="a CVAE's condition names: one per line, or "
+                   "one line separated by spaces")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a model headless (torchrun for several processes)",

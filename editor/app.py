@@ -74,6 +74,10 @@ def run_editor(args) -> int:
     from latent_atlas.models.errors import ConfigError
 
     check_display()
+    if args.module:
+        return run_module(args)
+    if args.weights or args.data:
+        raise ConfigError(f"{'--weights' if args.weights else '--data'} goes with --module FILE.py:FACTORY")
     bundled = default_model()
     path = args.open or (str(bundled.path) if bundled else None)
     if args.screenshot and path is None:
@@ -83,6 +87,26 @@ def run_editor(args) -> int:
         return _show_and_run(app, window, args, path)
     finally:
         window.controller.shutdown()          # every exit, early or late: no QThread left running
+
+
+def run_module(args) -> int:
+    """--module FILE.py:FACTORY [--weights W] [--data D]: the user's own code, built before any window."""
+    from latent_atlas.editor.python_api import open_window, prepare
+    from latent_atlas.models.adapters.source import build_from_spec, read_names, shape_argument
+
+    if args.open:
+        raise ConfigError("--open and --module each name the model: give one of them")
+    net, source = build_from_spec(args.module, args.weights)
+    names = read_names(args.condition_names) if args.condition_names else None
+    model, images, origin = prepare(
+        net, data=args.data, condition_names=names, kind=args.kind, latent_dim=args.latent_dim,
+        latent_shape=shape_argument(args.latent_shape, "--latent-shape"),
+        image_shape=shape_argument(args.image_shape, "--image-shape"), output_range=args.output_range,
+        likelihood=args.likelihood, sigma=args.sigma, source=source,
+        device=None if args.device == "auto" else args.device)
+    code, _ = open_window(model, images, origin, screenshot=args.screenshot, projection=args.projection,
+                          block=True)
+    return int(code or 0)
 
 
 def _show_and_run(app, window, args, path: str | None) -> int:
@@ -102,7 +126,9 @@ def _show_and_run(app, window, args, path: str | None) -> int:
         window.show_empty_hint()
         window.show_error("No model", "No bundled model was found. Open a checkpoint with File > Open.")
     else:
-        window.map.plot.setTitle(f"Opening {os.path.basename(path)}…", size="9pt")
+        from latent_atlas.editor.widgets.plain_text import html_text
+
+        window.map.plot.setTitle(html_text(f"Opening {os.path.basename(path)}…"), size="9pt")
         window.open_path(path)
     if args.screenshot:
         from latent_atlas.editor.screenshot import take_screenshot_when_ready

@@ -77,6 +77,24 @@ class Controller(QObject):
         self._load_job = job
         self.load_started.emit(str(path))
 
+    def open_module(self, model, data, origin: dict) -> None:
+        """A user's module (models/adapters ModuleModel) and its data: encoded and projected off the GUI
+        thread, then the same as an opened checkpoint."""
+        if self._load_job is not None:
+            self._load_job.cancel()
+        projection = self.projection_method
+        fn = partial(self._load_module, model, data, origin, projection)
+        job = self.start_job(f"opening {origin['module']}", fn, self._on_loaded, self.load_failed.emit)
+        job.progressed.connect(self.load_progress)
+        self._load_job = job
+        self.load_started.emit(origin["module"])
+
+    def _load_module(self, model, data, origin, projection, progress, should_stop) -> LoadedModel:
+        from latent_atlas.editor.core.loaded_model import load_module_for_editor
+
+        return load_module_for_editor(model, data, origin, projection=projection, progress=progress,
+                                      should_stop=should_stop)
+
     def _load(self, path, device, projection, progress, should_stop) -> LoadedModel:
         from latent_atlas.editor.core.loaded_model import load_for_editor
 

@@ -240,11 +240,13 @@ class MainWindow(QMainWindow):
     # -- reactions ------------------------------------------------------------------------------------
     def _on_model_loaded(self, loaded) -> None:
         self._idle()
-        self.recent.add(str(loaded.path))
+        if not loaded.is_module:                       # a user's module opens from code, not File > Recent
+            self.recent.add(str(loaded.path))
         model = loaded.model
         self.model_label.setText(f"{loaded.name} · {loaded.kind} · z{model.latent_dim}")
         self.setWindowTitle(f"Latent Atlas — {loaded.name}")
-        index = self.model_picker.findData(str(Path(loaded.path).resolve()))
+        index = -1 if loaded.is_module else self.model_picker.findData(str(Path(loaded.path).resolve()))
+        self.model_picker.setItemText(0, loaded.name if index < 0 else "Bundled models…")
         self.model_picker.setCurrentIndex(max(0, index))
         self.map_toolbar.set_latent_dim(model.latent_dim)
         self.map_toolbar.select(loaded.projection.method if loaded.projection else "pca")
@@ -301,7 +303,9 @@ class MainWindow(QMainWindow):
     def _on_map_split_toggled(self, train: bool) -> None:
         self.controller.map_split = "train" if train else "test"
         self.controller.map_limit = 60_000 if train else 10_000
-        if self.state.loaded is not None:
+        if self.state.loaded is not None and self.state.loaded.is_module:
+            self.statusBar().showMessage("a module's map shows the data it was opened with", 5000)
+        elif self.state.loaded is not None:
             self.open_path(str(self.state.loaded.path))
 
     def request_projection(self, method: str, **options) -> None:

@@ -23,7 +23,7 @@ WARN_COLOUR = "#ff9900"
 
 @dataclass(frozen=True)
 class Density:
-    kind: str                          # "vae" (ELBO and IW) or "gan" (realness)
+    kind: str                          # "vae" (ELBO and IW), "gan" (realness), "none" (see note)
     elbo: float | None = None          # nats, of x_hat
     iw: float | None = None            # nats, importance-weighted estimate of log p(x_hat)
     k: int = 0
@@ -115,6 +115,10 @@ def density_of(model, z: np.ndarray, condition: np.ndarray | None = None, off: O
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         x_hat = model.decode(zt, c)                                                        # (1, C, H, W)
+        if model.can_encode and not getattr(model, "has_density", True):     # a user's module
+            return Density("none", note="ELBO and log p(x) need the likelihood: open the module with "
+                           "likelihood='bernoulli' or 'gaussian'", distance=distance, threshold=threshold,
+                           pixels=pixels)
         if model.can_encode:
             # K copies in one batch: one decode of K rows instead of K decodes of one (the worker is
             # busy for milliseconds, not a quarter second). Each row is a one-sample estimate.
@@ -134,6 +138,8 @@ def describe(d: Density) -> tuple[str, str]:
         text = f"ELBO {d.elbo:.1f} nats · log p(x) ≈ {d.iw:.1f} nats (IW, K={d.k})"
         if d.pixels:
             text += f" · {d.iw / d.pixels:.3f} nats/pixel"
+    elif d.kind == "none":
+        text = d.note
     elif d.realness is None:
         text = "no discriminator: realness unavailable"
     else:

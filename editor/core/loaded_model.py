@@ -13,7 +13,8 @@ import torch
 from latent_atlas.editor.core.density import OffDataCheck
 from latent_atlas.editor.core.image_convert import chw_to_hwc, images_to_hwc_uint8
 from latent_atlas.models.checkpoints.checkpoint import Checkpoint, load_checkpoint
-from latent_atlas.models.data import DATASET_NAMES, ImageData, load_dataset
+from latent_atlas.models.data import ImageData, load_dataset
+from latent_atlas.models.data.recorded_source import recorded_dataset
 from latent_atlas.models.errors import DatasetError, LatentAtlasError
 from latent_atlas.models.latent.projection import Projection, make_projection
 
@@ -43,6 +44,21 @@ class LoadedModel:
     embedding: np.ndarray | None = None   # (N, 2)
     warnings: list[str] = field(default_factory=list)
     start_index: int = 0                  # the data point shown first: see densest_point
+    origin: dict | None = None            # a user's module (ModuleSource.describe()); None for a checkpoint
+
+    @cached_property
+    def sha256(self) -> str:
+        """What sessions, recipes and vector files check: the checkpoint file's sha256, or for a user's
+        module the sha256 of its weights."""
+        if self.origin is not None:
+            return self.origin["weights_sha256"]
+        from latent_atlas.editor.core.recipe import file_sha256
+
+        return file_sha256(self.path)
+
+    @property
+    def is_module(self) -> bool:
+        return self.origin is not None
 
     @property
     def model(self):
@@ -65,17 +81,15 @@ class LoadedModel:
 
     @property
     def name(self) -> str:
+        if self.origin is not None:
+            return self.origin["module"]
         return self.path.name
 
 
 def _map_data(ckpt: Checkpoint, limit: int, split: str) -> ImageData | None:
-    ds = ckpt.dataset or {}
     c, h, _ = ckpt.model.image_shape
-    name = ds.get("name")
-    spec = name if name in DATASET_NAMES else ds.get("source")
-    if not spec or not Path(str(spec)).exists() and spec not in DATASET_NAMES:
-        return None
-    try:
+    try:       # a path recorded in the file is used only if it is a dataset folder (recorded_source.py)
+        spec = recorded_dataset(ckpt.dataset or {}, ckpt.path)
         return load_dataset(spec, split=split, image_size=h, channels=c, limit=limit)
     except DatasetError:
         return None
@@ -104,15 +118,41 @@ def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, map_
     path = Path(path)
     progress(0.0, f"reading {path.name}")
     ckpt = load_checkpoint(path, device=device)
-    model = ckpt.model.eval()
+    ckpt.model.eval()
     progress(0.1, "loading the dataset")
-    data = _map_data(ckpt, map_limit, map_split) if model.can_encode else None
+    data = _map_data(ckpt, map_limit, map_split) if ckpt.model.can_encode else None
+    return _prepare(path, ckpt, data, device, map_split, projection, progress, should_stop)
+
+
+def load_module_for_editor(model, data: ImageData | None, origin: dict, *, projection: str = "pca",
+                           progress: Callable[[float, str], None] = lambda f, s: None,
+                           should_stop: Callable[[], bool] = lambda: False) -> LoadedModel:
+    """A user's module (a ModuleModel, see models/adapters) with the data it was given: the same
+    LoadedModel as a checkpoint's, so every tool works on it. Runs in a worker thread."""
+    dataset = {"name": data.name if data is not None else "none", "module": origin,
+               "condition_names": list(origin.get("condition_names") or [])}
+    if data is not None:
+        dataset["source"] = data.source
+    path = Path(origin.get("weights") or origin.get("file") or origin["module"])
+    ckpt = Checkpoint(path=path, kind=model.kind, config=model.config, model=model.eval(), dataset=dataset)
+    loaded = _prepare(path, ckpt, data if model.can_encode else None, model.device, "given", projection,
+                      progress, should_stop, module=True)
+    loaded.origin = origin
+    return loaded
+
+
+def _prepare(path, ckpt, data, device, map_split, projection, progress, should_stop, module=False):
+    model = ckpt.model
     ds = ckpt.dataset or {}
     cond_names = list(ds.get("condition_names") or [])
     labels = data.labels if data is not None else None
     conditions = None
     if data is not None and model.can_encode:
-        if model.cond_dim:
+        if model.cond_dim and module:
+            data = None if data.labels is None or len(data.label_names) != model.cond_dim else data
+            if data is not None:
+                conditions = np.eye(model.cond_dim, dtype=np.float32)[data.labels]
+        elif model.cond_dim:
             try:
                 conditions, cond_names = data.conditions(ds.get("condition") or "labels")
             except DatasetError:
@@ -123,13 +163,18 @@ def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, map_
     if data is not None:
         latents, logvars = _encode_all(model, data.images, conditions, progress, should_stop)
         images = chw_to_hwc(data.images)
-        note = f"{data.name} {map_split} split, {len(data)} images, posterior means"
+        note = (f"{len(data)} given images, posterior means" if module
+                else f"{data.name} {map_split} split, {len(data)} images, posterior means")
     else:
-        if model.can_encode:
+        if model.can_encode and not module:
             warnings.append(f"the dataset {ds.get('name', '?')!r} of {path.name} is not available: "
                             "the map shows prior samples")
+        elif model.can_encode and model.cond_dim and ckpt.dataset.get("source"):
+            warnings.append("a conditional model's map needs data with one label per condition: the map "
+                            "shows prior samples")
         g = torch.Generator().manual_seed(0)
         z = torch.randn(GAN_MAP_POINTS, model.latent_dim, generator=g)
+        device = model.device
         c = _default_conditions(model, GAN_MAP_POINTS)
         with torch.inference_mode():
             images = np.concatenate([images_to_hwc_uint8(model.decode(zb.to(device), None if c is None else
@@ -182,4 +227,4 @@ def project(loaded: LoadedModel, method: str, should_stop=lambda: False, **optio
     loaded.projection, loaded.embedding = proj, proj.embedding
 
 
-__all__ = ["LoadedModel", "load_for_editor", "project", "densest_point", "Cancelled", "LatentAtlasError"]
+__all__ = ["LoadedModel", "load_for_editor", "load_module_for_editor", "project", "densest_point", "Cancelled", "LatentAtlasError"]

@@ -177,7 +177,7 @@ class AttributePanel(QWidget):
     def save_vectors(self, path: str) -> bool:
         loaded = self._state.loaded
         try:
-            attrs.save_vectors_file(path, self._state.edits, loaded.model.latent_dim, file_sha256(loaded.path))
+            attrs.save_vectors_file(path, self._state.edits, loaded.model.latent_dim, loaded.sha256)
         except (LatentAtlasError, OSError) as e:
             self._fail("Could not save the vectors", str(e))
             return False
@@ -191,7 +191,7 @@ class AttributePanel(QWidget):
         except LatentAtlasError as e:
             self._fail("Could not load the vectors", str(e))
             return []
-        if found.checkpoint_sha256 and found.checkpoint_sha256 != file_sha256(loaded.path):
+        if found.checkpoint_sha256 and found.checkpoint_sha256 != loaded.sha256:
             self.status.emit(f"{path} was made with another checkpoint: the vectors may mean something else here")
         names = [e.name for e in self._state.edits]
         for edit in found.vectors:
@@ -205,6 +205,10 @@ class AttributePanel(QWidget):
     def save_into_checkpoint(self, confirm: bool = True) -> bool:
         loaded = self._state.loaded
         if loaded is None or not self._state.edits:
+            return False
+        if loaded.is_module:
+            self._fail("A module, not a checkpoint", f"{loaded.name} was opened from Python code, so there is no "
+                       "checkpoint file to hold the vectors: save them to a JSON or .npy file instead")
             return False
         if attrs.is_bundled(loaded.path):
             if confirm:
@@ -259,7 +263,7 @@ class AttributePanel(QWidget):
         if not self._candidate_list:
             self.candidates.addItem("(this model's data has no labels or attributes)")
         self.add_button.setEnabled(bool(self._candidate_list))
-        self.save_into_button.setEnabled(not attrs.is_bundled(loaded.path))
+        self.save_into_button.setEnabled(not attrs.is_bundled(loaded.path) and not loaded.is_module)
         stored = attrs.vectors_from_checkpoint(loaded.checkpoint.vectors)
         stored_names = {e.name for e in stored}
         self._state.edits = [e for e in self._state.edits if e.name not in stored_names] + stored
