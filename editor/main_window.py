@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from latent_atlas.editor.controller import Controller
 from latent_atlas.editor.core.bundled import bundled_models
 from latent_atlas.editor.core.state import EditorState
+from latent_atlas.editor.files.convert_offer import ConvertOffer
 from latent_atlas.editor.files.export_actions import ExportActions
 from latent_atlas.editor.files.history_actions import install_history_actions
 from latent_atlas.editor.files.own_image import install_own_image
@@ -34,7 +35,8 @@ from latent_atlas.editor.widgets.image_view import ImageView
 from latent_atlas.models.device import available_devices
 from latent_atlas.models.latent.cancellable_process import shared_worker
 
-CHECKPOINT_FILTER = "Latent Atlas checkpoints (*.safetensors);;All files (*)"
+CHECKPOINT_FILTER = ("Latent Atlas checkpoints (*.safetensors);;PyTorch files, offered for conversion "
+                     "(*.pt *.pth *.ckpt);;All files (*)")
 
 
 class MainWindow(QMainWindow):
@@ -54,6 +56,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._connect()
         install_history_actions(self)
+        self.convert_offer = ConvertOffer(self)
 
     # -- layout ---------------------------------------------------------------------------------------
     def _build_panels(self) -> None:
@@ -210,7 +213,8 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def open_path(self, path: str) -> None:
-        self.controller.open(path)
+        if not self.convert_offer.offer(path):      # a PyTorch pickle is never opened, only converted
+            self.controller.open(path)
 
     def _on_model_picked(self, index: int) -> None:
         path = self.model_picker.itemData(index)
