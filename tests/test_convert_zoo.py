@@ -360,3 +360,30 @@ def test_converting_the_zoos_default_size_is_quick(zoo_files, tmp_path):
     convert_checkpoint(src, None, tmp_path / "o.safetensors")
     assert time.perf_counter() - start < 5.0
     assert os.path.getsize(tmp_path / "o.safetensors") > 4 * 3_000_000
+
+
+def test_the_examples_layouts_are_recognised_without_arch(tmp_path):
+    from tests.test_convert import ExampleVAE, Generator
+
+    torch.save(ExampleVAE().state_dict(), tmp_path / "vae.pth")
+    torch.save(Generator(8, 4, 3).state_dict(), tmp_path / "netG.pth")
+    for name, arch in (("vae.pth", "pytorch-vae"), ("netG.pth", "pytorch-dcgan")):
+        ckpt = load_checkpoint(convert_checkpoint(tmp_path / name, None, tmp_path / f"{name}.safetensors"))
+        assert ckpt.dataset["converted_arch"] == arch
+
+
+@pytest.mark.parametrize("values,expected", [
+    ({"hidden_dims": (8, 16, 32), "image_shape": (3, 12, 12)}, "multiple of 2\\*\\*3"),
+    ({"hidden_dims": (8,), "image_shape": (1, 8, 8)}, "square RGB"),
+    ({"hidden_dims": ()}, "1..9 block widths"),
+    ({"hidden_dims": (8, 0)}, "hidden_dims entry must be an integer within 1..2048"),
+    ({"hidden_dims": (4,) * 10, "image_shape": (3, 512, 512)}, "1..9 block widths"),
+    ({"hidden_dims": (8,), "output_range": "logits"}, "output_range must be 'unit' or 'tanh'"),
+    ({"arch": "conv", "hidden_dims": (8,)}, "belong to arch 'zoo'"),
+])
+def test_a_header_cannot_ask_for_a_bad_zoo_network(values, expected):
+    from latent_atlas.models.config import VAEConfig
+    from latent_atlas.models.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=expected):
+        VAEConfig(**{"arch": "zoo", "image_shape": (3, 16, 16), **values}).check()
