@@ -131,8 +131,8 @@ def config_from_dict(cls, data: dict):
     for name, value in data.items():
         default = fields[name].default
         if isinstance(default, tuple):
-            if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool)
-                                                      for v in value):
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                               for v in value):   # JSON: a list
                 raise ConfigError(f"config {name} must be a list of integers, got {value!r}")
             value = tuple(value)
         elif isinstance(default, bool) or type(value) is not type(default) and not (
