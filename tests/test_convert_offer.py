@@ -86,3 +86,22 @@ def test_a_latent_atlas_checkpoint_opens_without_a_question(qtbot, window, tmp_p
     questions, _ = answer(monkeypatch, QMessageBox.StandardButton.No)
     ours = save_checkpoint(tmp_path / "ours.safetensors", tiny_model("vae"))
     assert open_and_wait(qtbot, window, ours).path == ours and questions == []
+
+
+def test_a_converted_cvae_shows_its_condition_names(qtbot, window, tmp_path):
+    from latent_atlas.editor.panels.condition_panel import ConditionPanel
+    from latent_atlas.models.checkpoints.convert import convert_checkpoint
+    from tests.editor_helpers import open_and_wait
+    from tests.panel_helpers import tool
+    from tests.test_convert_zoo import ZooConditionalVAE
+
+    torch.manual_seed(0)
+    net = trained_statistics(ZooConditionalVAE(3, 4, 3, [4, 8], img_size=8), 8, cond=4)
+    torch.save(net.state_dict(), tmp_path / "cvae.pt")
+    (tmp_path / "names.txt").write_text("Bald\nSmiling\nEyeglasses\nYoung\n")
+    out = convert_checkpoint(tmp_path / "cvae.pt", None, tmp_path / "cvae.safetensors",
+                             condition_names=tmp_path / "names.txt")
+    open_and_wait(qtbot, window, out)
+    panel = tool(window, ConditionPanel)
+    window.tools.setCurrentWidget(panel)
+    assert [c.text() for c in panel.checks] == ["Bald", "Smiling", "Eyeglasses", "Young"]   # attributes: boxes
