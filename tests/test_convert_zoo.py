@@ -3,6 +3,7 @@ ConditionalVAE, from a real PyTorch Lightning .ckpt and from a plain state dict.
 decode and encode as the original network does (BatchNorm in eval mode, with trained statistics)."""
 from __future__ import annotations
 
+import math
 import os
 import time
 
@@ -15,12 +16,14 @@ from latent_atlas.models.checkpoints.convert import convert_checkpoint
 from latent_atlas.models.errors import CheckpointError
 
 TOL = 1e-5
-CELEBA_ATTRS = ("5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose "
-                "Black_Hair Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee "
-                "Gray_Hair Heavy_Makeup High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard "
-                "Oval_Face Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair "
-                "Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace Wearing_Necktie "
-                "Young").split()
+CELEBA_ATTRS = [
+    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips",
+    "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows", "Chubby",
+    "Double_Chin", "Eyeglasses", "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones", "Male",
+    "Mouth_Slightly_Open", "Mustache", "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose",
+    "Receding_Hairline", "Rosy_Cheeks", "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair",
+    "Wearing_Earrings", "Wearing_Hat", "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young",
+]
 
 
 # -- the zoo's networks, written from its models/vanilla_vae.py and models/cvae.py ------------------
@@ -206,7 +209,7 @@ def test_converted_file_decodes_and_encodes_as_the_original(zoo_files, tmp_path,
 def test_batchnorm_statistics_matter_to_the_comparison(zoo_files, tmp_path):
     """Negative control: the same weights with BatchNorm's running statistics reset decode differently by
     far more than the tolerance, so the comparison above would catch statistics lost in conversion."""
-    src, net, side, cond = zoo_files["lightning vae 32x32 z7"]
+    src, net, side, _ = zoo_files["lightning vae 32x32 z7"]
     model = load_checkpoint(convert_checkpoint(src, "zoo-vae", tmp_path / "out.safetensors")).model
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -254,8 +257,13 @@ def test_density_tools_work_on_a_converted_model(zoo_files, tmp_path):
     with torch.no_grad():
         terms = model.loss(x, c)
         elbo, iw = model.elbo(x, c), model.iw_log_likelihood(x, c, k=8)
+        mu, _ = net.encode_xy(x, c)
+        nll = model.recon_nll(model.decode_logits(mu, c), x)
+        sq = (net.decode_zy(mu, c).clamp(0, 1) - x).pow(2).flatten(1).sum(1)   # the zoo's MSE, summed
     assert set(terms) >= {"loss", "recon", "kl", "elbo"} and torch.isfinite(terms["loss"])
     assert elbo.shape == iw.shape == (4,) and torch.isfinite(iw).all()
+    # a unit-variance Gaussian on the image shown: 0.5 * squared error + 0.5 * D * log(2 pi)
+    assert torch.allclose(nll, 0.5 * sq + 0.5 * x[0].numel() * math.log(2 * math.pi), atol=1e-3)
 
 
 # -- refusals ------------------------------------------------------------------------------------------
@@ -345,7 +353,7 @@ def test_cli_converts_and_bad_input_is_one_line(zoo_files, tmp_path, capsys):
            "text file": (["convert", names], names)}
     for case, (args, named) in bad.items():
         code = main([str(a) for a in args] + ["--out", str(tmp_path / "x.safetensors")])
-        out, err = capsys.readouterr()
+        _, err = capsys.readouterr()
         lines = err.splitlines()
         assert code == 1 and len(lines) == 1, (case, err)
         assert lines[0].startswith(f"latent-atlas: error: {named}: "), (case, lines)

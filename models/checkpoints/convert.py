@@ -19,7 +19,12 @@ import torch
 from latent_atlas.models import registry
 from latent_atlas.models.checkpoints.checkpoint import MAX_PARAMETERS, save_checkpoint
 from latent_atlas.models.checkpoints.header import FORMAT_NAME, checked_size, read_header, sniff_format
-from latent_atlas.models.checkpoints.zoo_convert import ZOO_ARCHS, read_condition_names, zoo_arch, zoo_config_values
+from latent_atlas.models.checkpoints.zoo_convert import (
+    ZOO_ARCHS,
+    read_condition_names,
+    zoo_arch,
+    zoo_config_values,
+)
 from latent_atlas.models.config import GANConfig, VAEConfig
 from latent_atlas.models.errors import CheckpointError, ConfigError
 

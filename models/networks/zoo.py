@@ -14,6 +14,7 @@ The ConditionalVAE adds `embed_class` (Linear from the condition to one H x W im
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import torch
 from torch import nn
@@ -48,7 +49,7 @@ class ZooVAE(VAE):
         self.fc_var = nn.Linear(feat, cfg.latent_dim)
         self.decoder_input = nn.Linear(cfg.latent_dim + cfg.cond_dim, feat)
         rev = dims[::-1]
-        self.decoder = nn.Sequential(*[_block(_upsample(c_in, c_out), c_out) for c_in, c_out in zip(rev, rev[1:])])
+        self.decoder = nn.Sequential(*[_block(_upsample(c_in, c_out), c_out) for c_in, c_out in pairwise(rev)])
         self.final_layer = nn.Sequential(_upsample(rev[-1], rev[-1]), nn.BatchNorm2d(rev[-1]), nn.LeakyReLU(),
                                          nn.Conv2d(rev[-1], channels, kernel_size=3, padding=1), nn.Tanh())
 
