@@ -76,11 +76,16 @@ def run_sample(args) -> int:
 
 
 def run_convert(args) -> int:
+    from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
     from latent_atlas.models.checkpoints.convert import convert_checkpoint
 
     out = convert_checkpoint(args.file, args.arch, args.out, discriminator=args.discriminator,
                              condition_names=args.condition_names, output_range=args.output_range)
-    print(f"wrote {out}")
+    ckpt = load_checkpoint(out)             # what was recognised, as the editor will open it
+    c, h, w = ckpt.model.image_shape
+    conditions = f", {ckpt.model.cond_dim} conditions" if ckpt.model.cond_dim else ""
+    print(f"wrote {out}: {ckpt.dataset.get('converted_arch')} as a {ckpt.kind}, {c}x{h}x{w} images, "
+          f"latent {ckpt.model.latent_dim}{conditions}")
     return 0
 
 

@@ -341,7 +341,7 @@ def test_cli_converts_and_bad_input_is_one_line(zoo_files, tmp_path, capsys):
     names.write_text(" ".join(CELEBA_ATTRS))
     capsys.readouterr()
     assert main(["convert", str(src), "--out", str(tmp_path / "c.safetensors"), "--condition-names", str(names)]) == 0
-    assert "wrote" in capsys.readouterr().out
+    assert "c.safetensors: zoo-cvae as a cvae, 3x16x16 images, latent 9, 40 conditions" in capsys.readouterr().out
     assert load_checkpoint(tmp_path / "c.safetensors").dataset["condition_names"][-1] == "Young"
 
     (tmp_path / "cut.ckpt").write_bytes(src.read_bytes()[:3000])
