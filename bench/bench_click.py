@@ -1,5 +1,7 @@
 """Click to pixels: from a synthetic mouse press on the map to the image item updated, through the real
-widgets (offscreen), for 8x8, 28x28 and 64x64 models. Goal: p95 under 16 ms on CPU.
+widgets (offscreen), for 8x8, 28x28 and 64x64 models, and for the PyTorch-VAE zoo's size (VanillaVAE,
+64x64 RGB, z128, hidden_dims 32..512) both as a converted checkpoint and as a user's own module opened
+through latent_atlas.view's route (models/adapters). Goal: p95 under 16 ms on CPU.
 
     python -m bench.bench_click [--clicks 200]
 
@@ -24,14 +26,30 @@ from latent_atlas.models.data import load_dataset  # noqa: E402
 from latent_atlas.models.registry import build_model  # noqa: E402
 
 CASES = {"8x8 (digits)": ("digits", 8, 8), "28x28 (fashion-mnist)": ("fashion-mnist", 28, 16),
-         "64x64 (shapes)": ("shapes", 64, 10)}
+         "64x64 (shapes)": ("shapes", 64, 10), "64x64 RGB z128 (zoo VanillaVAE)": ("zoo", 64, 128),
+         "64x64 RGB z128 (own module)": ("module", 64, 128)}
+ZOO_DIMS = (32, 64, 128, 256, 512)
 
 
 def make_checkpoint(folder: Path, dataset: str, size: int, latent: int) -> Path:
     torch.manual_seed(0)
+    if dataset in ("zoo", "module"):
+        model = build_model("vae", VAEConfig(image_shape=(3, size, size), latent_dim=latent, arch="zoo",
+                                             hidden_dims=ZOO_DIMS, likelihood="gaussian"))
+        return save_checkpoint(folder / f"{dataset}.safetensors", model, dataset={"name": "none"})
     model = build_model("vae", VAEConfig(image_shape=(1, size, size), latent_dim=latent))
     data = load_dataset(dataset, split="test", image_size=size, limit=2000)
     return save_checkpoint(folder / f"{dataset}.safetensors", model, dataset=data.describe())
+
+
+def open_as_module(window, path: Path) -> None:
+    """The same network handed over as a user's module: probed, wrapped (ModuleModel) and opened the way
+    latent_atlas.view opens it, so the difference to the checkpoint case is the adapter's cost."""
+    from latent_atlas.editor.python_api import prepare
+    from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+
+    model, data, origin = prepare(load_checkpoint(path).model, kind="vae")
+    window.controller.open_module(model, data, origin)
 
 
 def bare_decode_ms(path: Path, n: int) -> list[float]:
@@ -53,9 +71,13 @@ def click_latencies(app, window, path: Path, clicks: int) -> list[float]:
     from PySide6.QtTest import QTest
 
     window.controller.map_limit = 2000
-    window.open_path(str(path))
+    module = path.stem == "module"
+    if module:
+        open_as_module(window, path)
+    else:
+        window.open_path(str(path))
     while window.decoded_view.image is None or window.state.loaded is None or \
-            window.state.loaded.path != path:
+            window.state.loaded.is_module != module or (not module and window.state.loaded.path != path):
         app.processEvents()
     emb = window.state.loaded.embedding
     lo, hi = emb.min(0), emb.max(0)

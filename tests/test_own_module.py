@@ -325,3 +325,46 @@ def test_importing_latent_atlas_imports_nothing_heavy():
                            "assert not [m for m in ('torch', 'PySide6') if m in sys.modules]"], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_conditional_module_in_the_editor_draws_under_each_named_condition(qtbot, window, digits):
+    from panel_helpers import tool
+
+    from latent_atlas.editor.panels.condition_panel import ConditionPanel
+    from latent_atlas.editor.panels.samples_panel import SamplesPanel
+
+    net = seeded(DigitsCVAE)
+    names = [f"digit {i}" for i in range(10)]
+    loaded = open_module(qtbot, window, net, data=digits[0][:300], labels=digits[1][:300], label_names=names,
+                         condition_names=names)
+    assert loaded.kind == "cvae" and loaded.condition_names == names and loaded.conditions.shape == (300, 10)
+    panel = tool(window, ConditionPanel)
+    assert [panel.classes.itemText(i) for i in range(panel.classes.count())] == names
+    window.tools.setCurrentWidget(panel)
+    panel.set_class(7)
+    z = torch.from_numpy(window.state.latent())[None]
+    expected = np.rint(net.decode(z, torch.eye(10)[7:8]).detach().view(8, 8).numpy() * 255)
+    qtbot.waitUntil(lambda: np.abs(window.decoded_view.image[..., 0].astype(int) - expected).max() <= 1,
+                    timeout=10_000)
+    samples = tool(window, SamplesPanel)
+    window.tools.setCurrentWidget(samples)
+    samples.request()
+    qtbot.waitUntil(lambda: samples.latents is not None, timeout=10_000)
+    assert samples.latents.shape == (samples.rows * samples.cols, 3)
+
+
+def test_under_ipython_with_gui_qt_view_returns_the_window(qtbot, monkeypatch):
+    import types
+
+    import latent_atlas
+
+    shell = types.SimpleNamespace(active_eventloop="qt")
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    win = latent_atlas.view(seeded(DigitsVAE))                    # returns at once: the notebook drives Qt
+    try:
+        qtbot.addWidget(win)
+        qtbot.waitUntil(lambda: win.state.loaded is not None, timeout=30_000)
+        assert win.isVisible() and win.state.loaded.is_module
+        assert "prior" in win.state.loaded.source_note                # no data: the map shows prior samples
+    finally:
+        win.controller.shutdown()
