@@ -98,14 +98,18 @@ class Controller(QObject):
     def _load(self, path, device, projection, progress, should_stop) -> LoadedModel:
         from latent_atlas.editor.core.loaded_model import load_for_editor
 
-        return load_for_editor(path, device=device, map_limit=self.map_limit, map_split=self.map_split,
-                               projection=projection,
-                               progress=progress, should_stop=should_stop)
+        loaded = load_for_editor(path, device=device, map_limit=self.map_limit, map_split=self.map_split,
+                                 projection=projection,
+                                 progress=progress, should_stop=should_stop)
+        _ = loaded.sha256       # hashed here, not on the GUI thread: the state keys the user's work by it
+        return loaded
 
     def _on_loaded(self, loaded: LoadedModel) -> None:
         self._load_job = None
+        from latent_atlas.editor.core.attributes import vectors_from_checkpoint
+
         self.decoder.set_model(loaded.model)   # the worker owns the module from now on
-        self.state.set_model(loaded)
+        self.state.set_model(loaded, stored_edits=vectors_from_checkpoint(loaded.checkpoint.vectors))
         self.model_loaded.emit(loaded)
         if loaded.embedding is not None and len(loaded.embedding):
             self.select_data_point(loaded.start_index)   # the first view shows a typical image
@@ -131,9 +135,8 @@ class Controller(QObject):
         def done(projection):
             self._projection_job = None
             if self.state.loaded is loaded:
-                loaded.projection, loaded.embedding = projection, projection.embedding
+                self.state.set_projection(projection)
                 self.projection_ready.emit(method)
-                self.state.events.projection_changed.emit(loaded.embedding)
 
         self._projection_job = self.start_job(f"projection {method}", fit, done, self.projection_failed.emit)
         self.projection_started.emit(method)
@@ -191,7 +194,7 @@ class Controller(QObject):
             return   # stale: a newer image is already on screen
         self._last_shown = result.id
         self.decode_timing.emit(result.elapsed_ms)
-        self.state.events.decoded.emit(result)
+        self.state.show_decoded(result)
 
     # -- device ---------------------------------------------------------------------------------------
     def set_device(self, name: str) -> None:

@@ -278,8 +278,9 @@ class MainWindow(QMainWindow):
         loaded = self.state.loaded
         self.map.set_embedding(embedding)   # keeps the current colouring
         self.map.plot.setTitle(f"{loaded.projection.method.upper()} of {loaded.source_note}", size="9pt")
-        if self.state.current is not None and self.state.current.data_index is not None:
-            self.map.set_cursor(*embedding[self.state.current.data_index])
+        point = self.state.current
+        if point is not None and point.cursor is not None:
+            self.map.set_cursor(*point.cursor)   # the state moved it onto the new map
 
     def _on_latent_changed(self, state: EditorState) -> None:
         point = state.current

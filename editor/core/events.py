@@ -28,4 +28,5 @@ class StateEvents:
         self.latent_changed = Event()     # (EditorState) current latent, condition or edits changed
         self.decoded = Event()            # (DecodeResult) purpose "current"
         self.projection_changed = Event() # (embedding (N, 2))
+        self.groups_changed = Event()     # ({"A": indices, "B": indices}) lasso groups of the map data
         self.status = Event()             # (str)

@@ -139,7 +139,14 @@ class LatentMap(QWidget):
         self._captions = label_names
         self._redraw_groups()
         self.plot.setTitle(title, size="9pt")
-        self.view.autoRange(padding=0.05)
+        self._frame_points()
+
+    def _frame_points(self) -> None:
+        """The view shows the data points: never the cursor, path or rings, which may still stand where
+        the previous map put them, and which must not move the view when they change."""
+        if self._groups and len(self._embedding):
+            self.view.autoRange(padding=0.05, items=self._groups)
+        self.view.disableAutoRange()
 
     def set_embedding(self, embedding: np.ndarray) -> None:
         self.set_points(embedding, self._labels, self._label_names, self._images, self.plot.titleLabel.text)

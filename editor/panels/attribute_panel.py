@@ -3,8 +3,9 @@ or A − B of two groups lassoed on the map (group_picker.py), each with a weigh
 current image live, a strip of the picked vector from alpha -2 to +2, a cosine table, orthogonalising,
 and saving / loading vectors.
 
-Vectors live in `state.edits`; this panel changes them and emits `latent_changed`, and redraws itself
-from the state on every `latent_changed`, so undo, sessions and other panels stay in step with it.
+Vectors live in `state.edits` (one list per model, kept by the state); this panel changes them through the
+state's methods and redraws itself from the state on every `latent_changed`, so undo, sessions and other
+panels stay in step with it.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from latent_atlas.editor.core import attributes as attrs
 from latent_atlas.editor.core.recipe import file_sha256
-from latent_atlas.editor.core.state import AttributeEdit, EditorState
+from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.panels.attribute_row import AttributeRow
 from latent_atlas.editor.panels.cosine_table import CosineTable
 from latent_atlas.editor.panels.group_picker import GroupPicker
@@ -144,15 +145,12 @@ class AttributePanel(QWidget):
                                                 f"{len(mask) - c.count} without ({loaded.name})")
 
     def add_vector(self, name: str, vector: np.ndarray, description: str = "") -> str:
-        name = attrs.unique_name(name, [e.name for e in self._state.edits])
-        self._state.edits.append(AttributeEdit(name, np.asarray(vector, np.float32).copy(), 0.0, description))
-        self.selected = name
-        self._state.events.latent_changed.emit(self._state)
+        self.selected = name = self._state.add_edit(name, vector, description)
+        self._sync_rows()
         return name
 
     def remove_vector(self, name: str) -> None:
-        self._state.edits = [e for e in self._state.edits if e.name != name]
-        self._state.events.latent_changed.emit(self._state)
+        self._state.remove_edit(name)
 
     def set_weight(self, name: str | None, weight: float) -> None:
         if name is not None:
@@ -169,9 +167,9 @@ class AttributePanel(QWidget):
         if self.selected not in names or len(edits) < 2:
             return
         i = names.index(self.selected)
-        edits[i].vector = attrs.orthogonalised([e.vector for e in edits], i)
-        edits[i].description += " (orthogonalised against " + ", ".join(n for n in names if n != self.selected) + ")"
-        self._state.events.latent_changed.emit(self._state)
+        others = ", ".join(n for n in names if n != self.selected)
+        self._state.replace_edit_vector(self.selected, attrs.orthogonalised([e.vector for e in edits], i),
+                                        f"{edits[i].description} (orthogonalised against {others})")
 
     # -- files ----------------------------------------------------------------------------------------
     def save_vectors(self, path: str) -> bool:
@@ -193,14 +191,10 @@ class AttributePanel(QWidget):
             return []
         if found.checkpoint_sha256 and found.checkpoint_sha256 != loaded.sha256:
             self.status.emit(f"{path} was made with another checkpoint: the vectors may mean something else here")
-        names = [e.name for e in self._state.edits]
-        for edit in found.vectors:
-            edit.name = attrs.unique_name(edit.name, names)
-            names.append(edit.name)
-            self._state.edits.append(edit)
-        self.selected = found.vectors[-1].name
-        self._state.events.latent_changed.emit(self._state)
-        return [e.name for e in found.vectors]
+        names = self._state.add_edits(found.vectors)
+        self.selected = names[-1]
+        self._sync_rows()
+        return names
 
     def save_into_checkpoint(self, confirm: bool = True) -> bool:
         loaded = self._state.loaded
@@ -264,10 +258,7 @@ class AttributePanel(QWidget):
             self.candidates.addItem("(this model's data has no labels or attributes)")
         self.add_button.setEnabled(bool(self._candidate_list))
         self.save_into_button.setEnabled(not attrs.is_bundled(loaded.path) and not loaded.is_module)
-        stored = attrs.vectors_from_checkpoint(loaded.checkpoint.vectors)
-        stored_names = {e.name for e in stored}
-        self._state.edits = [e for e in self._state.edits if e.name not in stored_names] + stored
-        self.setEnabled(True)
+        self.setEnabled(True)      # the state brought this model's own vectors (or its checkpoint's)
         self._sync_rows()
 
     def _on_state_latent_changed(self, state: EditorState) -> None:

@@ -3,7 +3,7 @@
 
 Arm the lasso, draw round some points, click "A ← lasso"; draw round others, click "B ← lasso" (or
 "B ← rest" for every point not in A); "Add A − B" hands the vector to the panel. The groups are ringed
-on the map and follow a change of projection.
+on the map and follow a change of projection. The groups are the state's (`state.groups`, kept per model).
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ class GroupPicker(QWidget):
         super().__init__(parent)
         self._state = state
         self.selection = MapSelection(latent_map, self) if latent_map is not None else None
-        self.groups: dict[str, np.ndarray] = {"A": np.zeros(0, np.int64), "B": np.zeros(0, np.int64)}
         self.lasso_button = QPushButton("Lasso on map")
         self.lasso_button.setCheckable(True)
         self.lasso_button.setToolTip("while on, a left drag on the map draws round the points of a group "
@@ -48,14 +47,18 @@ class GroupPicker(QWidget):
         layout.addStretch(1)
         for b in (self.lasso_button, *self.group_buttons.values()):
             b.setEnabled(self.selection is not None)
-        state.events.model_changed.connect(lambda _loaded: self.reset())
+        state.events.model_changed.connect(self._on_state_model_changed)
         state.events.projection_changed.connect(self._on_projection_changed)
 
-    def reset(self) -> None:
+        state.events.groups_changed.connect(self._on_state_groups_changed)
+    @property
+    def groups(self) -> dict[str, np.ndarray]:
+        return self._state.groups
+
+    def _on_state_model_changed(self, _loaded) -> None:
         if self.selection is not None:
-            self.selection.clear()
-        self.set_group("A", [])
-        self.set_group("B", [])
+            self.selection.clear()          # a lasso drawn on another model's map means nothing here
+        self._on_state_groups_changed(self.groups)   # this model's own groups, or none
 
     def _on_lasso_toggled(self, on: bool) -> None:
         if self.selection is not None:
@@ -74,11 +77,13 @@ class GroupPicker(QWidget):
         return self.set_group("B", np.setdiff1d(np.arange(len(loaded.latents)), self.groups["A"]))
 
     def set_group(self, group: str, indices) -> int:
-        self.groups[group] = np.asarray(indices, np.int64)
-        n = len(self.groups[group])
-        self.group_buttons[group].setText(f"{group} ← lasso ({n})" if n else f"{group} ← lasso")
-        self._ring(group)
-        return n
+        return self._state.set_group(group, indices)
+
+    def _on_state_groups_changed(self, groups) -> None:
+        for group, indices in groups.items():
+            n = len(indices)
+            self.group_buttons[group].setText(f"{group} ← lasso ({n})" if n else f"{group} ← lasso")
+            self._ring(group)
 
     def _ring(self, group: str) -> None:
         loaded = self._state.loaded

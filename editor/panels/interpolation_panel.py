@@ -3,6 +3,8 @@
 The endpoints are a data point's own latent when the press/release is on one, else the projection's
 inverse. A path can also run through the current image (Set A, Set B, Add waypoint). Each update is ONE
 batched decode with purpose "strip"; the decode worker keeps only the newest, so a drag never queues up.
+The path's waypoints are the state's (`state.waypoints`, kept per model): a model that comes back brings
+its strip.
 """
 from __future__ import annotations
 
@@ -29,7 +31,6 @@ from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.core.strip import (
     MAX_FRAMES,
     MODES,
-    Waypoints,
     endpoint_latent,
     strip_latents,
     waypoints_from_json,
@@ -53,7 +54,6 @@ class InterpolationPanel(QWidget):
     def __init__(self, state: EditorState, controller, latent_map, parent=None):
         super().__init__(parent)
         self._state, self._controller, self._map = state, controller, latent_map
-        self.waypoints = Waypoints()
         self._requests: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}   # id -> (frames, condition)
         self._shown_id = 0
         self.frames: np.ndarray | None = None        # (N, D) latents of the strip on screen
@@ -152,8 +152,16 @@ class InterpolationPanel(QWidget):
             setter(z)
             self.request()
 
+    @property
+    def waypoints(self):
+        return self._state.waypoints
+
     def clear(self) -> None:
         self.waypoints.clear()
+        self._forget_strip()
+
+    def _forget_strip(self) -> None:
+        """Takes the strip on screen away; the path stays."""
         self._requests.clear()
         self.frames = self.images = self.off_data = self._asked_condition = None
         self._off_id = 0
@@ -249,7 +257,8 @@ class InterpolationPanel(QWidget):
             self._controller.set_latent(self.frames[index].copy(), "strip")
 
     def _on_state_model_changed(self, loaded) -> None:
-        self.clear()
+        self._forget_strip()
+        self.request()          # the path this model had when it was last open, if any
 
     def _on_state_latent_changed(self, state: EditorState) -> None:
         # a CVAE's strip follows the condition; moving the current point alone changes nothing here. Compared
