@@ -43,6 +43,7 @@ class DecodeWorker(QThread):
         self._model = None
         self._next_model = None
         self._quit = False
+        self._threads_set = False
 
     # -- called from the GUI thread -----------------------------------------------------------------
     def submit(self, request: DecodeRequest | ModelTask) -> None:
@@ -88,6 +89,10 @@ class DecodeWorker(QThread):
     def _handle(self, request) -> None:
         import torch
 
+        if not self._threads_set:               # this thread's own count: latency, not throughput
+            from latent_atlas.models.threads import use_interactive_threads
+            use_interactive_threads()
+            self._threads_set = True
         with torch.inference_mode():
             self._handle_request(request)
 

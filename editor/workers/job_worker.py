@@ -35,7 +35,9 @@ class JobWorker(QThread):
     def run(self) -> None:
         from latent_atlas.editor.core.loaded_model import Cancelled
         from latent_atlas.models.latent.projection import ProjectionStopped
+        from latent_atlas.models.threads import use_batch_threads
 
+        use_batch_threads()                    # encoding a data set, fitting a projection: throughput
         try:
             result = self._fn(self.progressed.emit, self._cancel.is_set)
         except (Cancelled, ProjectionStopped):

@@ -80,6 +80,9 @@ class TrainingWorker(QThread):
 
     # -- the thread -----------------------------------------------------------------------------------
     def run(self) -> None:
+        from latent_atlas.models.threads import use_batch_threads
+
+        use_batch_threads()                    # this thread's own pool: the decode worker keeps its one
         run = None
         try:
             run = prepare_run(self.form)

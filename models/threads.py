@@ -1,0 +1,45 @@
+"""How many torch threads each kind of work gets (issue 18; measured by `python -m bench.bench_threads`).
+
+Interactive work (one image, a strip, a small grid: what a click or a drag waits for) runs on ONE thread:
+a one-image decode spread over every core waits for the slowest of them, and on a machine that is doing
+anything else (training in the Training tab, another program) that wait is long. Measured on 2 cores while a
+training thread ran in the same process: p95 20.6 ms on one thread against 108.9 ms on two (28x28 VAE), and
+13.0 against 344.0 ms (64x64 RGB z128 zoo VAE). Batch work (training, encoding a data set) gets the other
+cores. Each worker sets its own count when it starts: under OpenMP (the CPU build's backend) a thread keeps the
+count it set for its own parallel regions; MKL's count is process-wide (the last thread to set it wins), so
+on a many-core machine a decode can briefly narrow a training step's matrix products. On 2 cores both counts
+are 1. LATENT_ATLAS_INTERACTIVE_THREADS overrides the interactive count.
+"""
+from __future__ import annotations
+
+import os
+
+
+def cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def interactive_threads() -> int:
+    value = os.environ.get("LATENT_ATLAS_INTERACTIVE_THREADS", "")
+    return max(1, int(value)) if value.isdigit() else 1
+
+
+def batch_threads() -> int:
+    """Every core the interactive thread does not need, at least one."""
+    return max(1, cores() - interactive_threads())
+
+
+def use_interactive_threads() -> None:
+    """Call on the thread that decodes for the GUI (it applies to that thread only)."""
+    import torch
+
+    torch.set_num_threads(interactive_threads())
+
+
+def use_batch_threads() -> None:
+    import torch
+
+    torch.set_num_threads(batch_threads())
