@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QRadioButton, QSlider, QToolButton, QWidget
 
+from latent_atlas.editor.widgets.plain_text import capped, tooltip
+
 MAX_WEIGHT = 3.0
 STEPS_PER_UNIT = 20          # slider ticks per unit of weight: steps of 0.05
 
@@ -18,8 +20,8 @@ class AttributeRow(QWidget):
     def __init__(self, name: str, description: str = "", weight: float = 0.0, parent=None):
         super().__init__(parent)
         self.name = name
-        self.pick = QRadioButton(name)
-        self.pick.setToolTip(description or name)
+        self.pick = QRadioButton(capped(name, 60))    # the whole name is in the tooltip
+        self.pick.setToolTip(tooltip(description or name))
         self.pick.setMinimumWidth(110)
         self.pick.toggled.connect(lambda on: on and self.picked.emit(self.name))
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -27,7 +29,8 @@ class AttributeRow(QWidget):
         self.slider.setRange(-ticks, ticks)
         self.slider.setPageStep(STEPS_PER_UNIT // 2)
         self.slider.setMinimumWidth(140)
-        self.slider.setToolTip(f"weight of {name}: -3 subtracts the vector three times, +3 adds it three times")
+        self.slider.setToolTip(tooltip(f"weight of {name}: -3 subtracts the vector three times, +3 adds it three "
+                                       "times"))
         self.spin = QDoubleSpinBox()
         self.spin.setRange(-MAX_WEIGHT, MAX_WEIGHT)
         self.spin.setSingleStep(1 / STEPS_PER_UNIT)
@@ -37,7 +40,7 @@ class AttributeRow(QWidget):
         self.spin.setProperty("undo_edits", True)  # Ctrl+Z here undoes the edit (history_actions.NumberBoxUndo)
         self.remove = QToolButton()
         self.remove.setText("✕")
-        self.remove.setToolTip(f"remove {name}")
+        self.remove.setToolTip(tooltip(f"remove {name}"))
         self.remove.clicked.connect(lambda: self.remove_requested.emit(self.name))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 0, 2, 0)
@@ -60,7 +63,7 @@ class AttributeRow(QWidget):
             widget.blockSignals(False)
 
     def set_description(self, description: str) -> None:
-        self.pick.setToolTip(description or self.name)
+        self.pick.setToolTip(tooltip(description or self.name))
 
     def _on_slider_changed(self, ticks: int) -> None:
         weight = ticks / STEPS_PER_UNIT

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.widgets.image_row import ImageRow
+from latent_atlas.editor.widgets.plain_text import PlainLabel
 
 MAX_SEED = 2**31 - 1
 
@@ -50,7 +50,7 @@ class ConditionPanel(QWidget):
         self._row_id = 0
         self._row_stale = False
         self._row_conditions = np.zeros((0, 0), np.float32)
-        self.hint = QLabel("The open model has no condition: this panel is for conditional VAEs (CVAE), whose "
+        self.hint = PlainLabel("The open model has no condition: this panel is for conditional VAEs (CVAE), whose "
                            "decoder sees [z, class]. Open one (the Model list has a Fashion-MNIST CVAE) to render "
                            "the same latent under every class.")
         self.hint.setWordWrap(True)
@@ -61,7 +61,7 @@ class ConditionPanel(QWidget):
         self.checks_box = QWidget()
         self.checks_layout = QGridLayout(self.checks_box)
         self.checks_layout.setContentsMargins(0, 0, 0, 0)
-        self.row_label = QLabel("The same latent under every class (click one to use it)")
+        self.row_label = PlainLabel("The same latent under every class (click one to use it)")
         self.row_label.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
         self.row = ImageRow(height=120)
         self.row.clicked.connect(self.use_row_cell)
@@ -70,14 +70,14 @@ class ConditionPanel(QWidget):
         self.seed.setToolTip("seed of the numpy generator that draws z ~ N(0, I); it steps on after each image")
         self.sample_button = QPushButton("New image with this condition")
         self.sample_button.clicked.connect(lambda: self.sample_new())
-        self.pick_label = QLabel("Class")
+        self.pick_label = PlainLabel("Class")
         pick = QHBoxLayout()
         pick.addWidget(self.pick_label)
         pick.addWidget(self.classes, 1)
         pick.addWidget(self.checks_box, 3)
         sample = QHBoxLayout()
         sample.addWidget(self.sample_button)
-        sample.addWidget(QLabel("seed"))
+        sample.addWidget(PlainLabel("seed"))
         sample.addWidget(self.seed)
         sample.addStretch(1)
         self.controls = QWidget()

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from latent_atlas.editor.core.attributes import cosine_table
 
 SHORT_NAME = 10   # characters of a vector's name in the headers
+MAX_TABLE_VECTORS = 40   # beyond this a K x K table is neither readable nor cheap to build
 
 
 class CosineTable(QTableWidget):
@@ -24,8 +25,18 @@ class CosineTable(QTableWidget):
         self.values = np.zeros((0, 0), np.float32)
 
     def set_vectors(self, names: list[str], vectors: list[np.ndarray]) -> None:
-        self.values = cosine_table(vectors)
         k = len(names)
+        if k > MAX_TABLE_VECTORS:     # K x K items: 1,000 vectors made a million and froze the GUI thread
+            self.values = np.zeros((0, 0), np.float32)
+            self.setRowCount(1)
+            self.setColumnCount(1)
+            self.setHorizontalHeaderLabels([""])
+            self.setVerticalHeaderLabels([""])
+            item = QTableWidgetItem(f"{k} vectors: the cosine table is shown for at most {MAX_TABLE_VECTORS}; "
+                                    "remove some to compare them")
+            self.setItem(0, 0, item)
+            return
+        self.values = cosine_table(vectors)
         short = [n if len(n) <= SHORT_NAME else n[:SHORT_NAME - 1] + "…" for n in names]
         self.setRowCount(k)
         self.setColumnCount(k)

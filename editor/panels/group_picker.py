@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 from latent_atlas.editor.core import attributes as attrs
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.map.map_selection import MapSelection
+from latent_atlas.editor.widgets.plain_text import PlainLabel
 
 
 class GroupPicker(QWidget):
@@ -40,7 +41,7 @@ class GroupPicker(QWidget):
         self.vector_button.clicked.connect(self.make_vector)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("Groups"))
+        layout.addWidget(PlainLabel("Groups"))
         for b in (self.lasso_button, self.group_buttons["A"], self.group_buttons["B"], self.rest_button,
                   self.vector_button):
             layout.addWidget(b)
@@ -49,8 +50,8 @@ class GroupPicker(QWidget):
             b.setEnabled(self.selection is not None)
         state.events.model_changed.connect(self._on_state_model_changed)
         state.events.projection_changed.connect(self._on_projection_changed)
-
         state.events.groups_changed.connect(self._on_state_groups_changed)
+
     @property
     def groups(self) -> dict[str, np.ndarray]:
         return self._state.groups
