@@ -131,7 +131,6 @@ def _loop(trainer, quiet: bool, main: bool):
 
 def _plan(args, resumed) -> dict:
     """What to train on and how: the arguments, with a resumed checkpoint's choices as defaults."""
-    from latent_atlas.models.data import DATASET_NAMES
     from latent_atlas.models.errors import ConfigError
     from latent_atlas.models.model_factory import DEFAULT_LR
 
@@ -147,8 +146,7 @@ def _plan(args, resumed) -> dict:
             if value is not None:
                 raise ConfigError(f"{flag} cannot change when resuming {args.resume}: it is fixed by the checkpoint")
     family = family or args.model or "vae"
-    spec = args.dataset or (saved_ds.get("name") if saved_ds.get("name") in DATASET_NAMES
-                            else saved_ds.get("source")) or "digits"
+    spec = args.dataset or (_recorded_data(saved_ds, args.resume) if resumed else "digits")
     c, h, w = resumed.config.image_shape if resumed else (args.channels, args.image_size, args.image_size)
     seed = args.seed if args.seed is not None else int(saved_tc.get("seed", 0))
     kind_lr = DEFAULT_LR["gan" if family == "gan" else "cvae" if family == "cvae" else "vae"]
@@ -156,6 +154,16 @@ def _plan(args, resumed) -> dict:
             "seed": seed, "batch_size": args.batch_size or int(saved_tc.get("batch_size", 128)),
             "lr": args.lr or float(saved_tc.get("lr", kind_lr)),
             "condition": args.condition or saved_ds.get("condition") or saved_tc.get("condition") or "labels"}
+
+
+def _recorded_data(saved_ds: dict, path) -> str:
+    """The data a resumed checkpoint records, if it may be used without asking (recorded_source.py)."""
+    from latent_atlas.models.data.recorded_source import RecordedSourceRefused, recorded_dataset
+
+    try:
+        return recorded_dataset(saved_ds, path)
+    except RecordedSourceRefused as e:
+        raise RecordedSourceRefused(f"{e}; pass --dataset to say which data to train on") from None
 
 
 def _model_config(args, plan, resumed, data, conditions):

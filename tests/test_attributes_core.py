@@ -141,14 +141,14 @@ def _vector_json(path, latent_dim=4, vectors=None, **extra):
 @pytest.mark.parametrize("make, problem", [
     (lambda p: _vector_json(p, latent_dim=16), "16 dimensions, the open model's latent has 4"),
     (lambda p: _vector_json(p, vectors=[{"name": "v", "vector": [1, 2, 3]}]), "has 3 numbers"),
-    (lambda p: _vector_json(p, vectors=[{"name": "v", "vector": [1, 2, 3, "x"]}]), "not a list of numbers"),
+    (lambda p: _vector_json(p, vectors=[{"name": "v", "vector": [1, 2, 3, "x"]}]), r"vectors\[0\].vector\[3\]: expected a number"),
     (lambda p: p.write_text('{"format": "latent-atlas-vectors", "latent_dim": 4, '
                             '"vectors": [{"name": "v", "vector": [1, 2, NaN, 4]}]}'), "NaN"),
     (lambda p: _vector_json(p, vectors=[{"name": "v", "vector": [0, 0, 0, 0]}] * 2), "a name of its own"),
-    (lambda p: _vector_json(p, vectors=[]), "non-empty list"),
+    (lambda p: _vector_json(p, vectors=[]), "vectors: has 0 items; expected 1..1,000"),
     (lambda p: _vector_json(p, format="something-else"), "not a Latent Atlas vector file"),
-    (lambda p: p.write_text("{ not json"), "not a readable vector file"),
-    (lambda p: p.write_bytes(b"\xff\xfe\x00garbage"), "not a readable vector file"),
+    (lambda p: p.write_text("{ not json"), r"not a vector file \(invalid JSON"),
+    (lambda p: p.write_bytes(b"\xff\xfe\x00garbage"), r"not a vector file \(not UTF-8 text\)"),
 ])
 def test_bad_vector_files_raise_an_error_naming_the_file(tmp_path, make, problem):
     path = tmp_path / "bad.json"

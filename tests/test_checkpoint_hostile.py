@@ -430,10 +430,15 @@ def test_optimizer_state_of_the_wrong_shape_is_refused(tmp_path):
     model.train_step(torch.rand(2, 1, 4, 4), None, opts)
     path = save_checkpoint(tmp_path / "m.safetensors", model, optimizers=opts)
     tensors = safetensors.torch.load_file(path)
-    tensors["optim.model.0.exp_avg"] = torch.zeros(3, 3)
+    other_shape = next(t.shape for t in model.state_dict().values() if t.shape != (8, 16) and t.dim() > 0)
+    tensors["optim.model.0.exp_avg"] = torch.zeros(other_shape)     # another parameter's shape
     rewrite(path, tensors=tensors)
-    with pytest.raises(CheckpointError, match=r"optimizer 'model' exp_avg of parameter 0: file \[3, 3\], model "
+    with pytest.raises(CheckpointError, match=r"optimizer 'model' exp_avg of parameter 0: file \[.*\], model "
                                               r"\[8, 16\]"):
+        load_checkpoint(path, with_optimizers=True)
+    tensors["optim.model.0.exp_avg"] = torch.zeros(3, 3)           # no parameter's shape: refused from the header
+    rewrite(path, tensors=tensors)
+    with pytest.raises(CheckpointError, match=r"'optim.model.0.exp_avg' has shape \[3, 3\], which no parameter"):
         load_checkpoint(path, with_optimizers=True)
 
 

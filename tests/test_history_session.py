@@ -222,10 +222,10 @@ def _broken(path, tmp_path, edit):
 
 
 @pytest.mark.parametrize("edit, problem", [
-    (lambda d: d["point"].update(base=[0.0, 1.0]), "the base latent must be 4 finite numbers"),
-    (lambda d: d["vectors"][0].update(weight="a lot"), "not a finite number"),
+    (lambda d: d["point"].update(base=[0.0, 1.0]), "point.base: has 2 numbers, the session's latent_dim has 4"),
+    (lambda d: d["vectors"][0].update(weight="a lot"), "vectors[0].weight: expected a number, got a string"),
     (lambda d: d.update(format="nope"), "not a Latent Atlas session"),
-    (lambda d: d.update(latent_dim=8), "must be 8 finite numbers"),
+    (lambda d: d.update(latent_dim=8), "point.base: has 4 numbers, the session's latent_dim has 8"),
     (lambda d: d.update(checkpoint="/nowhere/x.safetensors"), "cannot be opened"),
 ])
 def test_bad_session_files_show_an_error_and_keep_the_view(qtbot, window, digits_vae_path, tmp_path, edit,

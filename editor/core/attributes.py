@@ -6,6 +6,7 @@ bare .npy of shape (D,) or (K, D) for vectors made with other tools (a .npy keep
 """
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +18,37 @@ from latent_atlas.editor.core.bundled import RESOURCES
 from latent_atlas.editor.core.state import AttributeEdit
 from latent_atlas.models.checkpoints.atomic_io import atomic_write
 from latent_atlas.models.checkpoints.checkpoint import save_vectors
+from latent_atlas.models.checkpoints.header import MAX_VECTOR_NAME, MAX_VECTORS
 from latent_atlas.models.errors import CheckpointError, LatentAtlasError
+from latent_atlas.models.file_schema import (
+    FLOAT32_MAX,
+    Choice,
+    Int,
+    List,
+    Numbers,
+    Obj,
+    Optional,
+    SchemaProblem,
+    Str,
+)
 from latent_atlas.models.latent import latent_math
+from latent_atlas.models.safe_files import parse_json, read_capped, shown
 
 VECTORS_FORMAT = "latent-atlas-vectors"
 MAX_VECTOR_FILE_BYTES = 50_000_000
+MAX_DESCRIPTION = 2000      # characters of a vector's description kept (free text: longer is cut, not refused)
+NPY_MAGIC = b"\x93NUMPY"
+VECTOR_FILE_SCHEMA = Obj({
+    "format": Choice((VECTORS_FORMAT,)),
+    "version": Choice((1,)),
+    "latent_dim": Int(1, 4096),
+    "checkpoint_sha256": Optional(Str(max_len=64)),
+    "vectors": List(Obj({"name": Str(max_len=MAX_VECTOR_NAME),
+                         "description": Str(max_len=MAX_DESCRIPTION, min_len=0, cut=True),
+                         "vector": Numbers(max_len=4096, bound=1e6)},
+                        required=("name", "vector"), defaults={"description": ""}),
+                    min_len=1, max_len=MAX_VECTORS),
+}, required=("format", "latent_dim", "vectors"))
 
 
 class VectorFileError(LatentAtlasError):
@@ -129,7 +156,7 @@ def cosine_table(vectors: list[np.ndarray]) -> np.ndarray:
 def vectors_from_checkpoint(vectors: dict) -> list[AttributeEdit]:
     """Checkpoint.vectors ({name: {"vector": Tensor, "description": ...}}) as edits with weight 0."""
     return [AttributeEdit(name, entry["vector"].detach().cpu().numpy().astype(np.float32), 0.0,
-                          str(entry.get("description", ""))) for name, entry in vectors.items()]
+                          str(entry.get("description", ""))[:MAX_DESCRIPTION]) for name, entry in vectors.items()]
 
 
 def is_bundled(path) -> bool:
@@ -183,56 +210,70 @@ def save_vectors_file(path, vectors: list[AttributeEdit], latent_dim: int,
 
 
 def load_vectors_file(path, latent_dim: int) -> VectorFile:
-    """Reads and checks a vector file against the open model's latent size; errors name the file."""
+    """Reads and checks a vector file against the open model's latent size; errors name the file and the
+    field. JSON files are checked against VECTOR_FILE_SCHEMA; a .npy's header is read before its data."""
     path = Path(path)
-    try:
-        if path.stat().st_size > MAX_VECTOR_FILE_BYTES:
-            raise VectorFileError(f"{path}: larger than {MAX_VECTOR_FILE_BYTES} bytes; not a vector file")
-        if path.suffix.lower() == ".npy":
-            return _load_npy(path, latent_dim)
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise VectorFileError(f"{path}: not a readable vector file ({str(e)[:200]})") from None
+    data = read_capped(path, MAX_VECTOR_FILE_BYTES, VectorFileError, "vector file")
+    if path.suffix.lower() == ".npy" or data.startswith(NPY_MAGIC):
+        return _load_npy(path, data, latent_dim)
+    doc = parse_json(data, path, VectorFileError, "vector file")
     if not isinstance(doc, dict) or doc.get("format") != VECTORS_FORMAT:
-        raise VectorFileError(f"{path}: not a Latent Atlas vector file (format must be {VECTORS_FORMAT!r})")
-    dim = doc.get("latent_dim")
-    if dim != latent_dim:
-        raise VectorFileError(f"{path}: the vectors are for a latent of {dim} dimensions, the open model's "
-                              f"latent has {latent_dim}")
-    entries = doc.get("vectors")
-    if not isinstance(entries, list) or not entries:
-        raise VectorFileError(f"{path}: 'vectors' must be a non-empty list")
-    vectors, names = [], set()
-    for k, entry in enumerate(entries):
-        name = entry.get("name") if isinstance(entry, dict) else None
-        if not isinstance(name, str) or not name.strip() or name in names:
-            raise VectorFileError(f"{path}: vector {k + 1} needs a name of its own, got {str(name)[:40]!r}")
-        names.add(name)
-        vector = _checked_vector(path, f"vector {name[:40]!r}", entry.get("vector"), latent_dim)
-        vectors.append(AttributeEdit(name, vector, 0.0, str(entry.get("description", ""))[:500]))
-    sha = doc.get("checkpoint_sha256")
-    return VectorFile(vectors, sha if isinstance(sha, str) else None)
-
-
-def _load_npy(path: Path, latent_dim: int) -> VectorFile:
-    array = np.load(path, allow_pickle=False)       # never unpickle a file someone handed us
-    if array.ndim == 1:
-        array = array[None]
-    if array.ndim != 2:
-        raise VectorFileError(f"{path}: expected an array (D,) or (K, D), got shape {array.shape}")
-    vectors = [_checked_vector(path, f"row {k}", row, latent_dim) for k, row in enumerate(array)]
-    names = [path.stem] if len(vectors) == 1 else [f"{path.stem} {k + 1}" for k in range(len(vectors))]
-    return VectorFile([AttributeEdit(n, v, 0.0, f"from {path.name}") for n, v in zip(names, vectors)], None)
-
-
-def _checked_vector(path: Path, what: str, value, latent_dim: int) -> np.ndarray:
+        raise VectorFileError(f"{shown(path)}: not a Latent Atlas vector file (format must be {VECTORS_FORMAT!r})")
+    if doc.get("latent_dim") != latent_dim:
+        raise VectorFileError(f"{shown(path)}: the vectors are for a latent of {str(doc.get('latent_dim'))[:20]} "
+                              f"dimensions, the open model's latent has {latent_dim}")
     try:
-        vector = np.asarray(value, np.float64)
-    except (TypeError, ValueError):
-        raise VectorFileError(f"{path}: {what} is not a list of numbers") from None
-    if vector.shape != (latent_dim,):
-        raise VectorFileError(f"{path}: {what} has {vector.size} numbers (shape {vector.shape}), the open "
-                              f"model's latent has {latent_dim} dimensions")
-    if not np.isfinite(vector).all():
-        raise VectorFileError(f"{path}: {what} has NaN or infinite values")
-    return vector.astype(np.float32)
+        doc = VECTOR_FILE_SCHEMA.check(doc, "")
+        vectors, names = [], set()
+        for k, entry in enumerate(doc["vectors"]):
+            name = entry["name"]
+            if not name.strip() or name in names:
+                raise SchemaProblem(f"vectors[{k}].name", "needs a name of its own, not blank and not an "
+                                                          f"earlier vector's ({name[:40]!r})")
+            names.add(name)
+            if len(entry["vector"]) != latent_dim:
+                raise SchemaProblem(f"vectors[{k}].vector", f"has {len(entry['vector'])} numbers, the open "
+                                                            f"model's latent has {latent_dim} dimensions")
+            vectors.append(AttributeEdit(name, entry["vector"], 0.0, entry["description"]))
+    except SchemaProblem as e:
+        raise VectorFileError(f"{shown(path)}: {e}") from None
+    return VectorFile(vectors, doc.get("checkpoint_sha256"))
+
+
+def _load_npy(path: Path, data: bytes, latent_dim: int) -> VectorFile:
+    """A (D,) or (K, D) array of real numbers; the header is checked against the bytes that follow it
+    before the array is made, so a header claiming 10^12 rows costs nothing. Never unpickles."""
+    def fail(problem: str):
+        raise VectorFileError(f"{shown(path)}: {problem}")
+
+    f = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            fail(f"a .npy file of format version {version[0]}.{version[1]}, which is not read (1.0, 2.0 are)")
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = reader(f)
+    except (ValueError, EOFError, TypeError, SyntaxError, OverflowError) as e:
+        fail(f"not a .npy array file ({str(e)[:120]})")
+    if dtype.hasobject or dtype.kind not in "fiu" or dtype.fields is not None:
+        fail(f"the array holds {dtype} values; a vector file holds real numbers (float or int)")
+    if len(shape) not in (1, 2):
+        fail(f"expected an array (D,) or (K, D), got shape {shape}")
+    rows, dim = (1, shape[0]) if len(shape) == 1 else shape
+    if dim != latent_dim:
+        fail(f"the vectors have {dim} numbers (shape {shape}), the open model's latent has {latent_dim}")
+    if not 1 <= rows <= MAX_VECTORS:
+        fail(f"the array holds {rows:,} vectors; expected 1..{MAX_VECTORS:,}")
+    count, offset = rows * dim, f.tell()
+    if len(data) - offset != count * dtype.itemsize:
+        fail(f"its header says {shape} of {dtype} ({count * dtype.itemsize:,} bytes) but "
+             f"{len(data) - offset:,} bytes follow it (truncated or padded)")
+    array = np.frombuffer(data, dtype, count, offset).astype(np.float64)
+    array = (array.reshape(shape[::-1]).T if fortran else array.reshape(shape)).reshape(rows, dim)
+    bad = np.flatnonzero(~np.isfinite(array).all(axis=1) | (np.abs(array) > FLOAT32_MAX).any(axis=1))
+    if len(bad):
+        fail(f"row {bad[0]} has NaN, infinite or out-of-float32-range values")
+    vectors = list(array.astype(np.float32))
+    names = [path.stem] if len(vectors) == 1 else [f"{path.stem} {k + 1}" for k in range(len(vectors))]
+    return VectorFile([AttributeEdit(n[:MAX_VECTOR_NAME], v, 0.0, f"from {path.name}"[:500])
+                       for n, v in zip(names, vectors)], None)

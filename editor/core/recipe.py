@@ -3,15 +3,51 @@ edits. `latent-atlas render RECIPE.json --out image.png` decodes it again, bit f
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
 
+from latent_atlas.editor.core.export import MAX_SCALE
+from latent_atlas.models.checkpoints.header import MAX_VECTOR_NAME
 from latent_atlas.models.errors import LatentAtlasError
+from latent_atlas.models.file_schema import (
+    Bool,
+    Choice,
+    Float,
+    Int,
+    List,
+    Numbers,
+    Obj,
+    Optional,
+    SchemaProblem,
+    Str,
+)
+from latent_atlas.models.safe_files import MAX_PATH_CHARS, read_json, recorded_path, shown
 
 RECIPE_FORMAT = "latent-atlas-recipe"
 MAX_RECIPE_BYTES = 20_000_000
+MAX_FRAMES = 256        # the editor's strips hold at most 32; a render of more is a hostile file, not a strip
+MAX_LATENT = 4096       # numbers in a latent (the configs allow at most 1024)
+LATENT_BOUND = 1e4      # latents are N(0, I) draws and posterior means: |z| of 10^4 decodes to nothing useful
+CONDITION_BOUND = 100.0 # conditions are one-hot classes or 0/1 attributes; beyond this the image is noise
+MAX_EDITS = 1024
+
+_latent = Numbers(max_len=MAX_LATENT, bound=LATENT_BOUND)
+RECIPE_SCHEMA = Obj({
+    "format": Choice((RECIPE_FORMAT,)),
+    "version": Choice((1,)),
+    "checkpoint": Str(max_len=MAX_PATH_CHARS),
+    "checkpoint_sha256": Optional(Str(max_len=64)),
+    "latent": _latent,
+    "condition": Optional(Numbers(max_len=MAX_LATENT, bound=CONDITION_BOUND)),
+    "base": Optional(_latent),
+    "edits": List(Obj({"name": Str(max_len=MAX_VECTOR_NAME), "weight": Float(-1e3, 1e3), "vector": _latent},
+                      required=("vector",)), max_len=MAX_EDITS),
+    "frames": List(_latent, max_len=MAX_FRAMES, min_len=1),
+    "scale": Int(1, MAX_SCALE),
+    "smooth": Bool(),
+    "note": Str(max_len=10_000, min_len=0),
+}, required=("format", "checkpoint", "latent"), defaults={"version": 1, "scale": 1, "smooth": False})
 
 
 class RecipeError(LatentAtlasError):
@@ -47,30 +83,32 @@ def make_recipe(checkpoint: Path, latent: np.ndarray, condition: np.ndarray | No
 
 
 def read_recipe(path: str | Path) -> dict:
+    """The recipe, checked against RECIPE_SCHEMA before any field is used: numbers as float32 arrays,
+    the checkpoint path resolved against the recipe's own folder. RecipeError names the file and field."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_RECIPE_BYTES:
-            raise RecipeError(f"{path}: recipe larger than {MAX_RECIPE_BYTES} bytes")
-        recipe = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise RecipeError(f"{path}: not a readable recipe ({e})") from None
-    if not isinstance(recipe, dict) or recipe.get("format") != RECIPE_FORMAT:
-        raise RecipeError(f"{path}: not a Latent Atlas recipe (format must be {RECIPE_FORMAT!r})")
-    for key in ("checkpoint", "latent"):
-        if key not in recipe:
-            raise RecipeError(f"{path}: recipe has no {key!r}")
+        doc = read_json(path, MAX_RECIPE_BYTES, RecipeError, "recipe")
+        if not isinstance(doc, dict) or doc.get("format") != RECIPE_FORMAT:
+            raise RecipeError(f"{shown(path)}: not a Latent Atlas recipe (format must be {RECIPE_FORMAT!r})")
+        recipe = RECIPE_SCHEMA.check(doc, "")
+    except SchemaProblem as e:
+        raise RecipeError(f"{shown(path)}: {e}") from None
+    if "frames" in recipe and len({len(f) for f in recipe["frames"]}) != 1:
+        raise RecipeError(f"{shown(path)}: frames: every frame must have as many numbers as the first")
+    try:
+        recipe["checkpoint"] = str(recorded_path(recipe["checkpoint"], path, RecipeError, "checkpoint"))
+    except RecipeError as e:
+        raise RecipeError(f"{shown(path)}: checkpoint: {e}") from None
     return recipe
 
 
 def recipe_arrays(recipe: dict, path, latent_dim: int, cond_dim: int):
     """(latents (B, D), condition (C,) or None) checked against the model's sizes."""
-    try:
-        z = np.asarray(recipe.get("frames", [recipe["latent"]]), np.float32)
-        c = None if recipe.get("condition") is None else np.asarray(recipe["condition"], np.float32)
-    except (TypeError, ValueError) as e:
-        raise RecipeError(f"{path}: latent or condition is not a list of numbers ({e})") from None
-    if z.ndim != 2 or z.shape[1] != latent_dim or not np.isfinite(z).all():
-        raise RecipeError(f"{path}: latent must be {latent_dim} finite numbers, got shape {z.shape}")
+    z = np.stack(recipe["frames"]) if recipe.get("frames") else np.asarray(recipe["latent"], np.float32)[None]
+    c = recipe.get("condition")
+    if z.shape[1] != latent_dim:
+        raise RecipeError(f"{shown(path)}: the latent has {z.shape[1]} numbers, the model's latent has "
+                          f"{latent_dim}")
     if cond_dim and (c is None or c.shape != (cond_dim,)):
-        raise RecipeError(f"{path}: the model needs a condition of {cond_dim} numbers")
-    return z, (c if cond_dim else None)
+        raise RecipeError(f"{shown(path)}: the model needs a condition of {cond_dim} numbers")
+    return z, (np.asarray(c, np.float32) if cond_dim else None)

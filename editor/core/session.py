@@ -5,7 +5,6 @@ fill and read themselves. Reading checks everything before anything is changed."
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,12 +13,66 @@ import numpy as np
 from latent_atlas.editor.core.recipe import file_sha256
 from latent_atlas.editor.core.state import AttributeEdit, CurrentPoint, EditorState, StateSnapshot
 from latent_atlas.models.checkpoints.atomic_io import atomic_write
-from latent_atlas.models.checkpoints.header import parse_metadata, read_header
+from latent_atlas.models.checkpoints.header import MAX_VECTOR_NAME, MAX_VECTORS, parse_metadata, read_header
 from latent_atlas.models.errors import LatentAtlasError
+from latent_atlas.models.file_schema import (
+    Anything,
+    Bool,
+    Choice,
+    Float,
+    Int,
+    List,
+    Numbers,
+    Obj,
+    Optional,
+    SchemaProblem,
+    Str,
+)
+from latent_atlas.models.safe_files import MAX_PATH_CHARS, read_json, recorded_path, shown
 
 SESSION_FORMAT = "latent-atlas-session"
 SESSION_VERSION = 1
 MAX_SESSION_BYTES = 50_000_000
+MAX_LATENT = 4096           # numbers in a latent (configs allow at most 1024)
+LATENT_BOUND = 1e6          # what the interpolation panel accepts for a waypoint; float32 holds it exactly
+MAX_WAYPOINTS = 1000
+
+_latent = Numbers(max_len=MAX_LATENT, bound=LATENT_BOUND)
+_neighbour_options = {"max_points": Optional(Int(2, 10_000_000)), "random_state": Int(0, 2**32 - 1),
+                      "k": Int(1, 1000), "in_subprocess": Bool()}
+# each projection's options, as its constructor takes them (unknown keys are dropped)
+PROJECTION_OPTIONS = {
+    "pca": Obj({"components": List(Int(0, MAX_LATENT), max_len=2, min_len=2), "keep_residual": Bool()}),
+    "tsne": Obj({"perplexity": Float(1.0, 10_000.0), "max_iter": Int(250, 1_000_000), **_neighbour_options}),
+    "umap": Obj({"n_neighbors": Int(2, 10_000), "min_dist": Float(0.0, 100.0), **_neighbour_options}),
+    "identity": Obj({}),
+}
+SESSION_SCHEMA = Obj({
+    "format": Choice((SESSION_FORMAT,)),
+    "version": Choice((SESSION_VERSION,)),
+    "checkpoint": Str(max_len=MAX_PATH_CHARS),
+    "checkpoint_sha256": Optional(Str(max_len=64)),
+    "latent_dim": Int(1, MAX_LATENT),
+    "cond_dim": Int(0, MAX_LATENT),
+    "point": Optional(Obj({"base": _latent, "cursor": Optional(Numbers(min_len=2, max_len=2, bound=1e12)),
+                           "data_index": Optional(Int(0, 2**31 - 1)), "source": Str(max_len=40)},
+                          required=("base",))),
+    "condition": Optional(Numbers(max_len=MAX_LATENT, bound=1e3)),
+    "vectors": List(Obj({"name": Str(max_len=MAX_VECTOR_NAME), "weight": Float(-1e3, 1e3),
+                         "description": Str(max_len=2000, min_len=0, cut=True), "vector": _latent},
+                        required=("name", "vector"), defaults={"weight": 0.0, "description": ""}),
+                    max_len=MAX_VECTORS),
+    "projection": Obj({"method": Choice(tuple(PROJECTION_OPTIONS)), "options": Anything()},
+                      defaults={"method": "pca"}),
+    # what the panels restore: checked here, so that a restore never meets a type it does not expect
+    "panels": Obj({
+        "attributes": Obj({"picked": Optional(Str(max_len=MAX_VECTOR_NAME))}),
+        "condition": Obj({"seed": Int(0, 2**31 - 1)}),
+        "interpolation": Obj({"waypoints": List(_latent, max_len=MAX_WAYPOINTS), "frames": Int(2, 32),
+                              "mode": Choice(("slerp", "lerp"))}),
+    }),
+}, required=("format", "version", "checkpoint", "latent_dim"),
+    defaults={"cond_dim": 0, "vectors": [], "projection": {"method": "pca", "options": {}}, "panels": {}})
 
 
 class SessionError(LatentAtlasError):
@@ -89,87 +142,75 @@ def write_session(path, session: dict) -> Path:
 
 
 def read_session(path) -> Session:
-    """Parses and checks a session file; raises SessionError naming the file and the problem."""
+    """Parses and checks a session file against SESSION_SCHEMA, then against itself (sizes, unique
+    names); raises SessionError naming the file, the field and the problem. Nothing is applied here."""
     path = Path(path)
-    try:
-        if path.stat().st_size > MAX_SESSION_BYTES:
-            raise SessionError(f"{path}: larger than {MAX_SESSION_BYTES} bytes; not a session file")
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise SessionError(f"{path}: not a readable session file ({str(e)[:200]})") from None
+    doc = read_json(path, MAX_SESSION_BYTES, SessionError, "session file")
     if not isinstance(doc, dict) or doc.get("format") != SESSION_FORMAT:
-        raise SessionError(f"{path}: not a Latent Atlas session (format must be {SESSION_FORMAT!r})")
+        raise SessionError(f"{shown(path)}: not a Latent Atlas session (format must be {SESSION_FORMAT!r})")
     if doc.get("version") != SESSION_VERSION:
-        raise SessionError(f"{path}: session version {str(doc.get('version'))[:20]} is not supported "
-                           f"(this program reads version {SESSION_VERSION})")
-    return _parse(path, doc)
+        found = doc.get("version")
+        raise SessionError(f"{shown(path)}: session version {str(found)[:20]!r}"
+                           f"{' (a string)' if isinstance(found, str) else ''} is not supported (this program "
+                           f"reads version {SESSION_VERSION}, written as a number)")
+    try:
+        return _parse(path, SESSION_SCHEMA.check(doc, ""), doc.get("panels", {}))
+    except SchemaProblem as e:
+        raise SessionError(f"{shown(path)}: {e}") from None
 
 
-def _parse(path: Path, doc: dict) -> Session:
-    def fail(problem: str):
-        raise SessionError(f"{path}: {problem}")
+def _parse(path: Path, doc: dict, panels: dict) -> Session:
+    """`doc` is the checked session; `panels` the file's own panel states (as JSON, which panels read)."""
+    latent_dim, cond_dim = doc["latent_dim"], doc["cond_dim"]
 
-    latent_dim, cond_dim = doc.get("latent_dim"), doc.get("cond_dim", 0)
-    if not _count(latent_dim) or latent_dim < 1 or not _count(cond_dim):
-        fail("latent_dim and cond_dim must be whole numbers")
-    checkpoint = doc.get("checkpoint")
-    if not isinstance(checkpoint, str) or not checkpoint:
-        fail("no checkpoint path")
-    point = doc.get("point")
-    current = None
+    def sized(where: str, array, n: int, what: str):
+        if array is not None and len(array) != n:
+            raise SchemaProblem(where, f"has {len(array)} numbers, the session's {what} has {n}")
+        return array
+
+    point, current = doc.get("point"), None
     if point is not None:
-        if not isinstance(point, dict):
-            fail("'point' must be an object")
-        base = _numbers(path, "the base latent", point.get("base"), latent_dim)
+        base = sized("point.base", point["base"], latent_dim, "latent_dim")
         cursor = point.get("cursor")
-        if cursor is not None and not (isinstance(cursor, list) and len(cursor) == 2
-                                       and all(_finite_number(v) for v in cursor)):
-            fail("the cursor must be two numbers")
-        index = point.get("data_index")
-        if index is not None and not _count(index):
-            fail("data_index must be a whole number")
-        source = point.get("source", "session")
-        current = CurrentPoint(base, None if cursor is None else (float(cursor[0]), float(cursor[1])), index,
-                               source if isinstance(source, str) else "session")
+        current = CurrentPoint(base, None if cursor is None else (float(cursor[0]), float(cursor[1])),
+                               point.get("data_index"), point.get("source", "session"))
     condition = doc.get("condition")
-    if cond_dim:
-        condition = _numbers(path, "the condition", condition, cond_dim)
-    elif condition is not None:
-        fail("a condition is given but cond_dim is 0")
-    vectors = doc.get("vectors", [])
-    if not isinstance(vectors, list):
-        fail("'vectors' must be a list")
+    if cond_dim and condition is None:
+        raise SchemaProblem("condition", f"is missing; the session's cond_dim is {cond_dim}")
+    if not cond_dim and condition is not None:
+        raise SchemaProblem("condition", "is given but cond_dim is 0")
+    sized("condition", condition, cond_dim, "cond_dim")
     edits, names = [], set()
-    for k, entry in enumerate(vectors):
-        name = entry.get("name") if isinstance(entry, dict) else None
-        if not isinstance(name, str) or not name or name in names:
-            fail(f"vector {k + 1} needs a name of its own")
-        names.add(name)
-        weight = entry.get("weight", 0.0)
-        if not _finite_number(weight):
-            fail(f"the weight of vector {name[:40]!r} is not a finite number")
-        edits.append(AttributeEdit(name, _numbers(path, f"vector {name[:40]!r}", entry.get("vector"), latent_dim),
-                                   float(weight), str(entry.get("description", ""))[:500]))
-    projection = doc.get("projection") or {}
-    method = projection.get("method", "pca") if isinstance(projection, dict) else None
-    options = projection.get("options", {}) if isinstance(projection, dict) else None
-    if not isinstance(method, str) or not isinstance(options, dict):
-        fail("'projection' must be {'method': name, 'options': {...}}")
-    panels = doc.get("panels", {})
-    if not isinstance(panels, dict):
-        fail("'panels' must be an object")
-    sha = doc.get("checkpoint_sha256")
-    return Session(path, _find_checkpoint(path, checkpoint), sha if isinstance(sha, str) else None,
-                   latent_dim, cond_dim, StateSnapshot(current, condition, tuple(edits)), method, options, panels)
+    for k, entry in enumerate(doc["vectors"]):
+        if entry["name"] in names:
+            raise SchemaProblem(f"vectors[{k}].name", f"{entry['name'][:40]!r} is the name of an earlier vector")
+        names.add(entry["name"])
+        edits.append(AttributeEdit(entry["name"], sized(f"vectors[{k}].vector", entry["vector"], latent_dim,
+                                                        "latent_dim"), entry["weight"], entry["description"]))
+    projection = doc["projection"]
+    method = projection["method"]
+    options = PROJECTION_OPTIONS[method].check(projection.get("options", {}), "projection.options")
+    for k, z in enumerate(doc["panels"].get("interpolation", {}).get("waypoints") or []):
+        sized(f"panels.interpolation.waypoints[{k}]", z, latent_dim, "latent_dim")
+    checkpoint = _find_checkpoint(path, doc["checkpoint"])
+    return Session(path, checkpoint, doc.get("checkpoint_sha256"), latent_dim, cond_dim,
+                   StateSnapshot(current, condition, tuple(edits)), method, options, panels)
 
 
 def _find_checkpoint(session_path: Path, checkpoint: str) -> Path:
-    """The saved path, or a file of the same name beside the session (a folder moved as a whole)."""
-    saved = Path(checkpoint)
-    if not saved.exists():
-        beside = session_path.parent / saved.name
-        if beside.is_file():
-            return beside
+    """The saved path (a relative one is relative to the session's folder), or a file of the same name
+    beside the session (a folder moved as a whole)."""
+    try:
+        saved = recorded_path(checkpoint, session_path, SessionError, "checkpoint")
+    except SessionError as e:
+        raise SchemaProblem("checkpoint", str(e)) from None
+    try:
+        if not saved.exists():
+            beside = session_path.parent / saved.name
+            if beside.is_file():
+                return beside
+    except OSError:          # a path the OS cannot even look up is reported when the checkpoint is opened
+        pass
     return saved
 
 
@@ -178,27 +219,22 @@ def check_checkpoint(session: Session) -> None:
     try:
         config = parse_metadata(read_header(session.checkpoint)["__metadata__"])["config"]
     except (LatentAtlasError, OSError, KeyError, ValueError) as e:
-        raise SessionError(f"{session.path}: its checkpoint {session.checkpoint} cannot be opened ({e})") from None
-    check_fits(session, int(config.get("latent_dim", -1)), int(config.get("cond_dim", 0) or 0))
+        raise SessionError(f"{shown(session.path)}: its checkpoint cannot be opened: {e}") from None
+    dims = config.get("latent_dim", -1), config.get("cond_dim", 0) or 0
+    if not all(type(d) is int for d in dims):
+        raise SessionError(f"{shown(session.path)}: its checkpoint {shown(session.checkpoint)} has no "
+                           "whole-number latent_dim / cond_dim in its config")
+    check_fits(session, *dims)
 
 
-def check_fits(session: Session, latent_dim: int, cond_dim: int) -> None:
+def check_fits(session: Session, latent_dim: int, cond_dim: int, n_points: int | None = None) -> None:
+    """The session fits the open model: its sizes, and (given the map's point count) its data point."""
     if (latent_dim, cond_dim) != (session.latent_dim, session.cond_dim):
-        raise SessionError(f"{session.path}: the session is for a latent of {session.latent_dim} dimensions "
-                           f"and a condition of {session.cond_dim}; the checkpoint {session.checkpoint.name} "
-                           f"has {latent_dim} and {cond_dim}")
-
-
-def _count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _finite_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _numbers(path: Path, what: str, value, n: int) -> np.ndarray:
-    if not isinstance(value, list) or len(value) != n or not all(_finite_number(v) for v in value):
-        got = f"{len(value)} items" if isinstance(value, list) else type(value).__name__
-        raise SessionError(f"{path}: {what} must be {n} finite numbers (got {got})")
-    return np.asarray(value, np.float32)
+        raise SessionError(f"{shown(session.path)}: the session is for a latent of {session.latent_dim} "
+                           f"dimensions and a condition of {session.cond_dim}; the checkpoint "
+                           f"{session.checkpoint.name} has {latent_dim} and {cond_dim}")
+    point = session.snapshot.current
+    if n_points is not None and point is not None and point.data_index is not None \
+            and point.data_index >= n_points:
+        raise SessionError(f"{shown(session.path)}: point.data_index {point.data_index} is past the "
+                           f"{n_points} points on the map of {session.checkpoint.name}")

@@ -122,7 +122,7 @@ class SessionActions(QObject):
             session = read_session(path)
             loaded = self.window.state.loaded
             if loaded is not None and _same_file(loaded.path, session.checkpoint):
-                check_fits(session, loaded.model.latent_dim, int(loaded.model.cond_dim or 0))
+                check_fits(session, loaded.model.latent_dim, int(loaded.model.cond_dim or 0), len(loaded.latents))
                 self._apply(session)
                 return True
             check_checkpoint(session)
@@ -143,7 +143,7 @@ class SessionActions(QObject):
     def _apply(self, session: Session, fresh: bool = False) -> None:
         window, loaded = self.window, self.window.state.loaded
         try:
-            check_fits(session, loaded.model.latent_dim, int(loaded.model.cond_dim or 0))
+            check_fits(session, loaded.model.latent_dim, int(loaded.model.cond_dim or 0), len(loaded.latents))
         except SessionError as e:
             window.show_error("Could not open the session", str(e))
             return

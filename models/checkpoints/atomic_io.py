@@ -15,6 +15,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder")
+    if path.exists() and not path.is_file():      # os.replace would put a file where a FIFO or device was
+        raise OSError(errno.EEXIST, "it is a named pipe, a device or a socket, not a regular file: "
+                      "refusing to replace it", str(path))
     if not path.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, f"the folder {path.parent} does not exist", str(path))
     mode = path.stat().st_mode & 0o777 if path.is_file() else 0o666 & ~_umask()

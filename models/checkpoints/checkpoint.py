@@ -23,6 +23,7 @@ from latent_atlas.models.checkpoints.header import (
     FORMAT_NAME,
     FORMAT_VERSION,
     FormatProblem,
+    check_tensor_budgets,
     check_tensor_names,
     describe_mismatch,
     parse_metadata,
@@ -204,6 +205,7 @@ def _check_fits(header: dict, meta_model) -> None:
     problem = describe_mismatch(file_entries, model_entries)
     if problem:
         raise FormatProblem(f"weights do not fit a {meta_model.kind} with its config: {problem}")
+    check_tensor_budgets(header, {k: shape for k, (shape, _) in model_entries.items()}, meta_model.latent_dim)
 
 
 def _read_tensors(path: Path, names: list[str], clone_weights: bool = False) -> dict[str, torch.Tensor]:

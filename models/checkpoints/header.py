@@ -13,6 +13,8 @@ import stat
 from pathlib import Path
 
 from latent_atlas.models.errors import CheckpointError
+from latent_atlas.models.file_schema import Choice, Float, Int, List, Obj, Optional, SchemaProblem, Str
+from latent_atlas.models.safe_files import regular_file_size, shown
 
 FORMAT_NAME = "latent-atlas"
 FORMAT_VERSION = "1"
@@ -33,9 +35,37 @@ JSON_FIELDS = {
     "vectors": (dict, 4 * 1024 * 1024),
 }
 SNIFF_BYTES = 4096
+MAX_TENSOR_NAME = 1000      # characters; weight names are dotted module paths of a few dozen
+MAX_VECTOR_NAME = 200       # characters of an attribute vector's name (a 10 MB name froze the editor's labels)
+MAX_VECTORS = 1000          # attribute vectors in a checkpoint, a session or a vector file
+MAX_NAMES = 10_000          # class, condition or attribute names in a dataset description
+MAX_RNG_BYTES = 1 << 20     # one generator's state: torch's CPU state is 5,056 bytes, a CUDA one 16
+MAX_RNG_STATES = 4096       # one per device and per rank
+# the optimiser state may hold a few tensors per parameter (Adam: two, plus a step): refuse more than this
+OPTIM_BYTES_PER_WEIGHT_BYTE = 4
 PICKLE_MESSAGE = ("{file} is a PyTorch pickle checkpoint; it is not opened directly because unpickling "
                   "can run code. Convert it: latent-atlas convert {file} --arch pytorch-vae|pytorch-dcgan "
                   "--out model.safetensors")
+
+
+_names = List(Str(max_len=256, min_len=0), max_len=MAX_NAMES)     # class folder names: up to NAME_MAX
+_count = Int(0, 2**53)
+# what the rest of the program reads of these two metadata values (other keys pass through unchecked)
+DATASET_SCHEMA = Obj({"name": Str(max_len=256, min_len=0), "source": Str(max_len=4096, min_len=0),
+                      "family": Optional(Str(max_len=40)),
+                      "n": _count, "n_skipped": _count, "image_shape": List(_count, max_len=3),
+                      "label_names": _names, "attribute_names": _names, "condition_names": _names,
+                      "condition": Optional(Choice(("labels", "attributes")))})
+_seed = Int(-(2**63), 2**64 - 1)
+TRAIN_STATE_SCHEMA = Obj({
+    "step": _count, "epoch": _count, "seed": _seed, "total_steps": _count, "steps_per_epoch": Int(1, 2**53),
+    "world_size": Int(1, 1 << 16),
+    "train_config": Obj({"epochs": Int(0, 10**7), "batch_size": Int(1, 1 << 20), "lr": Float(1e-30, 100.0),
+                         "seed": _seed, "condition": Choice(("labels", "attributes")),
+                         "checkpoint_every": Optional(_count), "event_interval": Float(0.0, 3600.0),
+                         "check_every": Int(1, 2**53)}),
+})
+HISTORY_VALUE = (int, float, type(None))      # NaN and inf are allowed in a history: a plot drops them
 
 
 class FormatProblem(Exception):
@@ -43,28 +73,28 @@ class FormatProblem(Exception):
 
 
 def checked_size(path: Path) -> int:
-    """Size of a regular, non-empty file, or CheckpointError (missing, a folder, a device, empty)."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such file") from None
-    except OSError as e:
-        raise CheckpointError(f"{path}: cannot read it ({e.strerror or e})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
-    if not stat.S_ISREG(st.st_mode):
-        raise CheckpointError(f"{path} is not a regular file")
-    if st.st_size == 0:
-        raise CheckpointError(f"{path} is empty")
-    return st.st_size
+    """Size of a regular, non-empty file, or CheckpointError (missing, a folder, a device, a FIFO, empty)."""
+    size = regular_file_size(path, CheckpointError, "checkpoint file")
+    if size == 0:
+        raise CheckpointError(f"{shown(path)} is empty")
+    return size
 
 
-def _read_prefix(path: Path, n: int) -> bytes:
+def _read_prefix(path: Path, n: int, offset: int = 0) -> bytes:
+    """n bytes at offset of a file checked_size accepted; opened non-blocking and checked again, so a
+    file swapped for a FIFO after the stat cannot hang us."""
     try:
-        with open(path, "rb") as f:
-            return f.read(n)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
-        raise CheckpointError(f"{path}: cannot read it ({e.strerror or e})") from None
+        raise CheckpointError(f"{shown(path)}: cannot read it ({e.strerror or e})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CheckpointError(f"{shown(path)} is not a regular file")
+        return os.pread(fd, n, offset)
+    except OSError as e:
+        raise CheckpointError(f"{shown(path)}: cannot read it ({e.strerror or e})") from None
+    finally:
+        os.close(fd)
 
 
 def sniff_bytes(head: bytes, size: int) -> str:
@@ -118,9 +148,7 @@ def read_header(path) -> dict:
                                 "(not a safetensors file?)")
         if 8 + n > size:
             raise FormatProblem(f"header length {n} runs past the end of the {size} byte file (truncated?)")
-        with open(path, "rb") as f:
-            f.seek(8)
-            raw = f.read(n)
+        raw = _read_prefix(path, n, 8)
         if len(raw) != n:
             raise FormatProblem("file shrank while being read")
         header = parse_header_json(raw)
@@ -236,14 +264,44 @@ def parse_metadata(meta: dict) -> dict:
         if not isinstance(value, expected):
             raise FormatProblem(f"metadata {key} must be a JSON object, got {type(value).__name__}")
         parsed[key] = value
-    history = parsed["history"]
-    for name, values in history.items():
+    for name, values in parsed["history"].items():
         if not isinstance(values, list):
             raise FormatProblem(f"metadata history {name[:40]!r} must be a list, got {type(values).__name__}")
+        if not all(type(v) in HISTORY_VALUE for v in values):
+            raise FormatProblem(f"metadata history {name[:40]!r} must be a list of numbers")
+    if len(parsed["vectors"]) > MAX_VECTORS:
+        raise FormatProblem(f"metadata vectors describes {len(parsed['vectors']):,} vectors, over the "
+                            f"limit of {MAX_VECTORS:,}")
     for name, info in parsed["vectors"].items():
+        if len(name) > MAX_VECTOR_NAME:
+            raise FormatProblem(f"a vector name is {len(name):,} characters long, over the limit of "
+                                f"{MAX_VECTOR_NAME}")
         if not isinstance(info, dict):
             raise FormatProblem(f"metadata vectors {name[:40]!r} must be an object")
+        if not isinstance(info.get("description", ""), str):
+            raise FormatProblem(f"metadata vectors {name[:40]!r}: the description must be a string")
+    for key, schema in (("dataset", DATASET_SCHEMA), ("train_state", TRAIN_STATE_SCHEMA)):
+        try:
+            schema.check(parsed[key], f"metadata {key}")
+        except SchemaProblem as e:
+            raise FormatProblem(str(e)) from None
     return parsed
+
+
+def check_metadata_fits(key: str, value: dict) -> None:
+    """Before training writes a file: metadata `key` as JSON fits its limit, so the checkpoint written at
+    the end is one that its own loader opens (a table of 10^6 attribute columns once did not)."""
+    text = json.dumps(value, default=str)
+    cap = JSON_FIELDS[key][1]
+    if len(text) > cap:
+        raise FormatProblem(f"its {key} description would be {len(text):,} characters in the checkpoint, "
+                            f"over the {cap:,} limit (too many names?)")
+    schema = {"dataset": DATASET_SCHEMA, "train_state": TRAIN_STATE_SCHEMA}.get(key)
+    if schema is not None:
+        try:
+            schema.check(json.loads(text), key)
+        except SchemaProblem as e:
+            raise FormatProblem(str(e)) from None
 
 
 def check_tensor_names(header: dict) -> None:
@@ -251,6 +309,49 @@ def check_tensor_names(header: dict) -> None:
         if name != "__metadata__" and not name.startswith(TENSOR_PREFIXES):
             raise FormatProblem(f"unexpected tensor {name[:80]!r} (names start with "
                                 f"{', '.join(TENSOR_PREFIXES)})")
+        if len(name) > MAX_TENSOR_NAME or name.startswith("vector.") and len(name) > 7 + MAX_VECTOR_NAME:
+            raise FormatProblem(f"a tensor name is {len(name):,} characters long, over the limit of "
+                                f"{MAX_VECTOR_NAME if name.startswith('vector.') else MAX_TENSOR_NAME}")
+
+
+def check_tensor_budgets(header: dict, model_shapes: dict[str, list], latent_dim: int) -> None:
+    """Every tensor besides the weights, from the header alone, before anything is read: vectors are
+    (latent_dim,), RNG states small 1-D bytes, optimiser state tensors scalars or shaped like a parameter,
+    and all of the optimiser state together a few times the weights."""
+    weight_bytes = sum(_numel(s) * 4 for s in model_shapes.values())
+    param_shapes = {tuple(s) for s in model_shapes.values()}
+    vectors = rng = optim_bytes = 0
+    for name, entry in header.items():
+        shape = entry["shape"] if name != "__metadata__" else None
+        if name.startswith("vector."):
+            vectors += 1
+            if shape != [latent_dim] or entry["dtype"] not in FLOAT_DTYPES:
+                raise FormatProblem(f"vector {name[7:47]!r} is {entry['dtype']} {_short(shape)}, the latent "
+                                    f"is [{latent_dim}] floats")
+        elif name.startswith("rng."):
+            rng += 1
+            if entry["dtype"] != "U8" or len(shape) != 1 or shape[0] > MAX_RNG_BYTES:
+                raise FormatProblem(f"RNG state {name[:80]!r} is {entry['dtype']} {_short(shape)}; a generator "
+                                    f"state is at most {MAX_RNG_BYTES:,} bytes (U8, 1-D)")
+        elif name.startswith("optim."):
+            if shape and tuple(shape) not in param_shapes:
+                raise FormatProblem(f"optimizer tensor {name[:80]!r} has shape {_short(shape)}, which no "
+                                    "parameter of the model has")
+            optim_bytes += entry["data_offsets"][1] - entry["data_offsets"][0]
+    if vectors > MAX_VECTORS:
+        raise FormatProblem(f"it holds {vectors:,} vectors, over the limit of {MAX_VECTORS:,}")
+    if rng > MAX_RNG_STATES:
+        raise FormatProblem(f"it holds {rng:,} RNG states, over the limit of {MAX_RNG_STATES:,}")
+    if optim_bytes > OPTIM_BYTES_PER_WEIGHT_BYTE * weight_bytes + (1 << 20):
+        raise FormatProblem(f"its optimizer state is {optim_bytes:,} bytes, more than "
+                            f"{OPTIM_BYTES_PER_WEIGHT_BYTE} times the model's {weight_bytes:,} bytes of weights")
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
 
 
 def describe_mismatch(file_entries: dict, model_entries: dict, limit: int = 10) -> str | None:

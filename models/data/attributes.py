@@ -32,6 +32,8 @@ import numpy as np
 from latent_atlas.models.errors import DatasetError
 
 MAX_TABLE_BYTES = 200 * 2**20   # CelebA's table is 26 MB; a bigger file is not an attribute table
+MAX_ATTRIBUTES = 1000           # CelebA has 40 columns; a checkpoint's dataset description holds the names
+MAX_ATTRIBUTE_NAME = 200        # characters (the checkpoint's limit for a name)
 VALUES = {"-1": 0.0, "0": 0.0, "1": 1.0, "+1": 1.0}
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _COUNT_LINE = re.compile(r"^\+?\d{1,18}$")   # bounded: int() of a 5,000-digit line raises ValueError
@@ -47,6 +49,12 @@ def read_attribute_table(path: str | Path) -> tuple[list[str], dict[str, np.ndar
         names, rows = _parse_celeba(path, lines)
     else:
         names, rows = _parse_csv(path, lines)
+    if len(names) > MAX_ATTRIBUTES:     # refused here, not after training: the checkpoint could not hold them
+        raise DatasetError(f"{path}: {len(names):,} attribute columns, over the limit of {MAX_ATTRIBUTES:,}")
+    long = next((n for n in names if len(n) > MAX_ATTRIBUTE_NAME), None)
+    if long is not None:
+        raise DatasetError(f"{path}: an attribute name is {len(long):,} characters long, over the limit of "
+                           f"{MAX_ATTRIBUTE_NAME}")
     table: dict[str, np.ndarray] = {}
     first_line: dict[str, int] = {}
     for line_no, raw_name, values in rows:

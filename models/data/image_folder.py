@@ -36,6 +36,8 @@ from latent_atlas.models.data.image_data import ImageData, convert_channels, squ
 from latent_atlas.models.errors import DatasetError
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+MAX_DEPTH = 32            # folders below a class folder; deeper ones are listed as skipped
+MAX_FOLDERS = 100_000     # folders in all below one class folder
 GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 
@@ -123,10 +125,25 @@ def _sorted_entries(folder: Path, root: Path, skipped: list) -> list[os.DirEntry
 
 
 def _walk_files(folder: Path, root: Path, skipped: list):
-    """Files at any depth under folder, sorted, without entering symlinked folders."""
-    for entry in _sorted_entries(folder, root, skipped):
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk_files(Path(entry.path), root, skipped)
+    """Files under folder to MAX_DEPTH folders down, sorted (depth first, as a recursive walk would give
+    them), without entering symlinked folders; iterative, so 1,500 nested folders cannot overflow the
+    stack. More than MAX_FOLDERS folders is a DatasetError, not a walk of the whole disk."""
+    stack = [(iter(_sorted_entries(folder, root, skipped)), 0)]
+    folders = 0
+    while stack:
+        entries, depth = stack[-1]
+        entry = next(entries, None)
+        if entry is None:
+            stack.pop()
+        elif entry.is_dir(follow_symlinks=False):
+            if depth + 1 > MAX_DEPTH:
+                skipped.append((_rel(Path(entry.path), root), f"more than {MAX_DEPTH} folders deep: not entered"))
+                continue
+            folders += 1
+            if folders > MAX_FOLDERS:
+                raise DatasetError(f"{root}: more than {MAX_FOLDERS:,} folders below it; not an image folder "
+                                   "(point at the folder that holds the class folders)")
+            stack.append((iter(_sorted_entries(Path(entry.path), root, skipped)), depth + 1))
         elif _is_symlinked_folder(entry):
             skipped.append((_rel(Path(entry.path), root), "symlinked folder not followed"))
         else:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
-from latent_atlas.models.data import DATASET_NAMES, load_dataset
+from latent_atlas.models.data import load_dataset
+from latent_atlas.models.data.recorded_source import RecordedSourceRefused, recorded_dataset
 
 
 @torch.inference_mode()
@@ -14,8 +15,10 @@ def evaluate_checkpoint(path, *, dataset: str | None = None, k: int = 64, limit:
     ckpt = load_checkpoint(path)
     model = ckpt.model
     ds = ckpt.dataset or {}
-    name = ds.get("name")
-    spec = dataset or (name if name in DATASET_NAMES else ds.get("source"))
+    try:
+        spec = dataset or recorded_dataset(ds, path)
+    except RecordedSourceRefused as e:
+        raise RecordedSourceRefused(f"{e}; pass --dataset to say which data to evaluate on") from None
     c, h, _ = model.image_shape
     data = load_dataset(spec, split="test", image_size=h, channels=c, limit=limit)
     torch.manual_seed(seed)

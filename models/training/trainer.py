@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from latent_atlas.models.checkpoints.checkpoint import load_checkpoint, save_checkpoint
+from latent_atlas.models.checkpoints.header import FormatProblem, check_metadata_fits
 from latent_atlas.models.errors import CheckpointError, ConfigError, TrainingDiverged
 from latent_atlas.models.training import distributed as ddp
 from latent_atlas.models.training.events import TrainConfig, TrainEvent, checkpoint_interval
@@ -41,6 +42,11 @@ class Trainer:
         self.conditions = None if conditions is None else conditions.to(self.device, torch.float32)
         self.out = Path(out) if out is not None else None
         self.dataset = dataset or {}
+        if self.out is not None:     # the checkpoint written at the end must be one its loader opens
+            try:
+                check_metadata_fits("dataset", self.dataset)
+            except FormatProblem as e:
+                raise ConfigError(f"cannot train into {self.out}: {e}") from None
         self.optimizers = model.make_optimizers(config.lr)
         self.history: dict[str, list[float]] = {}
         self.step = 0
