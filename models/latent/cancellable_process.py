@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing as mp
+import sys
 import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 
 
 class ProcessCancelled(Exception):
@@ -99,7 +101,8 @@ class WorkerProcess:
         # daemon: multiprocessing terminates it when the parent exits; a parent killed outright closes its
         # end of the pipe, and the child's recv() then ends it
         self._proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="latent-atlas-worker")
-        self._proc.start()
+        with _main_module_hidden():
+            self._proc.start()
         child.close()
 
     def _stop(self) -> None:
@@ -110,6 +113,24 @@ class WorkerProcess:
         if self._conn is not None:
             self._conn.close()
         self._proc = self._conn = None
+
+
+@contextmanager
+def _main_module_hidden():
+    """A spawned child re-runs the parent's __main__ script (as __mp_main__) unless it is guarded by
+    `if __name__ == "__main__"`; a user's script that calls latent_atlas.view() at its top level would open
+    a second editor in the child. The child needs nothing of __main__ (its target lives in this package), so
+    the script's path and spec are hidden while the child is started."""
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    if main is not None:
+        main.__dict__.pop("__file__", None)
+        main.__dict__["__spec__"] = None             # multiprocessing reads main.__spec__.name
+    try:
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
 
 
 _shared = WorkerProcess()
