@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -32,6 +31,7 @@ from latent_atlas.editor.files.recent_files import RecentFiles
 from latent_atlas.editor.map.latent_map import LatentMap
 from latent_atlas.editor.map.map_toolbar import METHODS, MapToolbar
 from latent_atlas.editor.widgets.image_view import ImageView
+from latent_atlas.editor.widgets.plain_text import PlainLabel, html_text, message_box
 from latent_atlas.models.device import available_devices
 from latent_atlas.models.latent.cancellable_process import shared_worker
 
@@ -74,7 +74,7 @@ class MainWindow(QMainWindow):
         iv.setContentsMargins(0, 0, 0, 0)
         iv.addWidget(self.decoded_view)
         iv.addWidget(self.original_view)
-        self.info = QLabel("")
+        self.info = PlainLabel("")
         self.info.setWordWrap(True)
         self.info.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
         self.tools = QTabWidget()
@@ -112,7 +112,7 @@ class MainWindow(QMainWindow):
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("Model")
         bar.setMovable(False)
-        bar.addWidget(QLabel(" Model "))
+        bar.addWidget(PlainLabel(" Model "))
         self.model_picker = QComboBox()
         self.model_picker.setMinimumWidth(260)
         self.model_picker.addItem("Bundled models…", None)
@@ -169,15 +169,15 @@ class MainWindow(QMainWindow):
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.setRange(0, 1000)
-        self.progress_label = QLabel("")
+        self.progress_label = PlainLabel("")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.controller.cancel_jobs)
         for w in (self.progress_label, self.progress, self.cancel_button):
             status.addWidget(w)
             w.hide()
-        self.model_label = QLabel("no model")
-        self.device_label = QLabel("device: –")
-        self.timing_label = QLabel("decode: –")
+        self.model_label = PlainLabel("no model")
+        self.device_label = PlainLabel("device: –")
+        self.timing_label = PlainLabel("decode: –")
         for w in (self.model_label, self.device_label, self.timing_label):
             status.addPermanentWidget(w)
 
@@ -277,7 +277,7 @@ class MainWindow(QMainWindow):
     def _on_projection_changed(self, embedding: np.ndarray) -> None:
         loaded = self.state.loaded
         self.map.set_embedding(embedding)   # keeps the current colouring
-        self.map.plot.setTitle(f"{loaded.projection.method.upper()} of {loaded.source_note}", size="9pt")
+        self.map.plot.setTitle(html_text(f"{loaded.projection.method.upper()} of {loaded.source_note}"), size="9pt")
         point = self.state.current
         if point is not None and point.cursor is not None:
             self.map.set_cursor(*point.cursor)   # the state moved it onto the new map
@@ -348,7 +348,7 @@ class MainWindow(QMainWindow):
     def show_error(self, title: str, message: str) -> None:
         """Non-blocking dialog; the model that was open stays open."""
         self.errors.append(message)
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box = message_box(QMessageBox.Icon.Warning, title, message, parent=self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self.last_error_box = box

@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
 
 from latent_atlas.editor.widgets.palette import label_colour
+from latent_atlas.editor.widgets.plain_text import PlainLabel, html_text
 from latent_atlas.editor.widgets.qt_images import to_pixmap
 
 HOVER_RADIUS_PX = 8
@@ -74,8 +75,8 @@ class HoverThumbnail(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(2)
-        self.image = QLabel()
-        self.caption = QLabel()
+        self.image = PlainLabel()
+        self.caption = PlainLabel()
         layout.addWidget(self.image)
         layout.addWidget(self.caption)
         self.hide()
@@ -185,7 +186,7 @@ class LatentMap(QWidget):
             self._groups.append(item)
             self._group_indices.append(idx)
             if i is not None and len(groups) <= MAX_LEGEND:
-                self.legend.addItem(item, self._label_names[i] if i < len(self._label_names) else str(i))
+                self.legend.addItem(item, html_text(self._label_names[i] if i < len(self._label_names) else i, 60))
 
     # -- cursor and path ----------------------------------------------------------------------------
     def set_cursor(self, x: float, y: float) -> None:

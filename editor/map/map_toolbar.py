@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QSpinBox, QWidget
+
+from latent_atlas.editor.widgets.plain_text import PlainLabel
 
 METHODS = [("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap"), ("Latent (2-D)", "identity")]
 
@@ -26,19 +28,19 @@ class MapToolbar(QWidget):
                                  "2-D plane, so decodes stay on the data")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
-        layout.addWidget(QLabel("Projection"))
+        layout.addWidget(PlainLabel("Projection"))
         layout.addWidget(self.method)
-        self.pc_label = QLabel("axes")
+        self.pc_label = PlainLabel("axes")
         layout.addWidget(self.pc_label)
         layout.addWidget(self.pc_x)
         layout.addWidget(self.pc_y)
         layout.addWidget(self.residual)
-        layout.addWidget(QLabel("Colour"))
+        layout.addWidget(PlainLabel("Colour"))
         self.colour = QComboBox()
         self.colour.setToolTip("colour the points by their label or by one binary attribute")
         layout.addWidget(self.colour)
         layout.addStretch(1)
-        self.hint = QLabel("click: decode · drag: strip · middle: pan")
+        self.hint = PlainLabel("click: decode · drag: strip · middle: pan")
         self.hint.setToolTip("left click: decode that point · left drag: interpolation strip · middle drag: pan · "
                              "wheel: zoom · right drag: zoom one axis")
         self.hint.setStyleSheet("color: #888888; font-size: 9pt;")

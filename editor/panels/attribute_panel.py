@@ -17,8 +17,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -26,12 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from latent_atlas.editor.core import attributes as attrs
-from latent_atlas.editor.core.recipe import file_sha256
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.panels.attribute_row import AttributeRow
 from latent_atlas.editor.panels.cosine_table import CosineTable
 from latent_atlas.editor.panels.group_picker import GroupPicker
 from latent_atlas.editor.widgets.image_row import ImageRow
+from latent_atlas.editor.widgets.plain_text import PlainLabel, ask, inform
 from latent_atlas.models.errors import LatentAtlasError
 
 STRIP_ALPHAS = np.linspace(-2.0, 2.0, 9)      # steps of 0.5: every frame is a weight the slider can show
@@ -82,7 +80,7 @@ class AttributePanel(QWidget):
         self.picker.vector_made.connect(self.add_vector)
         self.picker.failed.connect(self._fail)
         top = QGridLayout()
-        top.addWidget(QLabel("Attribute"), 0, 0)
+        top.addWidget(PlainLabel("Attribute"), 0, 0)
         top.addWidget(self.candidates, 0, 1)
         top.addWidget(self.add_button, 0, 2)
         top.addWidget(self.picker, 1, 0, 1, 3)
@@ -91,7 +89,7 @@ class AttributePanel(QWidget):
         self.rows_layout = QVBoxLayout(self.rows_box)
         self.rows_layout.setContentsMargins(0, 0, 0, 0)
         self.rows_layout.setSpacing(1)
-        self.empty_label = QLabel("No vectors yet: pick an attribute and click “Add vector”.")
+        self.empty_label = PlainLabel("No vectors yet: pick an attribute and click “Add vector”.")
         self.empty_label.setStyleSheet("color: #888888;")
         self.rows_layout.addWidget(self.empty_label)
         self.rows_layout.addStretch(1)
@@ -99,7 +97,7 @@ class AttributePanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.rows_box)
         scroll.setMinimumHeight(84)
-        self.strip_label = QLabel("")
+        self.strip_label = PlainLabel("")
         self.strip_label.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
         self.strip = ImageRow(height=84)
         self.strip.clicked.connect(lambda i: self.set_weight(self.selected, float(STRIP_ALPHAS[i])))
@@ -206,16 +204,15 @@ class AttributePanel(QWidget):
             return False
         if attrs.is_bundled(loaded.path):
             if confirm:
-                QMessageBox.information(self, "Bundled model", f"{loaded.name} is a bundled model, which the "
-                                        "editor never rewrites. Save the vectors to a JSON or .npy file instead.")
+                inform(self, "Bundled model", f"{loaded.name} is a bundled model, which the editor never "
+                       "rewrites. Save the vectors to a JSON or .npy file instead.")
                 self._save_dialog()
                 return False
             self._fail("Bundled model", f"{loaded.path} is a bundled model: save the vectors to a file instead")
             return False
-        if confirm and QMessageBox.question(
-                self, "Save vectors into the checkpoint",
-                f"Rewrite {loaded.path} with {len(self._state.edits)} vectors? Vectors it holds now are "
-                "replaced; the weights stay as they are.") != QMessageBox.StandardButton.Yes:
+        if confirm and not ask(self, "Save vectors into the checkpoint",
+                               f"Rewrite {loaded.path} with {len(self._state.edits)} vectors? Vectors it holds now "
+                               "are replaced; the weights stay as they are."):
             return False
         try:
             loaded.checkpoint.vectors = attrs.save_into_checkpoint(loaded.path, self._state.edits)
@@ -245,7 +242,7 @@ class AttributePanel(QWidget):
         return {"picked": self.selected}
 
     def restore_panel_state(self, saved: dict) -> None:
-        if isinstance(saved, dict) and saved.get("picked") in self.rows:
+        if isinstance(saved, dict) and isinstance(saved.get("picked"), str) and saved["picked"] in self.rows:
             self.select_vector(saved["picked"])
 
     # -- following the state ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ after the latent stops changing, so a drag across the map does not keep the work
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from latent_atlas.editor.core.density import (
     WARN_COLOUR,
@@ -18,6 +18,7 @@ from latent_atlas.editor.core.density import (
     discriminator_note,
 )
 from latent_atlas.editor.core.state import EditorState
+from latent_atlas.editor.widgets.plain_text import PlainLabel
 
 PURPOSE = "density"
 SETTLE_MS = 120      # wait for the latent to rest this long before asking
@@ -31,10 +32,10 @@ class DensityLabel(QWidget):
         self._note = ""
         self._last_id = 0
         self.density: Density | None = None          # the numbers on screen
-        self.numbers = QLabel("")
+        self.numbers = PlainLabel("")
         self.numbers.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
         self.numbers.setWordWrap(True)
-        self.warning = QLabel("")
+        self.warning = PlainLabel("")
         self.warning.setStyleSheet(f"color: {WARN_COLOUR}; font-weight: 600; font-size: 9pt;")
         self.warning.setWordWrap(True)
         self.warning.hide()

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -35,6 +34,7 @@ from latent_atlas.editor.core.strip import (
     strip_latents,
     waypoints_from_json,
 )
+from latent_atlas.editor.widgets.plain_text import PlainLabel
 from latent_atlas.editor.widgets.tile_view import TileView
 from latent_atlas.models.errors import LatentAtlasError
 
@@ -90,15 +90,15 @@ class InterpolationPanel(QWidget):
         self.strip_view = TileView(min_height=70)
         self.strip_view.set_placeholder("The strip between two images appears here: drag on the map from one image "
                                         "to another, or set A and B from the current image.")
-        self.status = QLabel("Drag on the map (left button) from one point to another.")
+        self.status = PlainLabel("Drag on the map (left button) from one point to another.")
         self.status.setStyleSheet("color: #999999;")
-        self.warning = QLabel("")
+        self.warning = PlainLabel("")
         self.warning.setStyleSheet(f"color: {WARN_COLOUR};")
         self.warning.setToolTip("a frame leaves the data when its latent is farther from the nearest data latent "
                                 "than 99% of the data are from theirs: expect an unlike image there")
         self.warning.hide()
         top = QHBoxLayout()
-        top.addWidget(QLabel("Frames"))
+        top.addWidget(PlainLabel("Frames"))
         top.addWidget(self.n_frames)
         top.addWidget(self.mode)
         top.addSpacing(8)

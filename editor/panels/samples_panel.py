@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget
 
 from latent_atlas.editor.core.state import EditorState
+from latent_atlas.editor.widgets.plain_text import PlainLabel
 from latent_atlas.editor.widgets.tile_view import TileView
 
 PURPOSE = "samples"
@@ -54,20 +55,20 @@ class SamplesPanel(QWidget):
         self.temperature.setRange(0, T_STEPS)
         self.temperature.setValue(round((1.0 - T_MIN) / (T_MAX - T_MIN) * T_STEPS))
         self.temperature.setMinimumWidth(120)
-        self.temperature_label = QLabel()
+        self.temperature_label = PlainLabel()
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("Random seed: the same seed and temperature give the same samples")
         self.new_button = QPushButton("New samples")
         self.grid = TileView(min_height=140)
-        self.hint = hint = QLabel(CLICK_HINT)
+        self.hint = hint = PlainLabel(CLICK_HINT)
         hint.setStyleSheet("color: #999999;")
         top = QHBoxLayout()
-        top.addWidget(QLabel("Temperature"))
+        top.addWidget(PlainLabel("Temperature"))
         top.addWidget(self.temperature, 1)
         top.addWidget(self.temperature_label)
         top.addSpacing(8)
-        top.addWidget(QLabel("Seed"))
+        top.addWidget(PlainLabel("Seed"))
         top.addWidget(self.seed)
         top.addWidget(self.new_button)
         layout = QVBoxLayout(self)

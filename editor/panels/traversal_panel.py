@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSpinBox, QVBoxLayout, QWidget
 
 from latent_atlas.editor.core.state import EditorState
+from latent_atlas.editor.widgets.plain_text import PlainLabel
 from latent_atlas.editor.widgets.tile_view import PAD, TileView
 from latent_atlas.models.latent.latent_math import dims_by_kl, kl_per_dimension, traversal
 
@@ -59,11 +60,11 @@ class TraversalPanel(QWidget):
         self.grid.plot.getAxis("left").setWidth(78)
         top = QHBoxLayout()
         for text, w in (("Dimensions", self.rows), ("Values", self.values), ("Range", self.extent)):
-            top.addWidget(QLabel(text))
+            top.addWidget(PlainLabel(text))
             top.addWidget(w)
             top.addSpacing(6)
         top.addStretch(1)
-        hint = QLabel("Each row sets one latent dimension to the values below, the others fixed. "
+        hint = PlainLabel("Each row sets one latent dimension to the values below, the others fixed. "
                       "Click an image to make it current.")
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #999999;")

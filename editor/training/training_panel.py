@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -31,6 +30,7 @@ from latent_atlas.editor.training.loss_plots import LossPlots
 from latent_atlas.editor.training.preview_grid import PreviewGrid
 from latent_atlas.editor.training.probe_plot import ProbePlot
 from latent_atlas.editor.training.training_form import TrainingFormWidget
+from latent_atlas.editor.widgets.plain_text import PlainLabel, message_box
 from latent_atlas.editor.workers.training_worker import PreviewImages, TrainingWorker
 from latent_atlas.models.errors import LatentAtlasError
 
@@ -39,7 +39,7 @@ REDRAW_MS = 200                 # 5 Hz: each redraw costs the GUI thread, and th
 
 def ask_stop_and_save(parent) -> bool:
     """The question on closing during training: True = stop and save, then close; False = keep training."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
+    box = message_box(QMessageBox.Icon.Question, "Training is running",
                       "A model is still training. Stop it, save a resumable checkpoint and close?",
                       QMessageBox.StandardButton.NoButton, parent)
     stop = box.addButton("Stop and save", QMessageBox.ButtonRole.AcceptRole)
@@ -111,7 +111,7 @@ class TrainingPanel(QWidget):
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setFormat("%p%")
-        self.stats = QLabel("Pick a model and a dataset, then Start.")
+        self.stats = PlainLabel("Pick a model and a dataset, then Start.")
         self.stats.setWordWrap(True)
         self.stats.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
         left = QWidget()

@@ -4,18 +4,19 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from latent_atlas.editor.core.image_convert import for_display
+from latent_atlas.editor.widgets.plain_text import PlainLabel
 
 
 class ImageView(QWidget):
     def __init__(self, title: str, parent=None, min_size: int = 160):
         super().__init__(parent)
-        self.title = QLabel(title)
+        self.title = PlainLabel(title)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.setStyleSheet("font-weight: 600;")
-        self.caption = QLabel("")
+        self.caption = PlainLabel("")
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption.setStyleSheet("color: #888888; font-size: 9pt;")
         self.graphics = pg.GraphicsLayoutWidget()

@@ -8,10 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
+from PySide6.QtWidgets import QStackedLayout, QWidget
 
 from latent_atlas.editor.core.image_convert import for_display
 from latent_atlas.editor.core.tiles import tile, tile_at
+from latent_atlas.editor.widgets.plain_text import PlainLabel
 
 PAD = 1
 PAD_VALUE = 96        # dark grey lines keep black-background tiles (digits, MNIST) apart
@@ -54,7 +55,7 @@ class TileView(QWidget):
         self.widget.addItem(self.plot)
         self.item = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.item)
-        self.placeholder = QLabel()                # says what will be here, while nothing is
+        self.placeholder = PlainLabel()                # says what will be here, while nothing is
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
         self.placeholder.setStyleSheet("color: #999999;")
