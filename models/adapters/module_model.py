@@ -15,6 +15,7 @@ from torch import nn
 
 from latent_atlas.models.base import GenerativeModel
 from latent_atlas.models.errors import ConfigError
+from latent_atlas.models.networks.vae import elbo_estimate, iw_estimate
 
 RANGES = ("unit", "tanh", "logits")      # sigmoid-like [0, 1]; tanh-like [-1, 1]; logits (sigmoid applied here)
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -112,25 +113,13 @@ class ModuleModel(GenerativeModel):
 
     def elbo(self, x: torch.Tensor, c: torch.Tensor | None = None, samples: int = 1) -> torch.Tensor:
         mu, logvar = self.encode(x, c)
-        total = torch.zeros(x.shape[0], device=mu.device)
-        for _ in range(samples):
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-            total += self.log_px_given_z(self.decode(z, c), x.to(mu.device))
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
-        return total / samples - kl
+        x = x.to(mu.device)
+        return elbo_estimate(mu, logvar, lambda z: self.log_px_given_z(self.decode(z, c), x), samples)
 
     def iw_log_likelihood(self, x: torch.Tensor, c: torch.Tensor | None = None, k: int = 64) -> torch.Tensor:
         mu, logvar = self.encode(x, c)
-        std = torch.exp(0.5 * logvar)
-        log_w = []
-        for _ in range(k):
-            eps = torch.randn_like(mu)
-            z = mu + eps * std
-            log_px_z = self.log_px_given_z(self.decode(z, c), x.to(mu.device))
-            log_pz = -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(1)
-            log_qz = -0.5 * (eps.pow(2) + logvar + math.log(2 * math.pi)).sum(1)
-            log_w.append(log_px_z + log_pz - log_qz)
-        return torch.logsumexp(torch.stack(log_w), 0) - math.log(k)
+        x = x.to(mu.device)
+        return iw_estimate(mu, logvar, lambda z: self.log_px_given_z(self.decode(z, c), x), k)
 
     def loss(self, x, c=None):
         raise ConfigError("training a module opened with --module or view() is not supported: train it in "

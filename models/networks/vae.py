@@ -93,31 +93,40 @@ class VAE(GenerativeModel):
     def elbo(self, x: torch.Tensor, c: torch.Tensor | None = None, samples: int = 1) -> torch.Tensor:
         """Per-image ELBO (B,) in nats, averaged over `samples` draws of z."""
         mu, logvar = self.encode(x, c)
-        total = torch.zeros(x.shape[0], device=x.device)
-        for _ in range(samples):
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-            total -= self.recon_nll(self.decode_logits(z, c), x)
-        return total / samples - gaussian_kl(mu, logvar)
+        return elbo_estimate(mu, logvar, lambda z: -self.recon_nll(self.decode_logits(z, c), x), samples)
 
     def iw_log_likelihood(self, x: torch.Tensor, c: torch.Tensor | None = None, k: int = 64) -> torch.Tensor:
         """Importance-weighted estimate of log p(x) per image (B,), K samples from q(z|x) (Burda et al.).
         Never below the ELBO in expectation; tighter as K grows."""
         mu, logvar = self.encode(x, c)
-        std = torch.exp(0.5 * logvar)
-        log_w = []
-        for _ in range(k):
-            eps = torch.randn_like(mu)
-            z = mu + eps * std
-            log_px_z = -self.recon_nll(self.decode_logits(z, c), x)
-            log_pz = -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(1)
-            log_qz = -0.5 * (eps.pow(2) + logvar + math.log(2 * math.pi)).sum(1)
-            log_w.append(log_px_z + log_pz - log_qz)
-        return torch.logsumexp(torch.stack(log_w), 0) - math.log(k)
+        return iw_estimate(mu, logvar, lambda z: -self.recon_nll(self.decode_logits(z, c), x), k)
 
 
 class CVAE(VAE):
     """Conditional VAE: `x -> z` and `[z, a] -> x_hat`; the same z renders under any condition a."""
     kind = "cvae"
+
+
+def elbo_estimate(mu: torch.Tensor, logvar: torch.Tensor, log_px_given_z, samples: int = 1) -> torch.Tensor:
+    """E_q[log p(x|z)] - KL(q(z|x) || p(z)) per row (B,), the expectation from `samples` reparameterised draws;
+    log_px_given_z(z) -> (B,). Shared by every VAE family, ours and a user's module."""
+    total = torch.zeros(mu.shape[0], device=mu.device)
+    for _ in range(samples):
+        total += log_px_given_z(mu + torch.randn_like(mu) * torch.exp(0.5 * logvar))
+    return total / samples - gaussian_kl(mu, logvar)
+
+
+def iw_estimate(mu: torch.Tensor, logvar: torch.Tensor, log_px_given_z, k: int = 64) -> torch.Tensor:
+    """Importance-weighted log p(x) per row (B,) with K draws from q(z|x) (Burda et al.)."""
+    std = torch.exp(0.5 * logvar)
+    log_w = []
+    for _ in range(k):
+        eps = torch.randn_like(mu)
+        z = mu + eps * std
+        log_pz = -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(1)
+        log_qz = -0.5 * (eps.pow(2) + logvar + math.log(2 * math.pi)).sum(1)
+        log_w.append(log_px_given_z(z) + log_pz - log_qz)
+    return torch.logsumexp(torch.stack(log_w), 0) - math.log(k)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
