@@ -57,6 +57,12 @@ class GenerativeModel(nn.Module):
     def loss(self, x: torch.Tensor, c: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    def latent_weight(self) -> torch.Tensor | None:
+        """(out, latent_dim): the weight of the decoder's first layer when that layer is a linear map of z
+        (SeFa's matrix; a condition's columns left out), or None when the network starts otherwise or is
+        someone else's code, whose layers are not looked into."""
+        return None
+
     def make_optimizers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
         return {"model": torch.optim.Adam(self.parameters(), lr=lr)}
 

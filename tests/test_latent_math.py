@@ -7,6 +7,7 @@ import torch
 from latent_atlas.models.latent.latent_math import (
     apply_vectors,
     attribute_vector,
+    conditional_direction,
     cosine,
     cosine_matrix,
     dims_by_kl,
@@ -134,6 +135,19 @@ def test_orthogonalise_removes_projection_and_keeps_orthogonal_vectors():
     # against two overlapping vectors: each component removed once, not twice
     out2 = orthogonalise(torch.tensor([1.0, 1.0, 1.0]), [e0, e0 + e1])
     assert torch.allclose(out2, torch.tensor([0.0, 0.0, 1.0]), atol=1e-6)
+
+
+def test_conditional_direction_removes_the_protected_span_and_reports_the_cosine():
+    v = torch.tensor([3.0, 4.0, 0.0])
+    kept, removed = conditional_direction(v, [torch.tensor([0.0, 2.0, 0.0])])
+    assert torch.allclose(kept, torch.tensor([3.0, 0.0, 0.0]))
+    assert removed == pytest.approx(0.8)                 # cos(v, e1) = 4 / 5
+    kept, removed = conditional_direction(v, [])
+    assert torch.equal(kept, v) and removed == 0.0
+    kept, removed = conditional_direction(v, torch.eye(3)[:2])   # v lies in the span: nothing is left
+    assert kept.norm() < 1e-6 and removed == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        conditional_direction(torch.ones(2, 3), [v])
 
 
 def test_cosine_matrix_is_symmetric_with_unit_diagonal():

@@ -34,3 +34,24 @@ def test_the_decode_worker_decodes_on_one_thread(qtbot, monkeypatch):
         worker.stop()
         worker.wait()
         torch.set_num_threads(1)
+
+
+def test_the_density_estimate_gives_way_to_a_waiting_click(digits_vae_path):
+    """density_of stops between chunks when an interactive decode waits, and is complete otherwise."""
+    import numpy as np
+
+    from latent_atlas.editor.core.density import CHUNK, IW_SAMPLES, density_of
+    from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+
+    model = load_checkpoint(digits_vae_path).model.eval()
+    z = np.zeros(model.latent_dim, np.float32)
+    asked = []
+
+    def waiting():
+        asked.append(1)
+        return len(asked) > 2                    # a click arrives during the third chunk's check
+
+    assert density_of(model, z, should_stop=waiting) is None and len(asked) == 3
+    full = density_of(model, z, should_stop=lambda: False)
+    assert full.kind == "vae" and full.k == IW_SAMPLES and IW_SAMPLES > 2 * CHUNK
+    assert density_of(model, z).elbo == full.elbo                      # chunked, still deterministic

@@ -9,6 +9,7 @@ from z to the nearest data latent against the data's own 99th-percentile nearest
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ import torch
 from latent_atlas.models.latent.latent_math import NearestData
 
 IW_SAMPLES = 64
+CHUNK = 16           # rows per step of the density estimate, between which a waiting click goes first
 OFF_DATA_QUANTILE = 0.99
 WARN_COLOUR = "#ff9900"
 
@@ -101,9 +103,12 @@ def discriminator_note(dataset: dict | None) -> str:
 
 @torch.inference_mode()
 def density_of(model, z: np.ndarray, condition: np.ndarray | None = None, off: OffDataCheck | None = None,
-               k: int = IW_SAMPLES, seed: int = 0, note: str = "") -> Density:
+               k: int = IW_SAMPLES, seed: int = 0, note: str = "",
+               should_stop: Callable[[], bool] = lambda: False) -> Density | None:
     """The numbers for one latent z (D,). The seed is fixed here so the same z gives the same numbers;
-    fork_rng leaves the global generator as it was."""
+    fork_rng leaves the global generator as it was. Computed in chunks of CHUNK rows; None when should_stop()
+    says an interactive decode is waiting (on a 64x64 RGB model the K=64 estimate costs a hundred decodes:
+    a click must not queue behind it)."""
     zt = torch.from_numpy(np.asarray(z, np.float32)).to(model.device).unsqueeze(0)          # (1, D)
     c = None
     if model.cond_dim and condition is not None:
@@ -122,11 +127,17 @@ def density_of(model, z: np.ndarray, condition: np.ndarray | None = None, off: O
         if model.can_encode:
             # K copies in one batch: one decode of K rows instead of K decodes of one (the worker is
             # busy for milliseconds, not a quarter second). Each row is a one-sample estimate.
-            xs = x_hat.expand(k, *x_hat.shape[1:])
-            cs = None if c is None else c.expand(k, -1)
-            elbo = float(model.elbo(xs, cs).mean())
-            log_w = model.iw_log_likelihood(xs, cs, k=1)                                  # (K,)
-            iw = float(torch.logsumexp(log_w, 0) - math.log(k))
+            elbos, log_ws = [], []
+            for start in range(0, k, CHUNK):
+                if should_stop():
+                    return None
+                n = min(CHUNK, k - start)
+                xs = x_hat.expand(n, *x_hat.shape[1:])
+                cs = None if c is None else c.expand(n, -1)
+                elbos.append(model.elbo(xs, cs))
+                log_ws.append(model.iw_log_likelihood(xs, cs, k=1))                      # (n,)
+            elbo = float(torch.cat(elbos).mean())
+            iw = float(torch.logsumexp(torch.cat(log_ws), 0) - math.log(k))
             return Density("vae", elbo=elbo, iw=iw, k=k, distance=distance, threshold=threshold, pixels=pixels)
         realness = float(model.realness(x_hat)[0]) if hasattr(model, "realness") else None
     return Density("gan", realness=realness, note=note, distance=distance, threshold=threshold, pixels=pixels)

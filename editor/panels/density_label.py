@@ -67,12 +67,16 @@ class DensityLabel(QWidget):
             return
         off, note, condition = self._off, self._note, self._state.condition
         condition = None if condition is None else condition.copy()
+        waiting = self._controller.decoder.interactive_waiting
         self._last_id = self._controller.run_on_model(
-            PURPOSE, lambda model: density_of(model, z, condition, off, note=note))
+            PURPOSE, lambda model: density_of(model, z, condition, off, note=note, should_stop=waiting))
 
     def _on_controller_task_done(self, task_id: int, purpose: str, result) -> None:
         if purpose != PURPOSE or task_id != self._last_id:
             return   # someone else's task, or an older latent's numbers
+        if result is None:
+            self._timer.start()      # it gave way to a click or a strip: ask again once the worker is quiet
+            return
         self.density = result
         text, warning = describe(result)
         self.numbers.setText(text)

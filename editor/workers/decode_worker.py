@@ -66,6 +66,12 @@ class DecodeWorker(QThread):
             self._quit = True
         self._wake.set()
 
+    def interactive_waiting(self) -> bool:
+        """True while a decode (a click, a strip) or a new model waits: long tasks check it between steps
+        and give way (thread-safe; called from the worker's own thread)."""
+        with self._lock:
+            return self._next_model is not None or any(isinstance(r, DecodeRequest) for r in self._pending.values())
+
     # -- the thread ---------------------------------------------------------------------------------
     def run(self) -> None:
         while True:

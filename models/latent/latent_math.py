@@ -1,4 +1,5 @@
-"""Latent-space arithmetic: interpolation, attribute vectors, traversals, KL per dimension, off-data checks.
+"""Latent-space arithmetic: interpolation, attribute vectors, conditional edits, traversals, KL per dimension,
+off-data checks.
 
 Torch tensors in, torch tensors out. Functions that act on one latent take (D,) or a batch (B, D); the
 last dimension is always the latent dimension.
@@ -139,6 +140,22 @@ def orthogonalise(v: torch.Tensor, against: torch.Tensor | Sequence[torch.Tensor
     for e in basis:
         out = out - (out @ e).unsqueeze(-1) * e
     return out
+
+
+def conditional_direction(v: torch.Tensor, protected: torch.Tensor | Sequence[torch.Tensor]
+                          ) -> tuple[torch.Tensor, float]:
+    """InterFaceGAN's conditional edit: v (D,) with the span of the protected attributes' directions
+    projected out, and the cosine between v and that span (|removed| / |v|: 0 when v already leaves them
+    alone, 1 when v lay inside the span and nothing is left).
+
+    Moving along the result changes no protected direction's coordinate, so a linear read-out of a protected
+    attribute (a classifier normal) gives the same score before and after the edit.
+    """
+    if v.ndim != 1:
+        raise ValueError(f"conditional_direction needs one direction (D,); got shape {tuple(v.shape)}")
+    kept = orthogonalise(v, protected)
+    removed = float((v - kept).norm() / v.norm().clamp_min(_EPS))
+    return kept, min(removed, 1.0)
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

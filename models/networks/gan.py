@@ -30,6 +30,12 @@ class GAN(GenerativeModel):
     def decode(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         return (self.generator(z) + 1.0) * 0.5                 # tanh range -> [0, 1]
 
+    def latent_weight(self) -> torch.Tensor:
+        """(C * s_h * s_w, latent_dim): the first ConvTranspose2d sees z as a 1x1 image, so its output is
+        sum_i z_i W[i], a linear map of z (SeFa's matrix; the BatchNorm after it is left out, as SeFa does)."""
+        w = self.generator.main[0].weight                     # (latent_dim, ch, s_h, s_w)
+        return w.detach().reshape(w.shape[0], -1).T
+
     def realness(self, x: torch.Tensor) -> torch.Tensor:
         """Discriminator's density-ratio estimate D/(1-D) = exp(logit) per image (B,), x in [0, 1]."""
         return torch.exp(self.discriminator(x * 2.0 - 1.0).clamp(max=80.0))

@@ -68,6 +68,11 @@ class VAE(GenerativeModel):
     def decode(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         return torch.sigmoid(self.decode_logits(z, c))
 
+    def latent_weight(self) -> torch.Tensor:
+        """(hidden, latent_dim): the decoder's first Linear on [z, c], its z columns only."""
+        first = self.dec_fc[0] if self.config.arch == "conv" else self.fc3
+        return first.weight.detach()[:, :self.latent_dim]
+
     def loss(self, x: torch.Tensor, c: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         c = self._check_condition(c, x.shape[0])
         mu, logvar = self.encode(x, c)

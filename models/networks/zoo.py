@@ -81,6 +81,10 @@ class ZooVAE(VAE):
     def decode(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         return self._to_unit(self.decode_logits(z, c))
 
+    def latent_weight(self) -> torch.Tensor:
+        """(hidden_dims[-1] * s * s, latent_dim): `decoder_input`'s z columns (a CVAE's condition left out)."""
+        return self.decoder_input.weight.detach()[:, :self.latent_dim]
+
     def recon_nll(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """-log p(x|z) per image (B,): the zoo trains with MSE, i.e. a unit-variance Gaussian on the image
         the user sees (the same scale as our own Gaussian VAEs, so their ELBOs compare)."""
