@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from latent_atlas.cli.train_command import run_train
 
@@ -18,17 +19,28 @@ def run_info(args) -> int:
     print(f"dataset:    {ds.get('name', 'unknown')} {ds.get('image_shape', '')}, {ds.get('n', '?')} images")
     for key in ("label_names", "condition_names"):
         if ds.get(key):
-            print(f"{key + ':':<11} {', '.join(map(str, ds[key]))}")
+            more = f" and {len(ds[key]) - 50} more" if len(ds[key]) > 50 else ""
+            print(f"{key + ':':<11} {', '.join(map(str, ds[key][:50]))}{more}")
     hist = ckpt.history or {}
-    if hist.get("step"):
+    if hist.get("step"):     # values are numbers or null (parse_metadata); null, NaN and inf print as they are
         last = {k: v[-1] for k, v in hist.items() if k not in ("step", "epoch") and v}
-        print(f"history:    {len(hist['step'])} points to step {int(hist['step'][-1])}, epoch "
-              f"{int(hist.get('epoch', [0])[-1]) + 1}; last " + ", ".join(f"{k} {v:.4g}" for k, v in last.items()))
+        print(f"history:    {len(hist['step'])} points to step {_count(hist['step'][-1])}, epoch "
+              f"{_count((hist.get('epoch') or [0])[-1], 1)}; last "
+              + ", ".join(f"{k[:40]} {_number(v)}" for k, v in list(last.items())[:20]))
     else:
         print("history:    none")
     if ckpt.vectors:
-        print(f"vectors:    {', '.join(ckpt.vectors)}")
+        names = list(ckpt.vectors)
+        print(f"vectors:    {', '.join(names[:50])}" + (f" and {len(names) - 50} more" if len(names) > 50 else ""))
     return 0
+
+
+def _count(value, plus: int = 0) -> str:
+    return str(int(value) + plus) if isinstance(value, (int, float)) and math.isfinite(value) else str(value)
+
+
+def _number(value) -> str:
+    return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
 
 
 def _condition_for(ckpt, label: str | None):

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 from latent_atlas.editor.core import attributes as attrs
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.map.map_selection import MapSelection
-from latent_atlas.editor.widgets.plain_text import PlainLabel
+from latent_atlas.editor.widgets.plain_text import PlainLabel, tooltip
 
 
 class GroupPicker(QWidget):
@@ -32,7 +32,7 @@ class GroupPicker(QWidget):
         self.lasso_button.toggled.connect(self._on_lasso_toggled)
         self.group_buttons = {g: QPushButton(f"{g} ← lasso") for g in "AB"}
         for g, button in self.group_buttons.items():
-            button.setToolTip(f"group {g} := the data points inside the last lasso")
+            button.setToolTip(tooltip(f"group {g} := the data points inside the last lasso"))
             button.clicked.connect(lambda _=False, g=g: self.group_from_selection(g))
         self.rest_button = QPushButton("B ← rest")
         self.rest_button.setToolTip("group B := every data point not in group A")

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 
 from latent_atlas.editor.core.loss_buffer import LossBuffer
 from latent_atlas.editor.widgets.palette import TAB10
+from latent_atlas.editor.widgets.plain_text import html_text
 
 MAX_EPOCH_LINES = 100           # past this many epochs only every k-th boundary is drawn
 COLUMNS = 2
@@ -129,7 +130,7 @@ class LossPlots(pg.GraphicsLayoutWidget):
         for i, name in enumerate(terms):
             row, col = divmod(i, COLUMNS)
             plot = self.addPlot(row=row, col=col, axisItems={"left": CompactAxis("left")})
-            plot.setTitle(TITLES.get(name, name), size="9pt")
+            plot.setTitle(html_text(TITLES.get(name, name)), size="9pt")   # a resumed file names terms
             plot.setMinimumWidth(60)
             plot.getAxis("left").setWidth(38)
             plot.setMouseEnabled(x=False, y=False)

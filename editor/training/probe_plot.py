@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from latent_atlas.editor.widgets.palette import label_colour
+from latent_atlas.editor.widgets.plain_text import html_text
 
 
 class ProbePlot(QWidget):
@@ -45,7 +46,7 @@ class ProbePlot(QWidget):
                 self._brushes_for = key
             brushes = self._brushes
         self.scatter.setData(x=points[:, 0], y=points[:, 1], brush=brushes)
-        self.plot_widget.getPlotItem().setTitle(f"Probe latents (PCA), step {step:,}", size="8pt")
+        self.plot_widget.getPlotItem().setTitle(html_text(f"Probe latents (PCA), step {step:,}"), size="8pt")
         self.plot_widget.getPlotItem().getViewBox().autoRange(padding=0.05)
         self.points = points
 
