@@ -368,3 +368,34 @@ def test_under_ipython_with_gui_qt_view_returns_the_window(qtbot, monkeypatch):
         assert "prior" in win.state.loaded.source_note                # no data: the map shows prior samples
     finally:
         win.controller.shutdown()
+
+
+def test_recipes_and_sessions_record_the_module_and_say_so_without_it(qtbot, window, digits, digits_vae_path,
+                                                                      tmp_path, capsys):
+    from latent_atlas.editor.core.recipe import read_recipe
+    from latent_atlas.editor.core.session import read_session
+    from latent_atlas.main import main
+
+    net = seeded(DigitsVAE)
+    loaded = open_module(qtbot, window, net, data=digits[0][:200])
+    recipe = window.exports.recipe()
+    assert recipe["module"]["module"].startswith("DigitsVAE") and recipe["checkpoint_sha256"] == loaded.sha256
+    assert recipe["module"]["weights_sha256"] == loaded.origin["weights_sha256"]
+    (tmp_path / "r.json").write_text(json.dumps(recipe))
+    assert read_recipe(tmp_path / "r.json")["module"]["weights_sha256"] == loaded.sha256
+    # render cannot rebuild a module from a file (it never runs code a file names): one clear line
+    assert main(["render", str(tmp_path / "r.json"), "--out", str(tmp_path / "r.png")]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "made with your own module DigitsVAE" in err[0] and "--module" in err[0]
+    assert not (tmp_path / "r.png").exists()
+    # a session: made on the module, it reopens on it; with a checkpoint open instead it says what to open
+    errors = []
+    window.show_error = lambda title, text: errors.append(text)
+    assert window.session.save_session(str(tmp_path / "s.json"))
+    assert read_session(tmp_path / "s.json").module["weights_sha256"] == loaded.sha256
+    with qtbot.waitSignal(window.session.session_opened, timeout=10_000):
+        assert window.session.open_session(str(tmp_path / "s.json"))
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=60_000):
+        window.open_path(str(digits_vae_path))
+    assert window.session.open_session(str(tmp_path / "s.json")) is False
+    assert "made with your own module DigitsVAE" in errors[-1] and window.state.loaded.path == digits_vae_path

@@ -33,6 +33,11 @@ CONDITION_BOUND = 100.0 # conditions are one-hot classes or 0/1 attributes; beyo
 MAX_EDITS = 1024
 
 _latent = Numbers(max_len=MAX_LATENT, bound=LATENT_BOUND)
+# a user's own module (latent_atlas.view, --module): what it was, never anything that is run from the file
+MODULE_SCHEMA = Obj({"module": Str(max_len=2000), "file": Optional(Str(max_len=MAX_PATH_CHARS)),
+                     "weights": Optional(Str(max_len=MAX_PATH_CHARS)), "weights_sha256": Str(max_len=64)},
+                    required=("module", "weights_sha256"))
+MODULE_KEYS = ("module", "file", "weights", "weights_sha256")
 RECIPE_SCHEMA = Obj({
     "format": Choice((RECIPE_FORMAT,)),
     "version": Choice((1,)),
@@ -47,6 +52,7 @@ RECIPE_SCHEMA = Obj({
     "scale": Int(1, MAX_SCALE),
     "smooth": Bool(),
     "note": Str(max_len=10_000, min_len=0),
+    "module": Optional(MODULE_SCHEMA),
 }, required=("format", "checkpoint", "latent"), defaults={"version": 1, "scale": 1, "smooth": False})
 
 
@@ -62,11 +68,25 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def module_record(origin: dict | None) -> dict | None:
+    """What a recipe or session keeps of a user's module (LoadedModel.origin)."""
+    return None if origin is None else {k: origin.get(k) for k in MODULE_KEYS}
+
+
+def module_message(where: str, module: dict) -> str:
+    """The clear word for a recipe or session made on a user's module, opened without it."""
+    weights = f" --weights {module['weights']}" if module.get("weights") else ""
+    return (f"{where}: made with your own module {module['module']} (weights sha256 "
+            f"{module['weights_sha256'][:12]}…), not a checkpoint file: open that module first "
+            f"(latent_atlas.view(...) or latent-atlas --module FILE.py:FACTORY{weights})")
+
+
 def make_recipe(checkpoint: Path, latent: np.ndarray, condition: np.ndarray | None, *, base=None,
                 edits: list | None = None, frames: np.ndarray | None = None, scale: int = 1,
-                smooth: bool = False, note: str = "") -> dict:
+                smooth: bool = False, note: str = "", module: dict | None = None) -> dict:
+    """module: LoadedModel.origin of a user's module; the recipe then records it and its weights' sha256."""
     recipe = {"format": RECIPE_FORMAT, "version": 1, "checkpoint": str(Path(checkpoint).resolve()),
-              "checkpoint_sha256": file_sha256(checkpoint),
+              "checkpoint_sha256": module["weights_sha256"] if module else file_sha256(checkpoint),
               "latent": np.asarray(latent, np.float32).tolist(), "scale": int(scale), "smooth": bool(smooth)}
     if condition is not None:
         recipe["condition"] = np.asarray(condition, np.float32).tolist()
@@ -79,6 +99,8 @@ def make_recipe(checkpoint: Path, latent: np.ndarray, condition: np.ndarray | No
         recipe["frames"] = np.asarray(frames, np.float32).tolist()
     if note:
         recipe["note"] = note
+    if module:
+        recipe["module"] = module_record(module)
     return recipe
 
 

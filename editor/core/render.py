@@ -9,7 +9,13 @@ import torch
 
 from latent_atlas.editor.core.export import export_png
 from latent_atlas.editor.core.image_convert import images_to_hwc_uint8, strip
-from latent_atlas.editor.core.recipe import RecipeError, file_sha256, read_recipe, recipe_arrays
+from latent_atlas.editor.core.recipe import (
+    RecipeError,
+    file_sha256,
+    module_message,
+    read_recipe,
+    recipe_arrays,
+)
 from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 from latent_atlas.models.safe_files import regular_file_size, shown
 
@@ -21,6 +27,8 @@ def render_images(recipe: dict, recipe_file, checkpoint: str | None = None) -> n
     """(B, H, W, C) uint8 decoded from the recipe's latent (or frames). `recipe` is read_recipe's: its
     checkpoint path is already resolved against the recipe's folder; `checkpoint` is the user's own."""
     ckpt_path = Path(checkpoint or recipe["checkpoint"])
+    if recipe.get("module") and checkpoint is None:
+        raise RecipeError(module_message(shown(recipe_file), recipe["module"]))
     try:
         regular_file_size(ckpt_path, RecipeError, "checkpoint")
     except RecipeError as e:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latent_atlas.editor.core.recipe import file_sha256
+from latent_atlas.editor.core.recipe import MODULE_SCHEMA, module_message, module_record
 from latent_atlas.editor.core.state import AttributeEdit, CurrentPoint, EditorState, StateSnapshot
 from latent_atlas.models.checkpoints.atomic_io import atomic_write
 from latent_atlas.models.checkpoints.header import MAX_VECTOR_NAME, MAX_VECTORS, parse_metadata, read_header
@@ -52,6 +52,7 @@ SESSION_SCHEMA = Obj({
     "version": Choice((SESSION_VERSION,)),
     "checkpoint": Str(max_len=MAX_PATH_CHARS),
     "checkpoint_sha256": Optional(Str(max_len=64)),
+    "module": Optional(MODULE_SCHEMA),
     "latent_dim": Int(1, MAX_LATENT),
     "cond_dim": Int(0, MAX_LATENT),
     "point": Optional(Obj({"base": _latent, "cursor": Optional(Numbers(min_len=2, max_len=2, bound=1e12)),
@@ -90,6 +91,7 @@ class Session:
     projection: str = "pca"
     projection_options: dict = field(default_factory=dict)
     panels: dict = field(default_factory=dict)
+    module: dict | None = None     # a user's own module the session was made on (recipe.MODULE_SCHEMA)
 
 
 def _jsonable(value) -> bool:
@@ -115,7 +117,8 @@ def make_session(state: EditorState, projection: str = "pca", projection_options
     options = json_options(projection_options)
     return {
         "format": SESSION_FORMAT, "version": SESSION_VERSION,
-        "checkpoint": str(Path(loaded.path).resolve()), "checkpoint_sha256": file_sha256(loaded.path),
+        "checkpoint": str(Path(loaded.path).resolve()), "checkpoint_sha256": loaded.sha256,
+        **({"module": module_record(loaded.origin)} if loaded.origin is not None else {}),
         "latent_dim": int(loaded.model.latent_dim), "cond_dim": int(loaded.model.cond_dim or 0),
         "point": None if point is None else {
             "base": np.asarray(point.base, np.float32).tolist(),
@@ -192,9 +195,27 @@ def _parse(path: Path, doc: dict, panels: dict) -> Session:
     options = PROJECTION_OPTIONS[method].check(projection.get("options", {}), "projection.options")
     for k, z in enumerate(doc["panels"].get("interpolation", {}).get("waypoints") or []):
         sized(f"panels.interpolation.waypoints[{k}]", z, latent_dim, "latent_dim")
-    checkpoint = _find_checkpoint(path, doc["checkpoint"])
+    module = doc.get("module")
+    checkpoint = Path(doc["checkpoint"]) if module else _find_checkpoint(path, doc["checkpoint"])
     return Session(path, checkpoint, doc.get("checkpoint_sha256"), latent_dim, cond_dim,
-                   StateSnapshot(current, condition, tuple(edits)), method, options, panels)
+                   StateSnapshot(current, condition, tuple(edits)), method, options, panels, module)
+
+
+def made_on(session: Session, loaded) -> bool:
+    """Whether `loaded` is what the session was made on: the same checkpoint file, or for a user's module
+    the same weights (by sha256). SessionError, saying which module to open, when it needs one not open."""
+    if session.module is None:
+        return loaded is not None and not loaded.is_module and _same_path(loaded.path, session.checkpoint)
+    if loaded is not None and loaded.is_module and loaded.sha256 == session.module["weights_sha256"]:
+        return True
+    raise SessionError(module_message(shown(session.path), session.module))
+
+
+def _same_path(a, b) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
 
 
 def _find_checkpoint(session_path: Path, checkpoint: str) -> Path:

@@ -50,7 +50,8 @@ class ExportActions:
     def recipe(self, scale: int = 1, smooth: bool = False) -> dict:
         state = self.window.state
         return make_recipe(state.loaded.path, state.latent(), state.condition, base=state.current.base,
-                           edits=[e for e in state.edits if e.weight], scale=scale, smooth=smooth)
+                           edits=[e for e in state.edits if e.weight], scale=scale, smooth=smooth,
+                           module=state.loaded.origin)
 
     def _ready(self) -> bool:
         if self.window.state.current is None or self.window.decoded_view.image is None:

@@ -7,20 +7,19 @@ and `window.session` (this module's SessionActions). Panels keep extra state in 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QFileDialog, QMenu
 
 from latent_atlas.editor.core.history import History
-from latent_atlas.editor.core.recipe import file_sha256
 from latent_atlas.editor.core.session import (
     Session,
     SessionError,
     check_checkpoint,
     check_fits,
     json_options,
+    made_on,
     make_session,
     read_session,
     write_session,
@@ -121,7 +120,7 @@ class SessionActions(QObject):
         try:
             session = read_session(path)
             loaded = self.window.state.loaded
-            if loaded is not None and _same_file(loaded.path, session.checkpoint):
+            if made_on(session, loaded):        # a module's session needs that module open (it says which)
                 check_fits(session, loaded.model.latent_dim, int(loaded.model.cond_dim or 0), len(loaded.latents))
                 self._apply(session)
                 return True
@@ -135,7 +134,7 @@ class SessionActions(QObject):
 
     def _on_model_loaded(self, loaded) -> None:
         session = self._pending
-        if session is not None and _same_file(loaded.path, session.checkpoint):
+        if session is not None and session.module is None and made_on(session, loaded):
             self._pending = None
             # the controller shows a first data point right after model_loaded; the session comes after it
             QTimer.singleShot(0, lambda: self._apply(session, fresh=True))
@@ -157,7 +156,7 @@ class SessionActions(QObject):
         for key, value in session.panels.items():
             if key in self._panels:
                 self._panels[key][1](value)
-        if session.checkpoint_sha256 and session.checkpoint_sha256 != file_sha256(loaded.path):
+        if session.checkpoint_sha256 and session.checkpoint_sha256 != loaded.sha256:
             window.statusBar().showMessage(f"{loaded.name} has changed since the session was saved: "
                                            "images may differ", 15_000)
         self.session_opened.emit(str(session.path))
@@ -167,14 +166,6 @@ class SessionActions(QObject):
         self.redo_action.setEnabled(history.can_redo)
         self.undo_action.setText(f"&Undo {history.undo_label}" if history.can_undo else "&Undo")
         self.redo_action.setText(f"&Redo {history.redo_label}" if history.can_redo else "&Redo")
-
-
-def _same_file(a, b) -> bool:
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return False
-
 
 def install_history_actions(window) -> SessionActions:
     """Adds Edit (undo, redo) after File, and Save / Open Session to File, before its first separator."""

@@ -280,7 +280,7 @@ class InterpolationPanel(QWidget):
         loaded = self._state.loaded
         return make_recipe(loaded.path, self.frames[0], self.condition, frames=self.frames,
                            scale=self._scale(), note=f"interpolation strip, {len(self.frames)} frames, "
-                                                      f"{self.mode.currentText()}")
+                                                      f"{self.mode.currentText()}", module=loaded.origin)
 
     def _scale(self) -> int:
         return max(1, min(16, math.ceil(EXPORT_HEIGHT / self.images.shape[1])))
