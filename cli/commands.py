@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 
+from latent_atlas.cli.directions_command import run_directions
 from latent_atlas.cli.train_command import run_train
 
 
@@ -158,4 +159,4 @@ def run_render(args) -> int:
 
 
 COMMANDS = {"render": run_render, "train": run_train, "info": run_info, "sample": run_sample, "convert": run_convert,
-            "evaluate": run_evaluate}
+            "evaluate": run_evaluate, "directions": run_directions}

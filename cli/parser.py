@@ -114,4 +114,25 @@ def build_parser() -> argparse.ArgumentParser:
                    "(784-400-20) on Fashion-MNIST for --epochs and report it in a second column")
     e.add_argument("--epochs", type=int, help="epochs of the --reference VAE (default: as many as the "
                    "checkpoint's history shows, else 10)")
+
+    d = sub.add_parser("directions", help="compare edit directions for an attribute (mean difference, "
+                       "classifier normal, nearest PCA and SeFa direction, a random control) on held-out images",
+                       description="Fit each direction on training latents (a GAN: prior samples labelled by the "
+                       "reader), walk the held-out latents without the attribute by --step, decode, and report "
+                       "how often a reader sees the attribute, how often the other read-outs changed, and how "
+                       "many edited latents left the data. Reader: the shipped Fashion-MNIST classifier, or "
+                       "logistic regressions fitted on the training images (shapes, digits, folders).")
+    d.add_argument("file")
+    d.add_argument("--attribute", required=True, metavar="NAME", help="a class or attribute of the data")
+    d.add_argument("--methods", default="mean,classifier,pca,sefa,random", help="comma-separated, of mean, "
+                   "classifier, pca, sefa, random (default: all)")
+    d.add_argument("--step", type=float, help="distance walked along each unit direction (default: the length "
+                   "of the mean difference, the lecture's edit)")
+    d.add_argument("--limit", type=int, default=1000, help="test images to load (those without the attribute "
+                   "are walked; a GAN: prior samples)")
+    d.add_argument("--fit", type=int, default=2000, help="training images (a GAN: prior samples) to fit on")
+    d.add_argument("--classifier", choices=("logistic", "svm"), default="logistic",
+                   help="the linear classifier whose normal is a direction")
+    d.add_argument("--dataset", help="default: the dataset the model was trained on")
+    d.add_argument("--seed", type=int, default=0)
     return p
