@@ -182,7 +182,8 @@ def test_the_editor_opens_a_module_and_its_tools_work(qtbot, window, digits, tmp
     assert v.shape == (6,) and np.linalg.norm(v) > 0
     frames = strip_latents([loaded.latents[0], loaded.latents[1]], 8)
     assert frames.shape == (8, 6)
-    assert encode_image(loaded.model, digits[0][0].transpose(1, 2, 0) * 255).shape == (6,)
+    own = np.rint(digits[0][0] * 255).astype(np.uint8)                 # (1, 8, 8), as read_image gives
+    assert np.allclose(encode_image(loaded.model, own), loaded.latents[0], atol=1e-2)
     # vectors cannot be written into a checkpoint that does not exist; sessions hold the weights' hash
     panel = tool(window, AttributePanel)
     assert not panel.save_into_button.isEnabled()
@@ -399,3 +400,59 @@ def test_recipes_and_sessions_record_the_module_and_say_so_without_it(qtbot, win
         window.open_path(str(digits_vae_path))
     assert window.session.open_session(str(tmp_path / "s.json")) is False
     assert "made with your own module DigitsVAE" in errors[-1] and window.state.loaded.path == digits_vae_path
+
+
+class DigitsDataset(torch.utils.data.Dataset):
+    """What a user's training code has: (image tensor, label) pairs."""
+
+    def __init__(self, images, labels):
+        self.images, self.labels = images, labels
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        return torch.from_numpy(self.images[i]), int(self.labels[i])
+
+
+def test_data_as_a_dataset_and_as_a_folder(digits, tmp_path):
+    net = seeded(DigitsVAE)
+    _, data, _ = prepare(net, data=DigitsDataset(digits[0][:30], digits[1][:30]))
+    assert len(data) == 30 and np.array_equal(data.labels, digits[1][:30]) and data.image_shape == (1, 8, 8)
+    for i in range(6):
+        Image.fromarray((digits[0][i, 0] * 255).astype(np.uint8)).resize((32, 32)).save(tmp_path / f"{i}.png")
+    model, folder, _ = prepare(net, data=tmp_path)
+    assert len(folder) == 6 and folder.image_shape == (1, 8, 8)           # resized to what the module makes
+
+
+def test_view_blocks_until_the_window_closes(qtbot):
+    import latent_atlas
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def close_when_loaded():
+        windows = [w for w in QApplication.topLevelWidgets() if hasattr(w, "state") and w.isVisible()]
+        if windows and windows[0].state.loaded is not None:
+            windows[0].close()
+        else:
+            QTimer.singleShot(100, close_when_loaded)
+
+    QTimer.singleShot(100, close_when_loaded)
+    assert latent_atlas.view(seeded(DigitsVAE), block=True) is None          # returned after the close
+
+
+def test_a_module_gan_inverts_and_traverses(qtbot, window):
+    from panel_helpers import tool
+
+    from latent_atlas.editor.core.inversion import copy_for_inversion, invert_gan
+    from latent_atlas.editor.panels.traversal_panel import TraversalPanel
+
+    loaded = open_module(qtbot, window, seeded(Generator), kind="gan")
+    target = loaded.images[3].transpose(2, 0, 1).copy()                # a map sample, (C, H, W) uint8
+    result = invert_gan(copy_for_inversion(loaded.model), target, steps=40, restarts=2)
+    assert result.z.shape == (8,) and result.error < result.initial_error
+    panel = tool(window, TraversalPanel)
+    window.tools.setCurrentWidget(panel)
+    panel.request()
+    qtbot.waitUntil(lambda: panel.latents is not None, timeout=10_000)
+    assert panel.latents.shape[1] == 8
