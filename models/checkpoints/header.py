@@ -44,8 +44,8 @@ MAX_RNG_STATES = 4096       # one per device and per rank
 # the optimiser state may hold a few tensors per parameter (Adam: two, plus a step): refuse more than this
 OPTIM_BYTES_PER_WEIGHT_BYTE = 4
 PICKLE_MESSAGE = ("{file} is a PyTorch pickle checkpoint; it is not opened directly because unpickling "
-                  "can run code. Convert it: latent-atlas convert {file} --arch pytorch-vae|pytorch-dcgan "
-                  "--out model.safetensors")
+                  "can run code. Convert it (the layout is recognised from its tensors): latent-atlas convert "
+                  "{file} --out model.safetensors")
 
 
 _names = List(Str(max_len=256, min_len=0), max_len=MAX_NAMES)     # class folder names: up to NAME_MAX
