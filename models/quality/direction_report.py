@@ -142,7 +142,7 @@ def compare_directions(path, attribute: str, *, methods=METHODS, step: float | N
     step = mean.score if step is None else float(step)
     index, threshold = ds_.off_data_index(z_fit)
     accuracy = ds_.reader_accuracy(reader, test.images, test.labels, test.attributes, test.attribute_names)
-    others = {name for name, acc in accuracy.items() if acc >= ds_.TRUSTED_ACCURACY}
+    others = {name for name, acc in accuracy.items() if acc >= ds_.TRUSTED_ACCURACY} - {attribute}
     found = _directions(model, methods, mean, z_fit, fit_mask, seed, classifier)
     rows = []
     for method, direction, problem in found:
