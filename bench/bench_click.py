@@ -108,6 +108,8 @@ def click_latencies(app, window, path: Path, clicks: int) -> list[float]:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--clicks", type=int, default=200)
+    p.add_argument("--only", nargs="*", metavar="WORD", help="only the cases whose name holds one of these words "
+                   "(e.g. zoo module)")
     args = p.parse_args()
     from latent_atlas.editor.app import create_window
 
@@ -117,6 +119,8 @@ def main() -> None:
     results = {"machine": describe_machine(), "clicks": args.clicks, "cases": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (dataset, size, latent) in CASES.items():
+            if args.only and not any(word in name for word in args.only):
+                continue
             path = make_checkpoint(Path(tmp), dataset, size, latent)
             lat = summary(click_latencies(app, window, path, args.clicks))
             ref = summary(bare_decode_ms(path, args.clicks))
@@ -127,7 +131,7 @@ def main() -> None:
                   f"(ratio {lat['median'] / ref['median']:.1f}x)  goal p95 < 16 ms: "
                   f"{'met' if lat['p95'] < 16 else 'MISSED'}")
     window.controller.shutdown()
-    write_results("click", results)
+    write_results("click" + ("_" + "_".join(args.only) if args.only else ""), results)
 
 
 if __name__ == "__main__":
