@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "torchrun every process trains on its shard of each epoch; --batch-size is per process.")
     t.add_argument("--model", choices=FAMILY_CHOICES,
                    help="vae (default); betavae (beta 4); ae (beta 0); cvae (conditioned on labels); gan")
-    t.add_argument("--dataset", help="digits (default), shapes, fashion-mnist, mnist, or a folder")
+    t.add_argument("--dataset", help="digits (default), shapes, fashion-mnist, mnist, emoji, or a folder")
     t.add_argument("--epochs", type=int, default=10, help="total epochs, counting those of a resumed run")
     t.add_argument("--out", metavar="FILE.safetensors", help="where to save (default with --resume: that file)")
     t.add_argument("--latent-dim", type=int)
@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--condition", choices=("labels", "attributes"), help="what a CVAE is conditioned on "
                    "(default labels)")
     t.add_argument("--attributes", metavar="FILE", help="attribute table for an image folder (CelebA or CSV)")
+    t.add_argument("--font", metavar="FILE", help="emoji: a colour emoji font to draw with (default Noto Color "
+                   "Emoji, apt-get install fonts-noto-color-emoji)")
     t.add_argument("--checkpoint-every", type=int, default=None,
                    help="steps between checkpoints (0: each epoch; default: each epoch, or every few epochs when "
                         "an epoch is under 500 steps); the last step is always saved")

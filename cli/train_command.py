@@ -64,7 +64,8 @@ def _train(args, ctx) -> int:
     resumed = load_for_resume(args.resume)[0] if args.resume else None
     plan = _plan(args, resumed)
     data = load_dataset(plan["dataset"], split="train", image_size=plan["image_size"], channels=plan["channels"],
-                        limit=args.limit, seed=plan["seed"], attributes_file=args.attributes)
+                        limit=args.limit, seed=plan["seed"], attributes_file=args.attributes,
+                        font=args.font)
     if main:
         for name, reason in data.skipped[:20]:
             print(f"skipped {name}: {reason}", file=sys.stderr)

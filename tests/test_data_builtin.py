@@ -181,4 +181,4 @@ def test_load_dataset_names_a_missing_path_and_a_plain_file(tmp_path):
     plain.write_text("hello")
     with pytest.raises(DatasetError, match="notes.txt.*is a file"):
         load_dataset(str(plain))
-    assert DATASET_NAMES == ("digits", "shapes", "fashion-mnist", "mnist")
+    assert DATASET_NAMES == ("digits", "shapes", "fashion-mnist", "mnist", "emoji")

@@ -47,6 +47,7 @@ DATASET_DEFAULTS = {
     "shapes": DatasetDefaults(10, 20, 64, "betavae", 32),       # 5 generative factors: beta-VAE, room to spare
     "fashion-mnist": DatasetDefaults(16, 10, 128, "vae", 64),
     "mnist": DatasetDefaults(16, 10, 128, "vae", 64),
+    "emoji": DatasetDefaults(32, 30, 64, "vae", 64),            # 2,912 RGB 64x64 training images
     FOLDER: DatasetDefaults(32, 20, 64, "vae", 64),
 }
 

@@ -28,6 +28,7 @@ class ImageData:
     source: str                    # where it came from (path, "sklearn", "procedural")
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason) per bad file
     factors: np.ndarray | None = None  # shapes only: (N, 5) float32 (shape, scale, rotation, x, y)
+    columns: dict[str, np.ndarray] = field(default_factory=dict)  # more (N,) labels by name (emoji: base, tone)
 
     def __post_init__(self) -> None:
         im = self.images
@@ -49,6 +50,10 @@ class ImageData:
                                    f"got {self.attributes.shape} {self.attributes.dtype}")
         if self.factors is not None and self.factors.shape != (n, 5):
             raise DatasetError(f"{self.source}: factors must be ({n}, 5), got {self.factors.shape}")
+        bad = next((k for k, v in self.columns.items() if getattr(v, "shape", None) != (n,)), None)
+        if bad is not None:
+            raise DatasetError(f"{self.source}: column '{bad}' must be ({n},), "
+                               f"got {getattr(self.columns[bad], 'shape', None)}")
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -79,7 +84,7 @@ class ImageData:
 
         return replace(self, images=self.images[idx], labels=pick(self.labels),
                        attributes=pick(self.attributes), factors=pick(self.factors),
-                       skipped=list(self.skipped))
+                       columns={k: v[idx] for k, v in self.columns.items()}, skipped=list(self.skipped))
 
     def conditions(self, spec: str = "labels") -> tuple[np.ndarray, list[str]]:
         """Condition vectors for a conditional model: (N, K) float32 and their K names.

@@ -4,7 +4,8 @@ A path to a folder holding IDX files (train-images-idx3-ubyte(.gz), ...) loads a
 names are Fashion-MNIST's if 'fashion' appears in the path, else the digits 0-9. Any other folder loads as an
 image folder (image_folder.py). Fashion-MNIST and MNIST are looked for in /usr/share/datasets (or where the
 LATENT_ATLAS_FASHION_MNIST / LATENT_ATLAS_MNIST variables point); Fashion-MNIST falls back to the small
-t10k subset shipped in resources/, which then serves both splits.
+t10k subset shipped in resources/, which then serves both splits. "emoji" draws emoji-test.txt's emoji with a
+colour emoji font (emoji.py): 64 or 32 pixels natively, any other size resized from the 64-pixel drawing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import numpy as np
 
 from latent_atlas.models.bundled_files import resource_path
 from latent_atlas.models.data.digits import load_digits
+from latent_atlas.models.data.emoji import IMAGE_SIZES as EMOJI_SIZES
+from latent_atlas.models.data.emoji import load_emoji
 from latent_atlas.models.data.idx import (
     DIGIT_NAMES,
     FASHION_NAMES,
@@ -30,7 +33,7 @@ from latent_atlas.models.data.image_folder import load_image_folder
 from latent_atlas.models.data.shapes import make_shapes
 from latent_atlas.models.errors import DatasetError
 
-DATASET_NAMES = ("digits", "shapes", "fashion-mnist", "mnist")
+DATASET_NAMES = ("digits", "shapes", "fashion-mnist", "mnist", "emoji")
 MAX_IMAGE_SIZE = 1024   # a 1024x1024 RGB image is 3 MB; a larger request is a typo, not a plan
 
 
@@ -54,21 +57,26 @@ BUILTIN_IDX = {
 
 def load_dataset(spec: str, *, split: str = "train", image_size: int | None = None,
                  channels: int | None = None, limit: int | None = None, seed: int = 0,
-                 attributes_file: str | None = None) -> ImageData:
+                 attributes_file: str | None = None, font: str | None = None) -> ImageData:
     """Load a built-in dataset by name (DATASET_NAMES) or a folder by path; DatasetError if that fails.
 
-    image_size defaults to the data's own (digits 8, shapes 64, IDX 28, image folders 64); channels
-    to 1, except image folders (RGB unless every image is grayscale); limit keeps the first `limit`
-    items; seed only changes the shapes; attributes_file applies to image folders (see attributes.py).
+    image_size defaults to the data's own (digits 8, shapes 64, IDX 28, image folders and emoji 64); channels
+    to 1, except image folders (RGB unless every image is grayscale) and emoji (RGB); limit keeps the first
+    `limit` items; seed only changes the shapes; attributes_file applies to image folders (see
+    attributes.py), font (a colour emoji font file) to emoji.
     """
     _check_arguments(split, image_size, channels, limit)
     if attributes_file is not None and spec in DATASET_NAMES:
         raise DatasetError(f"{attributes_file}: an attribute table applies only to image folders, "
                            f"not '{spec}'")
+    if font is not None and spec != "emoji":
+        raise DatasetError(f"{font}: a font applies only to the emoji dataset, not '{spec}'")
     if spec == "digits":
         data = load_digits(split)
     elif spec == "shapes":
         data = make_shapes(split, seed=seed, image_size=image_size or 64, count=limit)
+    elif spec == "emoji":
+        data = load_emoji(split, image_size=image_size if image_size in EMOJI_SIZES else 64, font=font)
     elif spec in BUILTIN_IDX:
         data = _load_builtin_idx(spec, split)
     else:
