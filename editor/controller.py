@@ -45,6 +45,7 @@ class Controller(QObject):
         self._device: torch.device | None = None
         self.map_limit = map_limit
         self.map_split = "test"     # "train" maps the training images (60,000 for Fashion-MNIST)
+        self.use_map_cache = False  # the editor's start-up turns it on: loads write editor/core/map_cache.py
         self.projection_method = "pca"
         self.projection_options: dict = {}
         self._ids = itertools.count(1)
@@ -67,11 +68,12 @@ class Controller(QObject):
         return self._device
 
     # -- opening --------------------------------------------------------------------------------------
-    def open(self, path: str | Path) -> None:
-        """Loads off the GUI thread; on failure the model already open stays open."""
+    def open(self, path: str | Path, cached=None) -> None:
+        """Loads off the GUI thread; on failure the model already open stays open. `cached`: the map of
+        this file from the start-up cache (editor/core/map_cache.py), so the data set is not encoded again."""
         if self._load_job is not None:
             self._load_job.cancel()
-        fn = partial(self._load, str(path), self.device, self.projection_method)
+        fn = partial(self._load, str(path), self.device, self.projection_method, cached)
         job = self.start_job(f"opening {Path(path).name}", fn, self._on_loaded, self.load_failed.emit)
         job.progressed.connect(self.load_progress)
         self._load_job = job
@@ -95,12 +97,12 @@ class Controller(QObject):
         return load_module_for_editor(model, data, origin, projection=projection, progress=progress,
                                       should_stop=should_stop)
 
-    def _load(self, path, device, projection, progress, should_stop) -> LoadedModel:
+    def _load(self, path, device, projection, cached, progress, should_stop) -> LoadedModel:
         from latent_atlas.editor.core.loaded_model import load_for_editor
 
         loaded = load_for_editor(path, device=device, map_limit=self.map_limit, map_split=self.map_split,
-                                 projection=projection,
-                                 progress=progress, should_stop=should_stop)
+                                 projection=projection, progress=progress, should_stop=should_stop,
+                                 cached=cached, use_cache=self.use_map_cache)
         _ = loaded.sha256       # hashed here, not on the GUI thread: the state keys the user's work by it
         return loaded
 
@@ -138,13 +140,22 @@ class Controller(QObject):
                 self.state.set_projection(projection)
                 self.projection_ready.emit(method)
 
-        self._projection_job = self.start_job(f"projection {method}", fit, done, self.projection_failed.emit)
+        def failed(message):
+            self._projection_job = None
+            self.projection_failed.emit(message)
+
+        self._projection_job = self.start_job(f"projection {method}", fit, done, failed)
         self.projection_started.emit(method)
+
+    @property
+    def projection_running(self) -> bool:
+        return self._projection_job is not None
 
     def cancel_jobs(self) -> None:
         for job in (self._load_job, self._projection_job):
             if job is not None:
                 job.cancel()
+        self._projection_job = None
 
     # -- pointing -------------------------------------------------------------------------------------
     def click(self, x: float, y: float, data_index: int = -1) -> None:

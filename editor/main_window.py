@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -29,14 +29,26 @@ from latent_atlas.editor.files.history_actions import install_history_actions
 from latent_atlas.editor.files.own_image import install_own_image
 from latent_atlas.editor.files.recent_files import RecentFiles
 from latent_atlas.editor.map.latent_map import LatentMap
-from latent_atlas.editor.map.map_toolbar import METHODS, MapToolbar
+from latent_atlas.editor.map.map_toolbar import UMAP_INSTALL, MapToolbar, method_name, umap_installed
 from latent_atlas.editor.widgets.image_view import ImageView
 from latent_atlas.editor.widgets.plain_text import PlainLabel, html_text, message_box
+from latent_atlas.editor.widgets.status_line import StatusLine
 from latent_atlas.models.device import available_devices
 from latent_atlas.models.latent.cancellable_process import shared_worker
 
 CHECKPOINT_FILTER = ("Latent Atlas checkpoints (*.safetensors);;PyTorch files, offered for conversion "
                      "(*.pt *.pth *.ckpt);;All files (*)")
+
+
+class ToolTabs(QTabWidget):
+    """The tool tabs ask for at most MIN_TOOLS of room: a page that needs more scrolls or clips inside its tab.
+    The window's minimum size is the sum of its parts', and one page's wider form or longer line grew the whole
+    window by itself (issue 15: 1552x816 -> 1571x848 while loading and training)."""
+
+    MIN_TOOLS = QSize(460, 300)
+
+    def minimumSizeHint(self) -> QSize:
+        return super().minimumSizeHint().boundedTo(self.MIN_TOOLS)
 
 
 class MainWindow(QMainWindow):
@@ -74,10 +86,9 @@ class MainWindow(QMainWindow):
         iv.setContentsMargins(0, 0, 0, 0)
         iv.addWidget(self.decoded_view)
         iv.addWidget(self.original_view)
-        self.info = PlainLabel("")
-        self.info.setWordWrap(True)
+        self.info = StatusLine("")
         self.info.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
-        self.tools = QTabWidget()
+        self.tools = ToolTabs()
         self.tools.setDocumentMode(True)
         top = QWidget()
         tv = QVBoxLayout(top)
@@ -142,7 +153,11 @@ class MainWindow(QMainWindow):
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close))
         view = self.menuBar().addMenu("&View")
         for text, method in (("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap")):
-            view.addAction(f"Projection: {text}", lambda m=method: self.request_projection(m))
+            action = view.addAction(f"Projection: {text}", lambda m=method: self.request_projection(m))
+            if method == "umap" and not umap_installed():
+                action.setEnabled(False)
+                action.setToolTip(UMAP_INSTALL)
+                view.setToolTipsVisible(True)
         view.addSeparator()
         self.train_split_action = QAction("Map the training split (up to 60,000 points)", self, checkable=True)
         self.train_split_action.toggled.connect(self._on_map_split_toggled)
@@ -193,7 +208,7 @@ class MainWindow(QMainWindow):
         c.model_loaded.connect(self._on_model_loaded)
         c.projection_started.connect(self._on_projection_started)
         c.projection_ready.connect(self._on_projection_ready)
-        c.projection_failed.connect(lambda msg: (self._idle(), self.show_error("Projection failed", msg)))
+        c.projection_failed.connect(self._on_projection_failed)
         c.decode_timing.connect(lambda ms: self.timing_label.setText(f"decode: {ms:.1f} ms"))
         c.device_changed.connect(lambda d: self.device_label.setText(f"device: {d}"))
         ev.decoded.connect(self._on_decoded)
@@ -259,7 +274,7 @@ class MainWindow(QMainWindow):
         self.decoded_view.clear()
         self.map_toolbar.set_colour_choices(loaded.labels is not None, loaded.attribute_names)
         self.map.set_points(loaded.embedding, loaded.labels, loaded.label_names, loaded.images,
-                            title=f"{loaded.projection.method.upper()} of {loaded.source_note}")
+                            title=f"{method_name(loaded.projection.method)} of {loaded.source_note}")
         for w in loaded.warnings:
             self.statusBar().showMessage(w, 10_000)
 
@@ -277,7 +292,7 @@ class MainWindow(QMainWindow):
     def _on_projection_changed(self, embedding: np.ndarray) -> None:
         loaded = self.state.loaded
         self.map.set_embedding(embedding)   # keeps the current colouring
-        self.map.plot.setTitle(html_text(f"{loaded.projection.method.upper()} of {loaded.source_note}"), size="9pt")
+        self.map.plot.setTitle(html_text(f"{method_name(loaded.projection.method)} of {loaded.source_note}"), size="9pt")
         point = self.state.current
         if point is not None and point.cursor is not None:
             self.map.set_cursor(*point.cursor)   # the state moved it onto the new map
@@ -294,7 +309,13 @@ class MainWindow(QMainWindow):
             label = ""
             if loaded.labels is not None and 0 <= loaded.labels[i] < len(loaded.label_names):
                 label = loaded.label_names[loaded.labels[i]]
+            self.original_view.title.setText("Original (data point)")
             self.original_view.set_image(loaded.images[i], f"#{i} {label}")
+        elif point.source == "image":
+            self.original_view.title.setText("Your image")     # own_image.py puts the picture here
+        else:                                                  # no original to show: say so, keep nothing old
+            self.original_view.title.setText("Original (data point)")
+            self.original_view.clear(f"none: not a data point ({point.source})")
         z = state.latent()
         source = point.source
         if source == "data" and loaded is not None and not loaded.model.can_encode:
@@ -314,8 +335,20 @@ class MainWindow(QMainWindow):
             self.open_path(str(self.state.loaded.path))
 
     def request_projection(self, method: str, **options) -> None:
+        loaded = self.state.loaded
+        shown = None if loaded is None or loaded.projection is None else loaded.projection.method
+        if method == shown and method in ("tsne", "umap") and not self.controller.projection_running:
+            self.map_toolbar.select(method)
+            return          # that map is on screen already: a refit would take minutes and change nothing
         self.map_toolbar.select(method)
         self.controller.set_projection(method, **options)
+
+    def _on_projection_failed(self, message: str) -> None:
+        self._idle()
+        loaded = self.state.loaded
+        if loaded is not None and loaded.projection is not None:
+            self.map_toolbar.select(loaded.projection.method)   # the box says what the map shows
+        self.show_error("Projection failed", message)
 
     # -- status and errors ------------------------------------------------------------------------------
     def _busy(self, text: str, indefinite: bool = False) -> None:
@@ -326,7 +359,7 @@ class MainWindow(QMainWindow):
             w.show()
 
     def _on_projection_started(self, method: str) -> None:
-        text = f"Computing {dict((m, t) for t, m in METHODS).get(method, method)}…"
+        text = f"Computing {method_name(method)}…"
         pid = shared_worker().pid
         if method == "umap" and (pid is None or pid != self._umap_worker_pid):
             text += " (the first UMAP of a session also compiles UMAP's code: about 30 s more)"

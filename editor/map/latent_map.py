@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
 
 from latent_atlas.editor.widgets.palette import label_colour
@@ -75,6 +75,7 @@ class HoverThumbnail(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(2)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)   # a click goes to the map below
         self.image = PlainLabel()
         self.caption = PlainLabel()
         layout.addWidget(self.image)
@@ -125,6 +126,12 @@ class LatentMap(QWidget):
         self._hover_proxy = pg.SignalProxy(self.plot_widget.scene().sigMouseMoved, rateLimit=60,
                                            slot=self._on_scene_mouse_moved)
         self.view.clicked.connect(self._on_view_clicked)
+        self.plot_widget.viewport().installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            self.thumbnail.hide()           # the pointer left the map: nothing to show the nearest image of
+        return False
 
     # -- data -----------------------------------------------------------------------------------------
     def set_points(self, embedding: np.ndarray, labels: np.ndarray | None, label_names: list[str],
@@ -135,6 +142,7 @@ class LatentMap(QWidget):
         self._embedding = np.asarray(embedding, np.float32)
         self._tree = cKDTree(self._embedding) if len(self._embedding) else None
         self._images = images
+        self.thumbnail.hide()                  # it showed a point of the map before this one
         self._labels = labels
         self._label_names = label_names
         self._captions = label_names
@@ -234,8 +242,13 @@ class LatentMap(QWidget):
         self.thumbnail.show_image(self._images[index], caption)
         widget_pos = self.plot_widget.mapFromScene(scene_pos)
         self.thumbnail.adjustSize()
-        x = min(widget_pos.x() + 14, self.plot_widget.width() - self.thumbnail.width() - 2)
-        y = min(widget_pos.y() + 14, self.plot_widget.height() - self.thumbnail.height() - 2)
+        # below right of the pointer; to its left or above it where the map ends, never under it
+        w, h, gap = self.thumbnail.width(), self.thumbnail.height(), 14
+        x, y = widget_pos.x() + gap, widget_pos.y() + gap
+        if x + w > self.plot_widget.width() - 2:
+            x = widget_pos.x() - gap - w
+        if y + h > self.plot_widget.height() - 2:
+            y = widget_pos.y() - gap - h
         self.thumbnail.move(max(0, x), max(0, y))
         self.thumbnail.show()
         self.thumbnail.raise_()

@@ -1,12 +1,26 @@
 """Projection controls above the map: method, which PCA components, off-plane residual, colour by."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QSpinBox, QWidget
 
 from latent_atlas.editor.widgets.plain_text import PlainLabel
+from latent_atlas.editor.widgets.status_line import StatusLine
 
 METHODS = [("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap"), ("Latent (2-D)", "identity")]
+UMAP_INSTALL = "UMAP needs the optional package umap-learn: pip install 'latent-atlas[umap]'"
+
+
+def method_name(method: str) -> str:
+    """What the editor calls a projection method everywhere: "t-SNE", not "TSNE"."""
+    return {key: text for text, key in METHODS}.get(method, method)
+
+
+def umap_installed() -> bool:
+    """Without importing it (umap-learn compiles its kernels on import: seconds)."""
+    import importlib.util
+
+    return importlib.util.find_spec("umap") is not None
 
 
 class MapToolbar(QWidget):
@@ -18,6 +32,11 @@ class MapToolbar(QWidget):
         self.method = QComboBox()
         for text, key in METHODS:
             self.method.addItem(text, key)
+        if not umap_installed():
+            index = self.method.findData("umap")
+            self.method.model().item(index).setEnabled(False)
+            self.method.setItemText(index, "UMAP (not installed)")
+            self.method.setItemData(index, UMAP_INSTALL, Qt.ItemDataRole.ToolTipRole)
         self.pc_x, self.pc_y = QSpinBox(), QSpinBox()
         for i, box in enumerate((self.pc_x, self.pc_y)):
             box.setRange(1, 2)
@@ -39,12 +58,11 @@ class MapToolbar(QWidget):
         self.colour = QComboBox()
         self.colour.setToolTip("colour the points by their label or by one binary attribute")
         layout.addWidget(self.colour)
-        layout.addStretch(1)
-        self.hint = PlainLabel("click: decode · drag: strip · middle: pan")
+        self.hint = StatusLine("click: decode · drag: strip · middle: pan")   # elides: the map keeps its width
         self.hint.setToolTip("left click: decode that point · left drag: interpolation strip · middle drag: pan · "
                              "wheel: zoom · right drag: zoom one axis")
         self.hint.setStyleSheet("color: #888888; font-size: 9pt;")
-        layout.addWidget(self.hint)
+        layout.addWidget(self.hint, 1)
         self.method.activated.connect(self._emit)
         self.pc_x.editingFinished.connect(self._emit)
         self.pc_y.editingFinished.connect(self._emit)

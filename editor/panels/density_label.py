@@ -18,7 +18,7 @@ from latent_atlas.editor.core.density import (
     discriminator_note,
 )
 from latent_atlas.editor.core.state import EditorState
-from latent_atlas.editor.widgets.plain_text import PlainLabel
+from latent_atlas.editor.widgets.status_line import StatusLine
 
 PURPOSE = "density"
 SETTLE_MS = 120      # wait for the latent to rest this long before asking
@@ -32,12 +32,11 @@ class DensityLabel(QWidget):
         self._note = ""
         self._last_id = 0
         self.density: Density | None = None          # the numbers on screen
-        self.numbers = PlainLabel("")
+        # one line each, their space kept while empty or hidden: the tabs below never move (issue 15)
+        self.numbers = StatusLine("")
         self.numbers.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
-        self.numbers.setWordWrap(True)
-        self.warning = PlainLabel("")
+        self.warning = StatusLine("")
         self.warning.setStyleSheet(f"color: {WARN_COLOUR}; font-weight: 600; font-size: 9pt;")
-        self.warning.setWordWrap(True)
         self.warning.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -35,6 +35,7 @@ from latent_atlas.editor.core.strip import (
     waypoints_from_json,
 )
 from latent_atlas.editor.widgets.plain_text import PlainLabel
+from latent_atlas.editor.widgets.status_line import StatusLine
 from latent_atlas.editor.widgets.tile_view import TileView
 from latent_atlas.models.errors import LatentAtlasError
 
@@ -90,9 +91,9 @@ class InterpolationPanel(QWidget):
         self.strip_view = TileView(min_height=70)
         self.strip_view.set_placeholder("The strip between two images appears here: drag on the map from one image "
                                         "to another, or set A and B from the current image.")
-        self.status = PlainLabel("Drag on the map (left button) from one point to another.")
+        self.status = StatusLine("Drag on the map (left button) from one point to another.")
         self.status.setStyleSheet("color: #999999;")
-        self.warning = PlainLabel("")
+        self.warning = StatusLine("")
         self.warning.setStyleSheet(f"color: {WARN_COLOUR};")
         self.warning.setToolTip("a frame leaves the data when its latent is farther from the nearest data latent "
                                 "than 99% of the data are from theirs: expect an unlike image there")
@@ -101,10 +102,11 @@ class InterpolationPanel(QWidget):
         top.addWidget(PlainLabel("Frames"))
         top.addWidget(self.n_frames)
         top.addWidget(self.mode)
-        top.addSpacing(8)
-        for b in (self.set_a_button, self.set_b_button, self.add_button, self.clear_button):
-            top.addWidget(b)
         top.addStretch(1)
+        path_row = QHBoxLayout()          # a row of its own: one row of everything set the window's width
+        for b in (self.set_a_button, self.set_b_button, self.add_button, self.clear_button):
+            path_row.addWidget(b)
+        path_row.addStretch(1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.status)
         bottom.addWidget(self.warning, 1)
@@ -112,6 +114,7 @@ class InterpolationPanel(QWidget):
         bottom.addWidget(self.gif_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(path_row)
         layout.addWidget(self.strip_view, 1)
         layout.addLayout(bottom)
         self.n_frames.valueChanged.connect(self.request)

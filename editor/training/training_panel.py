@@ -30,7 +30,8 @@ from latent_atlas.editor.training.loss_plots import LossPlots
 from latent_atlas.editor.training.preview_grid import PreviewGrid
 from latent_atlas.editor.training.probe_plot import ProbePlot
 from latent_atlas.editor.training.training_form import TrainingFormWidget
-from latent_atlas.editor.widgets.plain_text import PlainLabel, message_box
+from latent_atlas.editor.widgets.plain_text import message_box
+from latent_atlas.editor.widgets.status_line import StatusLine
 from latent_atlas.editor.workers.training_worker import PreviewImages, TrainingWorker
 from latent_atlas.models.errors import LatentAtlasError
 
@@ -111,8 +112,8 @@ class TrainingPanel(QWidget):
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setFormat("%p%")
-        self.stats = PlainLabel("Pick a model and a dataset, then Start.")
-        self.stats.setWordWrap(True)
+        # one line (elided, the whole text in its tooltip): a wrapped line grew the window after a run
+        self.stats = StatusLine("Pick a model and a dataset, then Start.")
         self.stats.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
         left = QWidget()
         lv = QVBoxLayout(left)
@@ -146,10 +147,18 @@ class TrainingPanel(QWidget):
         right.addWidget(self.plots, 1)
         right.addLayout(status)
         right.addLayout(bottom)
-        layout = QHBoxLayout(self)
+        content = QWidget()
+        layout = QHBoxLayout(content)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(scroll)
         layout.addLayout(right, 1)
+        page = QScrollArea()                  # a short window scrolls the tab rather than growing
+        page.setWidget(content)
+        page.setWidgetResizable(True)
+        page.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(page)
 
     # -- actions --------------------------------------------------------------------------------------
     @property

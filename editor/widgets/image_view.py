@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from latent_atlas.editor.core.image_convert import for_display
 from latent_atlas.editor.widgets.plain_text import PlainLabel
+from latent_atlas.editor.widgets.status_line import StatusLine
 
 
 class ImageView(QWidget):
@@ -16,7 +17,7 @@ class ImageView(QWidget):
         self.title = PlainLabel(title)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.setStyleSheet("font-weight: 600;")
-        self.caption = PlainLabel("")
+        self.caption = StatusLine("")         # one line below the image, never over it
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption.setStyleSheet("color: #888888; font-size: 9pt;")
         self.graphics = pg.GraphicsLayoutWidget()
