@@ -69,8 +69,7 @@ def load_emoji(split: str = "train", *, image_size: int = 64, font: str | Path |
     return ImageData(
         images=images, labels=np.array([groups.index(r.group) for r in kept], dtype=np.int64),
         label_names=groups, attributes=attribute_table(kept), attribute_names=list(ATTRIBUTE_NAMES),
-        name="emoji", source=f"{font_path} + {test_path} ({split}: held-out families={split == 'test'}; "
-                             f"cache {cache_path})",
+        name="emoji", source=f"{test_path} drawn by {font_path} ({split} split; cached in {cache_path})",
         skipped=skipped, columns=record_columns(kept))
 
 
