@@ -109,6 +109,26 @@ def run_module(args) -> int:
     return int(code or 0)
 
 
+def show_cached_map(window, path: str):
+    """A warm start: the map and first image of `path` from the start-up cache (numpy only, before torch),
+    or None. Clicks work once the model has loaded behind it."""
+    from latent_atlas.editor.core import map_cache
+    from latent_atlas.editor.core.recipe import file_sha256
+
+    c = window.controller
+    try:
+        cached = map_cache.read_cached(file_sha256(path), c.map_split, c.map_limit, c.projection_method)
+    except OSError:
+        return None
+    if cached is None:
+        return None
+    window.map.set_points(cached.embedding, cached.labels, cached.label_names, cached.images, title=cached.title)
+    window.decoded_view.set_image(cached.first_image, "from the cache")
+    window.original_view.set_image(cached.images[cached.start_index])
+    window.statusBar().showMessage("Loading PyTorch and the model (the map is from the cache)…")
+    return cached
+
+
 def _show_and_run(app, window, args, path: str | None) -> int:
     if args.projection != "pca":
         window.controller.projection_method = args.projection
@@ -116,20 +136,25 @@ def _show_and_run(app, window, args, path: str | None) -> int:
     window.statusBar().showMessage("Loading PyTorch…")
     window.map.plot.setTitle("Loading PyTorch and the model…", size="9pt")
     app.processEvents()              # on screen now; the heavy imports follow
+    cached = show_cached_map(window, path) if path is not None and args.projection == "pca" else None
+    app.processEvents()
     try:
         finish_startup(window)
     except Exception:
         window.close()
         raise
-    window.statusBar().clearMessage()
+    if cached is None:
+        window.statusBar().clearMessage()
     if path is None:
         window.show_empty_hint()
         window.show_error("No model", "No bundled model was found. Open a checkpoint with File > Open.")
     else:
         from latent_atlas.editor.widgets.plain_text import html_text
 
-        window.map.plot.setTitle(html_text(f"Opening {os.path.basename(path)}…"), size="9pt")
-        window.open_path(path)
+        if cached is None:
+            window.map.plot.setTitle(html_text(f"Opening {os.path.basename(path)}…"), size="9pt")
+        window.controller.use_map_cache = True
+        window.controller.open(path, cached=cached)
     if args.screenshot:
         from latent_atlas.editor.screenshot import take_screenshot_when_ready
         return take_screenshot_when_ready(app, window, args.screenshot)

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+# the editor's start-up cache (editor/core/map_cache.py) goes to a folder of this run, never the user's home;
+# subprocesses of the tests inherit it
+os.environ["LATENT_ATLAS_CACHE"] = tempfile.mkdtemp(prefix="latent-atlas-test-cache-")
 
 import pytest
 import torch

@@ -113,15 +113,48 @@ def _encode_all(model, x: np.ndarray, cond: np.ndarray | None, progress, should_
 def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, map_split: str = "test",
                     projection: str = "pca",
                     progress: Callable[[float, str], None] = lambda f, s: None,
-                    should_stop: Callable[[], bool] = lambda: False) -> LoadedModel:
-    """Runs in a worker thread. Raises LatentAtlasError with the file name on bad input."""
+                    should_stop: Callable[[], bool] = lambda: False, cached=None,
+                    use_cache: bool = False) -> LoadedModel:
+    """Runs in a worker thread. Raises LatentAtlasError with the file name on bad input. `cached` (a
+    map_cache.CachedMap of this file) skips encoding the data set; with use_cache a cold load writes one."""
+    from latent_atlas.editor.core import map_cache
+
     path = Path(path)
     progress(0.0, f"reading {path.name}")
     ckpt = load_checkpoint(path, device=device)
     ckpt.model.eval()
+    if cached is not None and cached.latents.shape[1] == ckpt.model.latent_dim \
+            and cached.images.shape[1:3] == ckpt.model.image_shape[1:]:
+        loaded = _from_cache(path, ckpt, device, cached)
+        progress(1.0, "ready")
+        return loaded
     progress(0.1, "loading the dataset")
     data = _map_data(ckpt, map_limit, map_split) if ckpt.model.can_encode else None
-    return _prepare(path, ckpt, data, device, map_split, projection, progress, should_stop)
+    loaded = _prepare(path, ckpt, data, device, map_split, projection, progress, should_stop)
+    if use_cache:
+        _write_cache(loaded, map_cache, map_split, map_limit)
+    return loaded
+
+
+def _from_cache(path, ckpt, device, cached) -> LoadedModel:
+    """The LoadedModel of a warm start: the cached map's arrays, the projection refitted (PCA: milliseconds,
+    and the same embedding, so the map does not move)."""
+    loaded = LoadedModel(path, ckpt, device, cached.images, cached.latents, cached.logvars, cached.labels,
+                         cached.label_names, cached.conditions, cached.condition_names, cached.attributes,
+                         cached.attribute_names, cached.source_note, start_index=cached.start_index)
+    if len(loaded.condition_names) != ckpt.model.cond_dim:
+        loaded.condition_names = [f"condition {i}" for i in range(ckpt.model.cond_dim)]
+    project(loaded, cached.projection)
+    return loaded
+
+
+def _write_cache(loaded: LoadedModel, map_cache, split: str, limit: int) -> None:
+    start = loaded.latents[loaded.start_index][None]
+    c = None if loaded.conditions is None else torch.from_numpy(loaded.conditions[loaded.start_index][None])
+    with torch.inference_mode():
+        first = images_to_hwc_uint8(loaded.model.decode(torch.from_numpy(start).to(loaded.device),
+                                                        None if c is None else c.to(loaded.device)))[0]
+    map_cache.write_cached(loaded, loaded.sha256, split, limit, first)
 
 
 def load_module_for_editor(model, data: ImageData | None, origin: dict, *, projection: str = "pca",
