@@ -90,6 +90,7 @@ def test_gan_trains_one_epoch(tmp_path):
     assert re.search(r"kind:\s+gan", cli("info", out).stdout)
 
 
+@pytest.mark.slow     # a real process or two, ~10 s: .ci/run's -m slow runs it
 def test_ctrl_c_saves_a_checkpoint_that_resume_continues(tmp_path):
     out = tmp_path / "interrupted.safetensors"
     proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--dataset", "digits", "--epochs",

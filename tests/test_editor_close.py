@@ -3,6 +3,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent("""
     import os, sys
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -24,6 +26,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow     # a real process or two, ~10 s: .ci/run's -m slow runs it
 def test_close_during_projection_exits_zero_without_qthread_abort(digits_vae_path):
     result = subprocess.run([sys.executable, "-c", SCRIPT, str(digits_vae_path)], capture_output=True,
                             text=True, timeout=180)

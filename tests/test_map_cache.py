@@ -99,6 +99,7 @@ def test_reading_the_cache_needs_no_torch(digits_vae_path, cache):
     assert proc.returncode == 0, proc.stderr[-1500:]
 
 
+@pytest.mark.slow     # a real process or two, ~10 s: .ci/run's -m slow runs it
 def test_the_editor_starts_warm_from_the_cache(digits_vae_path, cache, tmp_path):
     """Two real starts: the first writes the cache, the second shows the cached first image."""
     import os

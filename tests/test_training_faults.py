@@ -158,6 +158,7 @@ sys.exit(code)
 '''
 
 
+@pytest.mark.slow     # a real process per case, ~6 s each: .ci/run's -m slow runs it
 @pytest.mark.parametrize("mode", ["guarded", "unguarded"])
 def test_closing_the_window_mid_run_exits_cleanly_in_a_subprocess(tmp_path, mode):
     """The app starts offscreen, starts training, and closes the window at the first progress event,

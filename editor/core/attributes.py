@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from latent_atlas.editor.core.bundled import RESOURCES
-from latent_atlas.editor.core.state import AttributeEdit
+from latent_atlas.editor.core.state import AttributeEdit, unique_name  # noqa: F401  (panels call attrs.unique_name)
 from latent_atlas.models.checkpoints.atomic_io import atomic_write
 from latent_atlas.models.checkpoints.checkpoint import save_vectors
 from latent_atlas.models.checkpoints.header import MAX_VECTOR_NAME, MAX_VECTORS
@@ -113,15 +113,6 @@ def vector_from_groups(latents: np.ndarray, group_a, group_b) -> np.ndarray:
     z = np.concatenate([latents[a], latents[b]])
     return vector_from_mask(z, np.arange(len(z)) < len(a))
 
-
-def unique_name(name: str, taken) -> str:
-    taken = set(taken)
-    if name not in taken:
-        return name
-    k = 2
-    while f"{name} ({k})" in taken:
-        k += 1
-    return f"{name} ({k})"
 
 
 def latents_with_weight(base: np.ndarray, edits: list[AttributeEdit], name: str, alphas) -> np.ndarray:
