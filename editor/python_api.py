@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 
-def prepare(net, *, data=None, labels=None, label_names=None, condition_names=None, kind=None,
+def prepare(net, *, data=None, labels=None, label_names=None, condition_names=None, condition_kind="labels",
+            conditions=None, kind=None,
             latent_dim=None, latent_shape=None, image_shape=None, output_range=None, input_range=None,
             likelihood=None, sigma=1.0, device=None, source=None, map_limit: int = 10_000):
     """(ModuleModel, ImageData or None, origin dict): what view() and --module open. ConfigError or
@@ -21,6 +22,9 @@ def prepare(net, *, data=None, labels=None, label_names=None, condition_names=No
     from latent_atlas.models.device import resolve_device
     from latent_atlas.models.errors import ConfigError
 
+    if condition_kind not in ("labels", "attributes"):
+        raise ConfigError(f"condition_kind must be 'labels' (one class) or 'attributes' (independent 0/1 entries), "
+                          f"got {condition_kind!r}")
     if condition_names is not None:
         condition_names = [str(n) for n in condition_names]
         if not condition_names:
@@ -38,7 +42,9 @@ def prepare(net, *, data=None, labels=None, label_names=None, condition_names=No
                   input_range=input_range, cond_dim=cond_dim, likelihood=likelihood, sigma=sigma)
     if folder and images is not None and images.image_shape != model.image_shape:
         images, _ = image_data_from(data, labels, label_names, limit=map_limit, image_shape=model.image_shape)
-    if model.cond_dim and images is not None and images.labels is not None \
+    if conditions is not None:
+        images = _with_conditions(images, conditions, model.cond_dim, condition_names)
+    if model.cond_dim and condition_kind == "labels" and images is not None and images.labels is not None \
             and len(images.label_names) != model.cond_dim:
         raise ConfigError(f"the data has {len(images.label_names)} label names but the model takes "
                           f"{model.cond_dim} condition entries: a CVAE's map needs one label per condition")
@@ -47,17 +53,21 @@ def prepare(net, *, data=None, labels=None, label_names=None, condition_names=No
                                 and images.labels is not None else None)
     origin["condition_names"] = names or [f"condition {i}" for i in range(model.cond_dim)]
     origin["likelihood"] = model.config.likelihood
+    origin["condition_kind"] = condition_kind
     return model, images, origin
 
 
-def view(net, data=None, *, labels=None, label_names=None, condition_names=None, kind=None, latent_dim=None,
+def view(net, data=None, *, labels=None, label_names=None, condition_names=None, condition_kind="labels",
+         conditions=None, kind=None, latent_dim=None,
          latent_shape=None, image_shape=None, output_range=None, input_range=None, likelihood=None, sigma=1.0,
          device=None, screenshot=None, projection: str = "pca", map_limit: int = 10_000, block: bool | None = None):
     """Open the editor on `net`. Returns None after the window closes, the window (under `%gui qt`, or
     block=False), or the screenshot's Path. Raises ConfigError/DatasetError before any window opens when
     the module or data does not fit (the message says which argument is missing)."""
     model, images, origin = prepare(net, data=data, labels=labels, label_names=label_names,
-                                    condition_names=condition_names, kind=kind, latent_dim=latent_dim,
+                                    condition_names=condition_names, condition_kind=condition_kind,
+                                    conditions=conditions, kind=kind,
+                                    latent_dim=latent_dim,
                                     latent_shape=latent_shape, image_shape=image_shape,
                                     output_range=output_range, input_range=input_range,
                                     likelihood=likelihood, sigma=sigma, device=device, map_limit=map_limit)
@@ -68,6 +78,22 @@ def view(net, data=None, *, labels=None, label_names=None, condition_names=None,
             raise LatentAtlasError(window.errors[-1] if window.errors else f"could not render {screenshot}")
         return Path(screenshot)
     return window if code is None else None
+
+
+def _with_conditions(images, conditions, cond_dim: int, names):
+    """Each image's own condition (N, cond_dim), e.g. CelebA's attribute rows, kept as the data's attributes."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from latent_atlas.models.errors import ConfigError
+
+    if images is None:
+        raise ConfigError("conditions= needs data=: one condition row per image")
+    c = np.asarray(conditions.detach().cpu().numpy() if hasattr(conditions, "detach") else conditions, np.float32)
+    if c.shape != (len(images), cond_dim) or not np.isfinite(c).all() or c.min() < 0 or c.max() > 1:
+        raise ConfigError(f"conditions= must be ({len(images)}, {cond_dim}) values in [0, 1], got {c.shape}")
+    return replace(images, attributes=c, attribute_names=list(names or [f"condition {i}" for i in range(cond_dim)]))
 
 
 def open_window(model, images, origin, *, screenshot=None, projection="pca", block=None):

@@ -456,3 +456,23 @@ def test_a_module_gan_inverts_and_traverses(qtbot, window):
     panel.request()
     qtbot.waitUntil(lambda: panel.latents is not None, timeout=10_000)
     assert panel.latents.shape[1] == 8
+
+
+def test_a_module_conditioned_on_attributes_gets_check_boxes_and_each_images_own_condition(qtbot, window, digits):
+    from panel_helpers import tool
+
+    from latent_atlas.editor.panels.condition_panel import ConditionPanel
+
+    net = seeded(DigitsCVAE, 4)
+    names = ["round", "tall", "thin", "dark"]
+    rows = (np.random.default_rng(0).random((100, 4)) > 0.5).astype(np.float32)
+    loaded = open_module(qtbot, window, net, data=digits[0][:100], condition_names=names,
+                         condition_kind="attributes", conditions=rows)
+    assert not loaded.condition_one_hot and np.array_equal(loaded.conditions, rows)
+    z = torch.from_numpy(digits[0][:3]).flatten(1)
+    expected = net.encode(torch.from_numpy(digits[0][:3]), torch.from_numpy(rows[:3]))[0].detach().numpy()
+    assert np.allclose(loaded.latents[:3], expected, atol=1e-5) and z.shape == (3, 64)
+    panel = tool(window, ConditionPanel)
+    assert [c.text() for c in panel.checks] == names
+    with pytest.raises(ConfigError, match="conditions= must be"):
+        prepare(net, data=digits[0][:100], condition_names=names, condition_kind="attributes", conditions=rows[:5])

@@ -163,7 +163,8 @@ def load_module_for_editor(model, data: ImageData | None, origin: dict, *, proje
     """A user's module (a ModuleModel, see models/adapters) with the data it was given: the same
     LoadedModel as a checkpoint's, so every tool works on it. Runs in a worker thread."""
     dataset = {"name": data.name if data is not None else "none", "module": origin,
-               "condition_names": list(origin.get("condition_names") or [])}
+               "condition_names": list(origin.get("condition_names") or []),
+               "condition": origin.get("condition_kind", "labels")}
     if data is not None:
         dataset["source"] = data.source
     path = Path(origin.get("weights") or origin.get("file") or origin["module"])
@@ -181,7 +182,10 @@ def _prepare(path, ckpt, data, device, map_split, projection, progress, should_s
     labels = data.labels if data is not None else None
     conditions = None
     if data is not None and model.can_encode:
-        if model.cond_dim and module:
+        if model.cond_dim and module and ds.get("condition") == "attributes":
+            fits = data.attributes is not None and data.attributes.shape[1] == model.cond_dim
+            conditions, data = (data.attributes, data) if fits else (None, None)
+        elif model.cond_dim and module:
             data = None if data.labels is None or len(data.label_names) != model.cond_dim else data
             if data is not None:
                 conditions = np.eye(model.cond_dim, dtype=np.float32)[data.labels]
