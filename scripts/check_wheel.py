@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         except Failed as e:
             print(f"check_wheel: {e}", file=sys.stderr)
             return 1
-    print(f"check_wheel: ok ({wheel.name}, {wheel.stat().st_size / 1e6:.1f} MB; sdist {sdist.stat().st_size / 1e6:.1f} MB)")
+        sizes = f"{wheel.stat().st_size / 1e6:.1f} MB; sdist {sdist.stat().st_size / 1e6:.1f} MB"
+    print(f"check_wheel: ok ({wheel.name}, {sizes})")
     return 0
 
 
