@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 
-import numpy as np
 import torch
 
 from bench.machine import describe_machine, summary, write_results

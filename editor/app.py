@@ -93,6 +93,7 @@ def run_module(args) -> int:
     """--module FILE.py:FACTORY [--weights W] [--data D]: the user's own code, built before any window."""
     from latent_atlas.editor.python_api import open_window, prepare
     from latent_atlas.models.adapters.source import build_from_spec, read_names, shape_argument
+    from latent_atlas.models.errors import ConfigError
 
     if args.open:
         raise ConfigError("--open and --module each name the model: give one of them")

@@ -476,3 +476,19 @@ def test_a_module_conditioned_on_attributes_gets_check_boxes_and_each_images_own
     assert [c.text() for c in panel.checks] == names
     with pytest.raises(ConfigError, match="conditions= must be"):
         prepare(net, data=digits[0][:100], condition_names=names, condition_kind="attributes", conditions=rows[:5])
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--module", "m.py:build", "--open", "x.safetensors"], "--open and --module each name the model"),
+    (["--weights", "w.pt"], "--weights goes with --module"),
+    (["--module", "m.py:build", "--latent-shape", "4,x"], "--latent-shape 4,x: expected sizes"),
+])
+def test_module_options_that_do_not_go_together(args, message, tmp_path, capsys, monkeypatch):
+    from latent_atlas.main import main
+
+    (tmp_path / "m.py").write_text("from own_models import DigitsVAE\ndef build():\n    return DigitsVAE()\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert main(args) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and message in err[0], err
