@@ -126,7 +126,13 @@ def show_cached_map(window, path: str):
     window.map.set_points(cached.embedding, cached.labels, cached.label_names, cached.images, title=cached.title)
     window.decoded_view.set_image(cached.first_image, "from the cache")
     window.original_view.set_image(cached.images[cached.start_index])
-    window.statusBar().showMessage("Loading PyTorch and the model (the map is from the cache)…")
+    message = "Loading PyTorch and the model (the map is from the cache)…"
+    window.statusBar().showMessage(message)
+
+    def loaded(_loaded) -> None:              # the model is in: the line has said what it had to say
+        if window.statusBar().currentMessage() == message:
+            window.statusBar().clearMessage()
+    window.controller.model_loaded.connect(loaded)
     return cached
 
 

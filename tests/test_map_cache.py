@@ -126,5 +126,8 @@ def test_a_warm_start_draws_the_cached_map_and_first_image_before_the_model(qtbo
         assert np.array_equal(window.decoded_view.image, cached.first_image)
         assert np.array_equal(window.original_view.image, first.images[first.start_index])
         assert window.map._embedding is not None and len(window.map._embedding) == len(first.latents)
+        assert "from the cache" in window.statusBar().currentMessage()
+        window.controller.model_loaded.emit(first)                     # the load behind it has finished
+        assert window.statusBar().currentMessage() == ""
     finally:
         window.controller.shutdown()
