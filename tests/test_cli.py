@@ -69,6 +69,7 @@ def test_train_then_info_sample_evaluate(vae, tmp_path):
     assert -45 < elbo < iw < 0                                     # 64 binary-ish pixels: above 64 ln 2 ~ 44
 
 
+@pytest.mark.slow     # real processes, 6-10 s: .ci/run's -m slow runs it
 def test_cvae_trains_and_samples_a_chosen_label(tmp_path):
     out = tmp_path / "cvae.safetensors"
     cli("train", "--model", "cvae", "--dataset", "digits", "--epochs", "1", "--out", out, "--quiet",
@@ -81,6 +82,7 @@ def test_cvae_trains_and_samples_a_chosen_label(tmp_path):
         assert img.size == (22, 22)
 
 
+@pytest.mark.slow     # real processes, 6-10 s: .ci/run's -m slow runs it
 def test_gan_trains_one_epoch(tmp_path):
     out = tmp_path / "gan.safetensors"
     proc = cli("train", "--model", "gan", "--dataset", "digits", "--epochs", "1", "--out", out, "--quiet")

@@ -225,6 +225,7 @@ def test_the_window_is_on_screen_before_torch_is_imported():
     assert hook_back == "True"                         # PySide6's import hook is back after the heavy imports
 
 
+@pytest.mark.slow     # real processes, 6-10 s: .ci/run's -m slow runs it
 def test_the_editor_command_starts_renders_and_exits(digits_vae_path, tmp_path):
     """`latent-atlas --screenshot` runs the real start-up (window first, torch after) to a PNG and exits 0;
     a device the machine lacks ends it with one line and exit 1."""
