@@ -137,10 +137,9 @@ class LatentMap(QWidget):
     def set_points(self, embedding: np.ndarray, labels: np.ndarray | None, label_names: list[str],
                    images: np.ndarray | None, title: str = "") -> None:
         """embedding (N, 2); labels (N,) int or None; images (N, H, W, C) uint8 for hover thumbnails."""
-        from scipy.spatial import cKDTree  # here, not at import: the window shows before scipy loads
-
         self._embedding = np.asarray(embedding, np.float32)
-        self._tree = cKDTree(self._embedding) if len(self._embedding) else None
+        self._tree = None                      # built on the first hover or click (scipy costs ~0.5 s to import,
+        #                                        and a warm start draws the map before anything heavy)
         self._images = images
         self.thumbnail.hide()                  # it showed a point of the map before this one
         self._labels = labels
@@ -213,7 +212,11 @@ class LatentMap(QWidget):
     def nearest(self, x: float, y: float, radius_px: float = HOVER_RADIUS_PX) -> int:
         """Index of the data point within radius_px screen pixels of (x, y), else -1."""
         if self._tree is None:
-            return -1
+            if self._embedding is None or not len(self._embedding):
+                return -1
+            from scipy.spatial import cKDTree
+
+            self._tree = cKDTree(self._embedding)
         _, i = self._tree.query([x, y])
         here = self.view.mapViewToScene(QPointF(x, y))
         there = self.view.mapViewToScene(QPointF(*self._embedding[i]))
