@@ -92,13 +92,14 @@ def run_editor(args) -> int:
 def run_module(args) -> int:
     """--module FILE.py:FACTORY [--weights W] [--data D]: the user's own code, built before any window."""
     from latent_atlas.editor.python_api import open_window, prepare
-    from latent_atlas.models.adapters.source import build_from_spec, read_names, shape_argument
+    from latent_atlas.models.adapters.source import build_from_spec, shape_argument
+    from latent_atlas.models.checkpoints.zoo_convert import read_condition_names
     from latent_atlas.models.errors import ConfigError
 
     if args.open:
         raise ConfigError("--open and --module each name the model: give one of them")
     net, source = build_from_spec(args.module, args.weights)
-    names = read_names(args.condition_names) if args.condition_names else None
+    names = read_condition_names(args.condition_names) if args.condition_names else None
     model, images, origin = prepare(
         net, data=args.data, condition_names=names, kind=args.kind, latent_dim=args.latent_dim,
         latent_shape=shape_argument(args.latent_shape, "--latent-shape"),

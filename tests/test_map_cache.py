@@ -44,6 +44,7 @@ def test_a_cold_load_writes_the_map_and_a_warm_load_gives_the_same_without_encod
     monkeypatch.setattr(lm, "_encode_all", lambda *a, **k: pytest.fail("a warm load encoded the data set"))
     warm = load_for_editor(digits_vae_path, device=torch.device("cpu"), map_limit=500, cached=cached)
     assert np.allclose(warm.embedding, first.embedding, atol=1e-5) and warm.start_index == first.start_index
+    assert warm.sha256 == sha
     assert np.allclose(warm.projection.inverse(warm.embedding[:3]), first.projection.inverse(first.embedding[:3]),
                        atol=1e-4)
 

@@ -492,3 +492,29 @@ def test_module_options_that_do_not_go_together(args, message, tmp_path, capsys,
     assert main(args) == 1
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+def test_a_module_file_imports_its_siblings_and_leaves_the_import_path_as_it_was(tmp_path):
+    from latent_atlas.models.adapters.source import build_from_spec
+
+    (tmp_path / "layers_of_mine.py").write_text("from own_models import DigitsVAE as Net\n")
+    (tmp_path / "m.py").write_text("from layers_of_mine import Net\ndef build():\n    return Net()\n")
+    before = list(sys.path)
+    net, source = build_from_spec(f"{tmp_path / 'm.py'}:build")
+    assert type(net).__name__ == "DigitsVAE" and source.file == str(tmp_path / "m.py")
+    assert sys.path == before
+
+
+def test_module_condition_names_from_a_celeba_style_file(tmp_path, capsys, monkeypatch):
+    from latent_atlas.main import main
+
+    (tmp_path / "m.py").write_text("from own_models import DigitsCVAE\ndef build():\n    return DigitsCVAE(3)\n")
+    (tmp_path / "names.txt").write_text("202599\nSmiling Male Young\n1.jpg 1 -1 1\n")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    shot = tmp_path / "s.png"
+    assert main(["--module", f"{tmp_path / 'm.py'}:build", "--condition-names", str(tmp_path / "names.txt"),
+                 "--screenshot", str(shot)]) == 0
+    assert shot.read_bytes()[:4] == b"\x89PNG"
+    (tmp_path / "empty.txt").write_text("\n")
+    assert main(["--module", f"{tmp_path / 'm.py'}:build", "--condition-names", str(tmp_path / "empty.txt")]) == 1
+    assert "no condition names" in capsys.readouterr().err

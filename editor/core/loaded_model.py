@@ -144,6 +144,7 @@ def _from_cache(path, ckpt, device, cached) -> LoadedModel:
                          cached.attribute_names, cached.source_note, start_index=cached.start_index)
     if len(loaded.condition_names) != ckpt.model.cond_dim:
         loaded.condition_names = [f"condition {i}" for i in range(ckpt.model.cond_dim)]
+    loaded.__dict__["sha256"] = cached.sha256     # hashed by the warm start already: not read twice
     project(loaded, cached.projection)
     return loaded
 

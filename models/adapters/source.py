@@ -9,7 +9,8 @@ import importlib
 import importlib.util
 import inspect
 import sys
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -63,14 +64,17 @@ def build_from_spec(spec: str, weights: str | None = None):
     target, sep, factory_name = spec.rpartition(":")
     if not sep or not target or not factory_name.isidentifier():
         raise ConfigError(f"--module {spec}: expected FILE.py:FACTORY or package.module:FACTORY")
-    module = _import(target, spec)
-    factory = getattr(module, factory_name, None)
-    if not callable(factory):
-        raise ConfigError(f"--module {spec}: {target} has no function or class named {factory_name!r}")
-    try:
-        net = factory()
-    except Exception as e:                                   # the user's code: any error
-        raise ConfigError(f"--module {spec}: {factory_name}() raised {type(e).__name__}: {e}") from None
+    is_file = target.endswith(".py") or "/" in target or "\\" in target
+    folder = str(Path(target).expanduser().resolve().parent) if is_file else None
+    with _first_on_path(folder):                             # its sibling files import, as under `python FILE`
+        module = _import_file(target, spec) if is_file else _import_name(target, spec)
+        factory = getattr(module, factory_name, None)
+        if not callable(factory):
+            raise ConfigError(f"--module {spec}: {target} has no function or class named {factory_name!r}")
+        try:
+            net = factory()
+        except Exception as e:                               # the user's code: any error
+            raise ConfigError(f"--module {spec}: {factory_name}() raised {type(e).__name__}: {e}") from None
     if net is None or not (callable(getattr(net, "decode", None)) or callable(net)):
         raise ConfigError(f"--module {spec}: {factory_name}() returned {type(net).__name__}, not a model "
                           "with decode(z) (or a generator called as net(z))")
@@ -78,31 +82,43 @@ def build_from_spec(spec: str, weights: str | None = None):
         _load_weights(net, Path(weights), spec)
     source = source_of(net, spec, str(Path(weights).resolve()) if weights else None)
     file = getattr(module, "__file__", None)
-    return net, ModuleSource(source.spec, str(Path(file).resolve()) if file else source.file, source.weights,
-                             source.weights_sha256)
+    return net, replace(source, file=str(Path(file).resolve())) if file else source
 
 
-def _import(target: str, spec: str):
-    if target.endswith(".py") or "/" in target or "\\" in target:
-        path = Path(target).expanduser().resolve()
-        if not path.is_file():
-            raise ConfigError(f"--module {spec}: {path} is not a file")
-        name = f"latent_atlas_user_{path.stem}_{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
-        module_spec = importlib.util.spec_from_file_location(name, path)
-        if module_spec is None or module_spec.loader is None:
-            raise ConfigError(f"--module {spec}: {path} cannot be imported as Python")
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[name] = module
-        folder = str(path.parent)
-        added = folder not in sys.path
-        if added:
-            sys.path.insert(0, folder)            # as `python my_vae.py` would: its sibling files import
-        try:
-            module_spec.loader.exec_module(module)
-        except Exception as e:                    # the user's code: any error
-            sys.modules.pop(name, None)
-            raise ConfigError(f"--module {spec}: importing {path.name} raised {type(e).__name__}: {e}") from None
-        return module
+@contextmanager
+def _first_on_path(folder: str | None):
+    """The user's folder first on the import path while their file is imported and its factory runs, as
+    `python my_vae.py` would have it; taken off again afterwards, so nothing of ours depends on it."""
+    if folder is None or folder in sys.path:
+        yield
+        return
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        if folder in sys.path:
+            sys.path.remove(folder)
+
+
+def _import_file(target: str, spec: str):
+    path = Path(target).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigError(f"--module {spec}: {path} is not a file")
+    name = f"latent_atlas_user_{path.stem}_{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ConfigError(f"--module {spec}: {path} cannot be imported as Python")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as e:                        # the user's code: any error
+        sys.modules.pop(name, None)
+        raise ConfigError(f"--module {spec}: importing {path.name} raised {type(e).__name__}: {e}") from None
+    return module
+
+
+def _import_name(target: str, spec: str):
     try:
         return importlib.import_module(target)
     except Exception as e:                        # the user's code: any error
@@ -129,30 +145,6 @@ def _load_weights(net, path: Path, spec: str) -> None:
         unexpected = sorted(set(state) - own)[:3]
         raise ConfigError(f"--weights {path}: these weights do not fit the module of {spec} (missing "
                           f"{missing or 'none'}, unexpected {unexpected or 'none'})\n{str(e)[:400]}") from None
-
-
-MAX_NAMES_BYTES = 1 << 20
-
-
-def read_names(path) -> list[str]:
-    """Condition names from a text file: one per line; or one line of names separated by spaces; or
-    CelebA's list_attr_celeba.txt, whose first line is the image count and second line the names."""
-    path = Path(path)
-    try:
-        if not path.is_file():
-            raise ConfigError(f"{path}: not a file")
-        with open(path, "rb") as f:
-            raw = f.read(MAX_NAMES_BYTES + 1)
-        text = raw[:MAX_NAMES_BYTES].decode("utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read condition names ({e})") from None
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if len(lines) >= 2 and lines[0].isdigit():
-        lines = lines[1:2]                                   # CelebA: count, then the names, then rows
-    names = lines[0].split() if len(lines) == 1 else lines
-    if not names:
-        raise ConfigError(f"{path}: no condition names in it")
-    return [n[:200] for n in names]
 
 
 def shape_argument(text: str | None, flag: str) -> tuple[int, ...] | None:

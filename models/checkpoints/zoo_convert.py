@@ -80,9 +80,9 @@ def zoo_config_values(src: Path, sd: dict, arch: str, image_size: int | None = N
     return values
 
 
-def read_condition_names(path, count: int) -> list[str]:
-    """`count` names from a text file: CelebA's list_attr_celeba.txt (a count, then a line of names),
-    one space-separated line, or one name per line."""
+def read_condition_names(path, count: int | None = None) -> list[str]:
+    """`count` names (None: as many as the file holds) from a text file: CelebA's list_attr_celeba.txt (a
+    count, then a line of names), one space-separated line, or one name per line. Also --module's."""
     path = Path(path)
     try:
         with open(path, "rb") as f:
@@ -105,7 +105,9 @@ def read_condition_names(path, count: int) -> list[str]:
         raise CheckpointError(f"{path}: over {NAMES_MAX_BYTES // 1024} KB of names (at most {MAX_COND})")
     else:
         names = lines
-    if len(names) != count:
+    if not names:
+        raise CheckpointError(f"{path}: no condition names in it")
+    if count is not None and len(names) != count:
         raise CheckpointError(f"{path}: {len(names)} condition names, but the model has {count} conditions")
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
