@@ -5,6 +5,7 @@ functions turn into a `CheckpointError` naming the file, so the messages here le
 """
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import os
@@ -154,11 +155,35 @@ def read_header(path) -> dict:
         header = parse_header_json(raw)
         validate_entries(header, size - 8 - n)
     except FormatProblem as e:
+        if kind == "unknown":       # not even the start of a safetensors file: say that first
+            raise CheckpointError(f"{shown(path)} is not a safetensors file ({_looks_like(head)})\n"
+                                  f"details: {e}") from None
         raise CheckpointError(f"{path}: {e}") from None
     except OSError as e:
         raise CheckpointError(f"{path}: cannot read it ({e.strerror or e})") from None
     header.setdefault("__metadata__", {})
     return header
+
+
+def _looks_like(head: bytes) -> str:
+    """What a file that is not a checkpoint seems to hold, from its first bytes, in a few words."""
+    if head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8\xff") or head.startswith(b"GIF8"):
+        return "it is an image"
+    if head.startswith(b"\x93NUMPY"):
+        return "it is a NumPy .npy array"
+    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):
+        return "it is a compressed archive"
+    if head.startswith(b"\x89HDF"):
+        return "it is an HDF5 file (Keras?)"
+    try:      # incremental: a character cut at the 512th byte is not an error
+        text = codecs.getincrementaldecoder("utf-8")().decode(head[:512], final=False)
+    except UnicodeDecodeError:
+        text = ""
+    if not text or any(ord(c) < 32 and c not in "\t\r\n" for c in text):
+        return "its first bytes are not a safetensors header"
+    if text.lstrip().startswith(("{", "[")):
+        return "it is JSON text"
+    return "it is a text file"
 
 
 def _no_duplicates(pairs):
