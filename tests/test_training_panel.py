@@ -110,8 +110,15 @@ def test_pause_stops_progress_and_resume_continues(qtbot, panel, tmp_path):
         pass
     assert panel.last_event.step == paused_step and panel.progress_bar.value() == paused_bar
     assert "Paused" in panel.stats.text()
+    # neither the elapsed time nor the ETA counts while paused (issue 15, finding 15)
+    shown_paused, elapsed_paused = panel.stats.text(), panel.last_event.elapsed_s
+    qtbot.wait(1200)
+    panel._redraw()
+    assert panel.stats.text() == shown_paused
+    assert "ETA paused" in shown_paused
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.last_event.step > paused_step, timeout=RUN_TIMEOUT)
+    assert panel.last_event.elapsed_s - elapsed_paused < 1.0, "the pause is not counted as training time"
     with qtbot.waitSignal(panel.run_finished, timeout=RUN_TIMEOUT) as finished:
         qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     assert finished.args[0] == "stopped"

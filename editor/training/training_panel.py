@@ -312,8 +312,9 @@ class TrainingPanel(QWidget):
         busy = "Stopping and saving" if w is not None and w.stopping else "Paused" if w is not None and w.paused \
             else "Training"
         state = {"done": "Done", "stopped": "Stopped"}.get(e.kind, busy)
+        eta_text = "paused" if state == "Paused" else _clock(eta)     # a paused run has no finishing time
         self.stats.setText(f"{state} · epoch {epoch} · step {e.step:,} / {e.total_steps:,} · "
-                           f"{self.last_rate:,.0f} images/s · elapsed {_clock(e.elapsed_s)} · ETA {_clock(eta)}"
+                           f"{self.last_rate:,.0f} images/s · elapsed {_clock(e.elapsed_s)} · ETA {eta_text}"
                            + (f"\n⚠ {self.warnings[-1]}" if self.warnings else ""))
 
     def _set_running(self, running: bool) -> None:
