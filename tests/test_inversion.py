@@ -120,3 +120,24 @@ def test_encode_image_is_the_posterior_mean(digits_vae_path):
         z = encode_image(model, digit)
         mu, _ = model.encode(torch.from_numpy(digit).float()[None] / 255)
     assert z.shape == (model.latent_dim,) and np.allclose(z, mu[0].numpy(), atol=1e-6)
+
+
+def test_the_written_out_adam_makes_torch_adams_steps():
+    """inversion._Adam (written out so that the first inversion does not wait 2-10 s for torch.optim to
+    import torch._dynamo) takes the same steps as torch.optim.Adam, learning rate changing every step."""
+    from latent_atlas.editor.core.inversion import _Adam
+
+    target = torch.linspace(-2, 2, 24).reshape(3, 8)
+    ours = torch.zeros(3, 8, requires_grad=True)
+    theirs = torch.zeros(3, 8, requires_grad=True)
+    mine, reference = _Adam(ours), torch.optim.Adam([theirs], lr=0.1)
+    for step in range(50):
+        lr = 0.1 * (1 - step / 60)
+        for z in (ours, theirs):
+            z.grad = None
+            ((z - target) ** 3).abs().sum().backward()
+        mine.step(lr)
+        reference.param_groups[0]["lr"] = lr
+        reference.step()
+    assert torch.allclose(ours, theirs, atol=1e-6), (ours - theirs).abs().max()
+    assert (ours - target).abs().max() < (target.abs().max()), "and it moved towards the target"

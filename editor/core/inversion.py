@@ -124,7 +124,7 @@ def invert_gan(model, image: np.ndarray, *, steps: int = 300, restarts: int = 8,
         target = as_input(image, device)
         g = torch.Generator().manual_seed(seed)
         z = torch.randn(restarts, model.latent_dim, generator=g).to(device).requires_grad_(True)
-        opt = torch.optim.Adam([z], lr=lr)
+        opt = _Adam(z)
         with torch.no_grad():
             initial = reconstruction_error(model, z, target)
         best_err, best_z = initial.clone(), z.detach().clone()
@@ -132,17 +132,16 @@ def invert_gan(model, image: np.ndarray, *, steps: int = 300, restarts: int = 8,
         for step in range(steps):
             if should_stop():
                 raise Cancelled()
-            for group in opt.param_groups:   # cosine decay: big moves first, fine fitting at the end
-                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
+            step_lr = lr * 0.5 * (1 + math.cos(math.pi * step / steps))   # cosine decay: big moves first
             err = reconstruction_error(model, z, target)                   # (R,)
             loss = (err + penalty * z.pow(2).mean(1)).sum()            # restarts are independent
-            opt.zero_grad(set_to_none=True)
+            z.grad = None
             loss.backward()
             with torch.no_grad():
                 better = err.detach() < best_err                           # err belongs to z before the step
                 best_err = torch.where(better, err.detach(), best_err)
                 best_z[better] = z.detach()[better]
-            opt.step()
+            opt.step(step_lr)
             if step % PROGRESS_EVERY == 0:
                 progress(step / steps, f"inverting: step {step}/{steps}, error {float(best_err.min()):.4f}")
         with torch.no_grad():
@@ -154,3 +153,23 @@ def invert_gan(model, image: np.ndarray, *, steps: int = 300, restarts: int = 8,
         progress(1.0, f"inverted: error {float(best_err[i]):.4f}")
         return InversionResult(best_z[i].cpu().numpy().astype(np.float32), float(best_err[i]),
                                float(initial.min()), steps, restarts)
+
+
+class _Adam:
+    """Adam (Kingma & Ba) on one tensor, the update torch.optim.Adam makes with its defaults. Written out
+    because the first torch.optim optimiser of a process imports torch._dynamo: 2 s on a quiet 2-core machine,
+    ~10 s on a busy one, all of it before the inversion's first step (issue 15, finding 15)."""
+
+    def __init__(self, z: torch.Tensor, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.z, self.betas, self.eps, self.t = z, betas, eps, 0
+        self.m, self.v = torch.zeros_like(z), torch.zeros_like(z)
+
+    @torch.no_grad()
+    def step(self, lr: float) -> None:
+        b1, b2 = self.betas
+        self.t += 1
+        g = self.z.grad
+        self.m.mul_(b1).add_(g, alpha=1 - b1)
+        self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        denom = (self.v / (1 - b2 ** self.t)).sqrt_().add_(self.eps)
+        self.z.addcdiv_(self.m, denom, value=-lr / (1 - b1 ** self.t))
