@@ -101,3 +101,32 @@ def test_drop_routes_images_to_your_image_and_checkpoints_to_open(qtbot, window,
     with qtbot.waitSignal(window.controller.model_loaded, timeout=60_000):
         drop(window, digits_cvae_path)                # a checkpoint is sniffed by the loader, not PIL
     assert window.state.loaded.path == digits_cvae_path and not window.errors
+
+
+def test_a_tiny_image_is_refused_and_a_resized_one_says_so(qtbot, window, digits_vae_path, tmp_path):
+    """Issue 15, finding 11: a 3x3 image was upscaled to 28x28 and encoded without a word."""
+    from latent_atlas.editor.core.inversion import ImageFileError, read_image_noted
+
+    tiny = tmp_path / "tiny.png"
+    Image.fromarray(np.full((3, 3), 200, np.uint8)).save(tiny)
+    try:
+        read_image_noted(tiny, (1, 28, 28))
+        raise AssertionError("a 3x3 image for a 28x28 model must be refused")
+    except ImageFileError as e:
+        assert "tiny.png" in str(e) and "3x3" in str(e) and "too small" in str(e)
+    wide = tmp_path / "wide.png"
+    Image.fromarray(np.zeros((10, 20, 3), np.uint8)).save(wide)
+    assert read_image_noted(wide, (1, 28, 28))[1] == "20x10 enlarged 2.8x, centre cropped to 28x28"
+    assert read_image_noted(wide, (3, 5, 10))[1] == "20x10 reduced 2.0x to 10x5"
+    assert read_image_noted(wide, (3, 10, 20))[1] == ""
+
+    open_and_wait(qtbot, window, digits_vae_path)                  # an 8x8 model
+    one = tmp_path / "one pixel.png"
+    Image.fromarray(np.zeros((1, 1), np.uint8)).save(one)
+    window.own_image.open(str(one))
+    assert window.errors and "one pixel.png" in window.errors[-1] and "too small" in window.errors[-1]
+    assert window.state.current.source != "image"
+    small = write_png(tmp_path / "small.png", load_dataset("digits").images[3][0][::2, ::2], scale=1)
+    window.own_image.open(str(small))
+    qtbot.waitUntil(lambda: window.state.current.source == "image", timeout=10_000)
+    assert "small.png (4x4 enlarged 2.0x to 8x8)" in window.statusBar().currentMessage()

@@ -20,6 +20,7 @@ from latent_atlas.editor.core.loaded_model import Cancelled
 from latent_atlas.models.errors import LatentAtlasError
 
 MAX_PIXELS = 100_000_000      # refuse decompression bombs (PIL warns at 89 M)
+MIN_SIDE_SHARE = 4            # an image side under 1/4 of the model's is refused
 PROGRESS_EVERY = 10           # steps between progress reports: ~10 per second at CPU speed
 
 
@@ -40,6 +41,13 @@ def is_image_file(path: str | Path) -> bool:
 def read_image(path: str | Path, image_shape: tuple[int, int, int]) -> np.ndarray:
     """The file as model input: centre crop to the model's aspect, LANCZOS resize, the model's channels.
     Returns (C, H, W) uint8. Raises ImageFileError naming the file."""
+    return read_image_noted(path, image_shape)[0]
+
+
+def read_image_noted(path: str | Path, image_shape: tuple[int, int, int]) -> tuple[np.ndarray, str]:
+    """read_image, and a few words on how the file was fitted to the model ("" when it already fitted),
+    for the status line: a user should know that an 8x8 image was enlarged 3.5 times. An image smaller
+    than a quarter of the model's side on either axis is refused: nothing of it would survive."""
     path = Path(path)
     c, h, w = image_shape
     try:
@@ -47,6 +55,11 @@ def read_image(path: str | Path, image_shape: tuple[int, int, int]) -> np.ndarra
             if img.width * img.height > MAX_PIXELS:
                 raise ImageFileError(f"{path}: image of {img.width}x{img.height} pixels is too large "
                                      f"(more than {MAX_PIXELS:,})")
+            if img.width * MIN_SIDE_SHARE < w or img.height * MIN_SIDE_SHARE < h:
+                raise ImageFileError(
+                    f"{path}: the image is {img.width}x{img.height} pixels, too small for this model's "
+                    f"{w}x{h} input (at least {-(-w // MIN_SIDE_SHARE)}x{-(-h // MIN_SIDE_SHARE)})")
+            note = _fit_note(img.width, img.height, w, h)
             img = ImageOps.exif_transpose(img)
             img = _flatten_alpha(img).convert("L" if c == 1 else "RGB")
             img = ImageOps.fit(img, (w, h), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
@@ -60,7 +73,16 @@ def read_image(path: str | Path, image_shape: tuple[int, int, int]) -> np.ndarra
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise ImageFileError(f"{path}: cannot read the image ({e})") from None
     arr = arr[..., None] if arr.ndim == 2 else arr          # (H, W, C)
-    return arr.transpose(2, 0, 1).copy()                     # writable, contiguous (C, H, W)
+    return arr.transpose(2, 0, 1).copy(), note               # writable, contiguous (C, H, W)
+
+
+def _fit_note(width: int, height: int, w: int, h: int) -> str:
+    if (width, height) == (w, h):
+        return ""
+    scale = min(width / w, height / h)         # ImageOps.fit scales the side that fits, crops the other
+    cropped = round(width / scale) != w or round(height / scale) != h
+    how = f"enlarged {1 / scale:.1f}x" if scale < 1 else f"reduced {scale:.1f}x" if scale > 1 else "kept"
+    return f"{width}x{height} {how}{', centre cropped' if cropped else ''} to {w}x{h}"
 
 
 def _flatten_alpha(img: Image.Image) -> Image.Image:

@@ -38,6 +38,7 @@ class OwnImage(QObject):
         self.progress: QProgressDialog | None = None
         self.latent: np.ndarray | None = None    # the latent of the last image opened, (D,)
         self.result: InversionResult | None = None
+        self._fit_note = ""                      # how the last image was fitted to the model, for the status
         self.action = QAction("Open &image…", window, triggered=self.open_dialog)
         self.action.setStatusTip("Encode (VAE) or invert (GAN) an image file of your own")
         self.marker = pg.ScatterPlotItem(size=20, symbol="star", pen=pg.mkPen("#202020", width=1),
@@ -69,7 +70,7 @@ class OwnImage(QObject):
             ImageFileError,
             copy_for_inversion,
             encode_image,
-            read_image,
+            read_image_noted,
         )
 
         loaded = self._state.loaded
@@ -77,7 +78,7 @@ class OwnImage(QObject):
             self._window.show_error("No model", f"Open a checkpoint before the image {Path(path).name}.")
             return
         try:
-            image = read_image(path, loaded.model.image_shape)     # (C, H, W) uint8, milliseconds
+            image, self._fit_note = read_image_noted(path, loaded.model.image_shape)   # (C, H, W) uint8
         except ImageFileError as e:
             self._window.show_error("Could not open the image", str(e))
             return
@@ -167,7 +168,8 @@ class OwnImage(QObject):
         self._window.original_view.setVisible(True)
         self._window.original_view.set_image(chw_to_hwc(image[None])[0], f"your image: {path.name}")
         self._place_marker()
-        self._window.statusBar().showMessage(f"{path.name} {how}", 10_000)
+        fitted = f" ({self._fit_note})" if self._fit_note else ""      # e.g. 8x8 enlarged 3.5x to 28x28
+        self._window.statusBar().showMessage(f"{path.name}{fitted} {how}", 10_000)
 
     def _place_marker(self) -> None:
         loaded = self._state.loaded
