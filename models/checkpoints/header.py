@@ -167,7 +167,7 @@ def read_header(path) -> dict:
 
 def _looks_like(head: bytes) -> str:
     """What a file that is not a checkpoint seems to hold, from its first bytes, in a few words."""
-    if head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8\xff") or head.startswith(b"GIF8"):
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
         return "it is an image"
     if head.startswith(b"\x93NUMPY"):
         return "it is a NumPy .npy array"
