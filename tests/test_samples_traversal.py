@@ -143,3 +143,36 @@ def test_density_line_of_a_gan_shows_realness(qtbot, window, digits_gan_path):
     qtbot.waitUntil(lambda: label.density is not None, timeout=10_000)
     assert label.numbers.text().startswith("realness D/(1−D) = ")
     assert np.isfinite(label.density.realness)
+
+
+def test_every_traversal_row_and_column_is_labelled_exactly(qtbot, window, tmp_path):
+    """Issue 15, finding 13: the CVAE's tab labelled 3 of 8 rows (pyqtgraph drops a label wider than its
+    axis: 'z11  KL 1.40' was), and '+.1f' printed -2.25 as -2.2 and -0.75 as -0.8."""
+    from PySide6.QtGui import QImage, QPainter
+
+    from latent_atlas.editor.panels.traversal_panel import value_labels
+    from latent_atlas.models.checkpoints.checkpoint import save_checkpoint
+    from latent_atlas.models.data import load_dataset
+    from tests.conftest import make_tiny_model
+
+    path = save_checkpoint(tmp_path / "z16.safetensors", make_tiny_model("vae", latent_dim=16),
+                           dataset=load_dataset("digits").describe())     # posteriors: rows say their KL
+    open_and_wait(qtbot, window, path)
+    panel = show_panel(window, TraversalPanel)
+    panel.rows.setValue(16)                                           # two-digit names too
+    qtbot.waitUntil(lambda: len(panel.dims) == 16, timeout=10_000)
+    panel.grid.plot.update()
+
+    def drawn(axis) -> list[str]:
+        image = QImage(8, 8, QImage.Format.Format_ARGB32)
+        painter = QPainter(image)
+        try:
+            return [text for _, _, text in axis.generateDrawSpecs(painter)[2]]
+        finally:
+            painter.end()
+
+    assert drawn(panel.grid.plot.getAxis("left")) == [f"z{d}  KL {panel.kl[d]:.2f}" for d in panel.dims]
+    assert drawn(panel.grid.plot.getAxis("bottom")) == ["-3", "-2.25", "-1.5", "-0.75", "0", "+0.75", "+1.5",
+                                                        "+2.25", "+3"]
+    assert value_labels(np.linspace(-2, 2, 5)) == ["-2", "-1", "0", "+1", "+2"]
+    assert value_labels(np.linspace(-1, 1, 7)) == ["-1", "-0.67", "-0.33", "0", "+0.33", "+0.67", "+1"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSpinBox, QVBoxLayout, QWidget
 
 from latent_atlas.editor.core.state import EditorState
@@ -16,6 +17,7 @@ from latent_atlas.models.latent.latent_math import dims_by_kl, kl_per_dimension,
 
 PURPOSE = "traversal"
 DEFAULT_ROWS = 8
+MIN_LABEL_WIDTH = 78        # px of the row-label axis
 
 
 def ordered_dimensions(loaded) -> tuple[list[int], np.ndarray | None]:
@@ -25,6 +27,20 @@ def ordered_dimensions(loaded) -> tuple[list[int], np.ndarray | None]:
         return list(range(d)), None
     mu, logvar = torch.from_numpy(loaded.latents), torch.from_numpy(loaded.logvars)
     return dims_by_kl(mu, logvar), kl_per_dimension(mu, logvar).numpy()
+
+
+def value_labels(values: np.ndarray) -> list[str]:
+    """Each value with as few decimals as tell them apart exactly (-2.25, -1.5, -0.75, 0, +0.75), never
+    rounded to a neighbour's label: '+.1f' printed -2.25 as -2.2 and -0.75 as -0.8."""
+    for decimals in range(3):      # at most 2: a value such as 15/7 is shown as 2.14
+        if np.allclose(np.round(values, decimals), values, atol=1e-6):
+            break
+    out = []
+    for v in values:
+        text = f"{v:+.{decimals}f}"
+        text = text.rstrip("0").rstrip(".") if "." in text else text
+        out.append("0" if float(text) == 0 else text)
+    return out
 
 
 class TraversalPanel(QWidget):
@@ -57,7 +73,7 @@ class TraversalPanel(QWidget):
         self.extent.setValue(3.0)
         self.extent.setPrefix("±")
         self.grid = TileView(min_height=160, axes=True)
-        self.grid.plot.getAxis("left").setWidth(78)
+        self.grid.plot.getAxis("left").setWidth(MIN_LABEL_WIDTH)
         top = QHBoxLayout()
         for text, w in (("Dimensions", self.rows), ("Values", self.values), ("Range", self.extent)):
             top.addWidget(PlainLabel(text))
@@ -116,8 +132,14 @@ class TraversalPanel(QWidget):
         for r, d in enumerate(self.dims):
             text = f"z{d}" if self.kl is None else f"z{d}  KL {self.kl[d]:.2f}"
             rows.append((r * (h + PAD) + h / 2, text))
-        cols = [(q * (w + PAD) + w / 2, f"{v:+.1f}") for q, v in enumerate(values)]
-        self.grid.plot.getAxis("left").setTicks([rows])
+        cols = [(q * (w + PAD) + w / 2, text) for q, text in enumerate(value_labels(values))]
+        left = self.grid.plot.getAxis("left")
+        # pyqtgraph drops a tick label that does not fit the axis: make the axis as wide as the widest row
+        metrics = QFontMetrics(left.style["tickFont"] or self.font())
+        widest = max((metrics.horizontalAdvance(text) for _, text in rows), default=0)
+        margin = max(0, left.style["tickLength"]) + left.style["tickTextOffset"][0] + 6
+        left.setWidth(max(MIN_LABEL_WIDTH, widest + margin))
+        left.setTicks([rows])
         self.grid.plot.getAxis("bottom").setTicks([cols])
 
     def _on_grid_tile_clicked(self, index: int) -> None:
