@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("render", help="decode an exported recipe again (image, or strip when it has frames)")
     r.add_argument("recipe", metavar="RECIPE.json")
-    r.add_argument("--out", required=True, metavar="IMAGE.png")
+    r.add_argument("--out", required=True, metavar="IMAGE.png", help="a .png (the image, or the strip of the "
+                   "frames), or a .gif of the frames as the GIF export played them")
     r.add_argument("--checkpoint", help="use this checkpoint instead of the one the recipe names")
 
     e = sub.add_parser("evaluate", help="test ELBO and importance-weighted log-likelihood; --quality: "

@@ -123,9 +123,9 @@ def test_export_image_writes_png_and_recipe_that_renders_the_same(qtbot, window,
     img = np.asarray(Image.open(out))
     assert img.shape == (32, 32)
     assert np.array_equal(img[::4, ::4], window.decoded_view.image[..., 0])
-    recipe = json.loads((tmp_path / "img.recipe.json").read_text())
+    recipe = json.loads((tmp_path / "img.png.recipe.json").read_text())
     assert recipe["checkpoint_sha256"] and len(recipe["latent"]) == 4
-    again = render_recipe(tmp_path / "img.recipe.json", tmp_path / "again.png")
+    again = render_recipe(tmp_path / "img.png.recipe.json", tmp_path / "again.png")
     assert np.array_equal(np.asarray(Image.open(again)), img)
     latent = window.exports.export_latent(str(tmp_path / "z.npy"))
     assert np.array_equal(np.load(latent), window.state.latent())

@@ -148,8 +148,8 @@ def test_export_into_a_missing_folder_names_the_file_and_creates_nothing(tmp_pat
 
 def test_an_image_export_with_its_recipe_refused_leaves_no_image_behind(tmp_path):
     """The recipe beside an image is protected: the export must not leave the image without its recipe."""
-    recipe = tmp_path / "out.recipe.json"
+    recipe = tmp_path / "out.png.recipe.json"
     recipe.write_text("{}")
     with pytest.raises(ExportError, match="refusing to overwrite"):
         export_png(tmp_path / "out.png", IMAGE, recipe=RECIPE, protected=[recipe])
-    assert sorted(os.listdir(tmp_path)) == ["out.recipe.json"]
+    assert sorted(os.listdir(tmp_path)) == ["out.png.recipe.json"]

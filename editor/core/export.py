@@ -14,6 +14,7 @@ from latent_atlas.models.checkpoints.atomic_io import atomic_write, atomic_write
 from latent_atlas.models.errors import LatentAtlasError
 
 MAX_SCALE = 16
+GIF_FRAME_MS = 120
 
 
 class ExportError(LatentAtlasError):
@@ -21,7 +22,10 @@ class ExportError(LatentAtlasError):
 
 
 def recipe_path(path: Path) -> Path:
-    return path.with_name(path.stem + ".recipe.json")
+    """strip.png -> strip.png.recipe.json: the whole name, so that the PNG and the GIF of one strip (or an
+    image and its latent) exported under one name keep a recipe each."""
+    path = Path(path)
+    return path.with_name(path.name + ".recipe.json")
 
 
 def _guard(path: Path, protected: list[Path]) -> Path:
@@ -71,7 +75,7 @@ def export_png(path, image: np.ndarray, *, scale: int = 1, smooth: bool = False,
     return path
 
 
-def export_gif(path, frames: np.ndarray, *, scale: int = 1, frame_ms: int = 120, bounce: bool = True,
+def export_gif(path, frames: np.ndarray, *, scale: int = 1, frame_ms: int = GIF_FRAME_MS, bounce: bool = True,
                recipe: dict | None = None, protected: list[Path] = ()) -> Path:
     """frames (B, H, W, C) uint8 -> an animated GIF that loops (forth and back when bounce)."""
     path = _guard_both(Path(path), list(protected), recipe)

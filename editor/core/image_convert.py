@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from latent_atlas.editor.core.tiles import SEPARATOR_VALUE, tile
+
 if TYPE_CHECKING:
     import torch
 
@@ -29,9 +31,6 @@ def for_display(image: np.ndarray) -> np.ndarray:
 
 
 def strip(images: np.ndarray, pad: int = 1) -> np.ndarray:
-    """(B, H, W, C) uint8 -> one row (H, B*(W+pad)-pad, C)."""
-    b, h, w, c = images.shape
-    out = np.zeros((h, b * (w + pad) - pad, c), np.uint8)
-    for i in range(b):
-        out[:, i * (w + pad):i * (w + pad) + w] = images[i]
-    return out
+    """(B, H, W, C) uint8 -> one row (H, B*(W+pad)-pad, C), the separators as on screen: the editor's
+    strips, their PNG export and `latent-atlas render` of its recipe all draw a strip with this."""
+    return tile(images, len(images), pad, SEPARATOR_VALUE)

@@ -53,6 +53,7 @@ RECIPE_SCHEMA = Obj({
     "smooth": Bool(),
     "note": Str(max_len=10_000, min_len=0),
     "module": Optional(MODULE_SCHEMA),
+    "gif": Optional(Obj({"frame_ms": Int(10, 60_000), "bounce": Bool()})),   # how a GIF export played
 }, required=("format", "checkpoint", "latent"), defaults={"version": 1, "scale": 1, "smooth": False})
 
 
@@ -83,7 +84,8 @@ def module_message(where: str, module: dict) -> str:
 
 def make_recipe(checkpoint: Path, latent: np.ndarray, condition: np.ndarray | None, *, base=None,
                 edits: list | None = None, frames: np.ndarray | None = None, scale: int = 1,
-                smooth: bool = False, note: str = "", module: dict | None = None) -> dict:
+                smooth: bool = False, note: str = "", module: dict | None = None,
+                gif: dict | None = None) -> dict:
     """module: LoadedModel.origin of a user's module; the recipe then records it and its weights' sha256."""
     recipe = {"format": RECIPE_FORMAT, "version": 1, "checkpoint": str(Path(checkpoint).resolve()),
               "checkpoint_sha256": module["weights_sha256"] if module else file_sha256(checkpoint),
@@ -101,6 +103,8 @@ def make_recipe(checkpoint: Path, latent: np.ndarray, condition: np.ndarray | No
         recipe["note"] = note
     if module:
         recipe["module"] = module_record(module)
+    if gif:
+        recipe["gif"] = {"frame_ms": int(gif["frame_ms"]), "bounce": bool(gif["bounce"])}
     return recipe
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latent_atlas.editor.core.export import export_png
+from latent_atlas.editor.core.export import GIF_FRAME_MS, export_gif, export_png
 from latent_atlas.editor.core.image_convert import images_to_hwc_uint8, strip
 from latent_atlas.editor.core.recipe import (
     RecipeError,
@@ -48,8 +48,14 @@ def render_images(recipe: dict, recipe_file, checkpoint: str | None = None) -> n
 
 
 def render_recipe(recipe_file, out, checkpoint: str | None = None) -> Path:
+    """OUT.png: the image, or the strip of the frames side by side; OUT.gif: the frames as the GIF export
+    played them (the recipe's frame time and bounce). Pixels equal the export's on the same machine."""
     recipe = read_recipe(recipe_file)
     images = render_images(recipe, recipe_file, checkpoint)
+    protected = [Path(recipe_file), Path(checkpoint or recipe["checkpoint"])]
+    if Path(out).suffix.lower() == ".gif":
+        gif = recipe.get("gif") or {"frame_ms": GIF_FRAME_MS, "bounce": True}
+        return export_gif(out, images, scale=recipe["scale"], frame_ms=gif["frame_ms"], bounce=gif["bounce"],
+                          protected=protected)
     image = images[0] if len(images) == 1 else strip(images)
-    return export_png(out, image, scale=recipe["scale"], smooth=recipe["smooth"],
-                      protected=[Path(recipe_file), Path(checkpoint or recipe["checkpoint"])])
+    return export_png(out, image, scale=recipe["scale"], smooth=recipe["smooth"], protected=protected)

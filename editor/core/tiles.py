@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+SEPARATOR_VALUE = 96    # dark grey lines between tiles keep black-background images (digits, MNIST) apart
+
 
 def tile(images: np.ndarray, ncols: int, pad: int = 1, pad_value: int = 0) -> np.ndarray:
     """(B, H, W, C) uint8 -> (rows*(H+pad)-pad, ncols*(W+pad)-pad, C) uint8."""

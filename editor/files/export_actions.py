@@ -8,7 +8,7 @@ import pyqtgraph.exporters as pg_exporters
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QSpinBox
 
-from latent_atlas.editor.core.export import export_latent, export_png, write_recipe
+from latent_atlas.editor.core.export import export_latent, export_png, recipe_path, write_recipe
 from latent_atlas.editor.core.recipe import make_recipe
 from latent_atlas.models.checkpoints.atomic_io import atomic_write
 from latent_atlas.models.errors import LatentAtlasError
@@ -75,7 +75,7 @@ class ExportActions:
                 raise OSError(f"could not encode {path} as PNG")
 
         atomic_write(path, write)
-        write_recipe(Path(path).with_name(Path(path).stem + ".recipe.json"),
+        write_recipe(recipe_path(Path(path)),
                      {**self.recipe(), "map_projection": self.window.state.loaded.projection.method},
                      self._protected())
         return Path(path)

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from latent_atlas.editor.core.density import WARN_COLOUR, describe_off_frames
-from latent_atlas.editor.core.export import export_gif, export_png
+from latent_atlas.editor.core.export import GIF_FRAME_MS, export_gif, export_png
+from latent_atlas.editor.core.image_convert import strip
 from latent_atlas.editor.core.recipe import make_recipe
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.core.strip import (
@@ -279,23 +280,24 @@ class InterpolationPanel(QWidget):
         self.status.setText(self.waypoints.describe() if has_model else "Open a model first.")
 
     # -- export ---------------------------------------------------------------------------------------
-    def _recipe(self) -> dict:
+    def _recipe(self, gif: dict | None = None) -> dict:
         loaded = self._state.loaded
         return make_recipe(loaded.path, self.frames[0], self.condition, frames=self.frames,
                            scale=self._scale(), note=f"interpolation strip, {len(self.frames)} frames, "
-                                                      f"{self.mode.currentText()}", module=loaded.origin)
+                                                      f"{self.mode.currentText()}", module=loaded.origin, gif=gif)
 
     def _scale(self) -> int:
         return max(1, min(16, math.ceil(EXPORT_HEIGHT / self.images.shape[1])))
 
     def export_png(self, path) -> Path:
         """The strip as one PNG (frames side by side), a recipe with every frame's latent beside it."""
-        return export_png(path, self.strip_view.image, scale=self._scale(), recipe=self._recipe(),
+        return export_png(path, strip(self.images), scale=self._scale(), recipe=self._recipe(),
                           protected=[self._state.loaded.path])
 
-    def export_gif(self, path, frame_ms: int = 120) -> Path:
+    def export_gif(self, path, frame_ms: int = GIF_FRAME_MS) -> Path:
         """The frames as an animated GIF that loops forth and back."""
-        return export_gif(path, self.images, scale=self._scale(), frame_ms=frame_ms, recipe=self._recipe(),
+        return export_gif(path, self.images, scale=self._scale(), frame_ms=frame_ms,
+                          recipe=self._recipe({"frame_ms": frame_ms, "bounce": True}),
                           protected=[self._state.loaded.path])
 
     def _export_dialog(self, kind: str) -> None:

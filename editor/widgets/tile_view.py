@@ -11,11 +11,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
 from latent_atlas.editor.core.image_convert import for_display
-from latent_atlas.editor.core.tiles import tile, tile_at
+from latent_atlas.editor.core.tiles import SEPARATOR_VALUE, tile, tile_at
 from latent_atlas.editor.widgets.plain_text import PlainLabel
 
 PAD = 1
-PAD_VALUE = 96        # dark grey lines keep black-background tiles (digits, MNIST) apart
+PAD_VALUE = SEPARATOR_VALUE
 
 
 class ClickViewBox(pg.ViewBox):
