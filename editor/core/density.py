@@ -20,6 +20,8 @@ from latent_atlas.models.latent.latent_math import NearestData
 IW_SAMPLES = 64
 CHUNK = 16           # rows per step of the density estimate, between which a waiting click goes first
 OFF_DATA_QUANTILE = 0.99
+PRIOR_SAMPLES = 1000    # prior draws whose distance to the data sets the off-data threshold
+REFERENCE_LATENTS = 256 # data latents whose decoded ELBOs set the likelihood floor
 WARN_COLOUR = "#ff9900"
 
 
@@ -34,21 +36,44 @@ class Density:
     distance: float | None = None      # to the nearest data latent
     threshold: float | None = None     # the data's own 99th-percentile nearest-neighbour distance
     pixels: int = 0                    # C*H*W, for nats per pixel
+    outside_prior: bool = False        # |z| beyond the prior's q-quantile shell
+    elbo_floor: float | None = None    # the decoded data's q-lower ELBO quantile (VAE/CVAE)
+
+    @property
+    def far(self) -> bool:
+        return self.distance is not None and self.threshold is not None and self.distance > self.threshold
+
+    @property
+    def unlikely(self) -> bool:
+        return self.elbo is not None and self.elbo_floor is not None and self.elbo < self.elbo_floor
 
     @property
     def off_data(self) -> bool:
-        return self.distance is not None and self.threshold is not None and self.distance > self.threshold
+        return self.far or self.outside_prior or self.unlikely
 
 
 class OffDataCheck:
-    """Per model: the data latents, their nearest-neighbour index and the 99th-percentile threshold, both
-    built once on first use. Used from one thread only (the decode worker), so the caches need no lock."""
+    """Per model: is a latent, or the image it decodes to, unlike the data? Three tests, each built once
+    on first use (on the decode worker; used from that thread only, so the caches need no lock):
+
+    - distance: z is farther from its nearest data latent than the model's own samples go: the threshold is
+      the larger of the data's and of PRIOR_SAMPLES prior draws' q-quantile nearest-data distance. (The data
+      alone said 96% of the bundled VAE's prior samples "leave the data": posterior means are tighter than
+      N(0, I), so a fresh "New image with this condition" was flagged, issue 15 finding 10.)
+    - prior: |z|^2 beyond the chi-square(D) q-quantile: outside the prior's typical shell. In 64 dimensions
+      a click far off the map moves only 2 of them; its nearest-data distance barely grows, its norm does.
+    - likelihood (VAE/CVAE, in density_of): the ELBO of decode(z) below the q-lower quantile of the ELBOs of
+      decoded data latents. A noise image encodes near the data but decodes to something the model finds
+      unlikely (ELBO -538.9 nats against -150 to -300 for the data).
+    """
 
     def __init__(self, latents: np.ndarray, q: float = OFF_DATA_QUANTILE):
         self._data = np.ascontiguousarray(latents, np.float32)
         self._q = q
         self._index: NearestData | None = None
         self._threshold: float | None = None
+        self._norm_limit: float | None = None
+        self._elbo_floors: dict[bytes, float] = {}
 
     def _nearest(self) -> NearestData:
         if self._index is None:
@@ -58,23 +83,51 @@ class OffDataCheck:
     @property
     def threshold(self) -> float | None:
         if self._threshold is None and len(self._data) >= 2:
-            self._threshold = self._nearest().threshold(self._q)
+            prior = np.random.default_rng(0).standard_normal((PRIOR_SAMPLES, self._data.shape[1]))
+            prior_gap = np.quantile(self._nearest().distance(torch.from_numpy(prior.astype(np.float32))).numpy(),
+                                    self._q)
+            self._threshold = max(self._nearest().threshold(self._q), float(prior_gap))
         return self._threshold
+
+    @property
+    def norm_limit(self) -> float:
+        """|z| beyond which fewer than 1 - q of prior draws lie."""
+        if self._norm_limit is None:
+            from scipy.stats import chi2
+
+            self._norm_limit = math.sqrt(float(chi2.ppf(self._q, self._data.shape[1])))
+        return self._norm_limit
 
     def distance(self, z: np.ndarray) -> float:
         return float(self._nearest().distance(torch.from_numpy(np.asarray(z, np.float32))))
 
     def leaves_data(self, z: np.ndarray) -> bool:
-        t = self.threshold
-        return t is not None and self.distance(z) > t
+        return bool(self.frames_off_data(np.asarray(z)[None])[0])
 
     def frames_off_data(self, zs: np.ndarray) -> np.ndarray:
-        """(M,) bool: which latents of zs (M, D) lie farther from the data than the threshold."""
+        """(M,) bool: which latents of zs (M, D) fail the distance or the prior test."""
         t = self.threshold
         zs = np.asarray(zs, np.float32).reshape(-1, self._data.shape[1])
         if t is None or not len(zs):
             return np.zeros(len(zs), bool)
-        return self._nearest().distance(torch.from_numpy(zs)).numpy() > t
+        far = self._nearest().distance(torch.from_numpy(zs)).numpy() > t
+        return far | (np.linalg.norm(zs, axis=1) > self.norm_limit)
+
+    def elbo_floor(self, model, c: torch.Tensor | None, should_stop: Callable[[], bool]) -> float | None:
+        """The q-lower quantile of the ELBO of decode(z) over up to REFERENCE_LATENTS data latents (under
+        condition c for a CVAE), cached per condition; None when should_stop() interrupts it."""
+        key = b"" if c is None else c.cpu().numpy().tobytes()
+        if key not in self._elbo_floors:
+            rows = np.random.default_rng(1).permutation(len(self._data))[:REFERENCE_LATENTS]
+            elbos = []
+            for start in range(0, len(rows), CHUNK):
+                if should_stop():
+                    return None
+                z = torch.from_numpy(self._data[rows[start:start + CHUNK]]).to(model.device)
+                cs = None if c is None else c.expand(len(z), -1)
+                elbos.append(model.elbo(model.decode(z, cs), cs))
+            self._elbo_floors[key] = float(torch.quantile(torch.cat(elbos).float().cpu(), 1 - self._q))
+        return self._elbo_floors[key]
 
 
 def describe_off_frames(off: np.ndarray) -> str:
@@ -114,8 +167,10 @@ def density_of(model, z: np.ndarray, condition: np.ndarray | None = None, off: O
     if model.cond_dim and condition is not None:
         c = torch.from_numpy(np.asarray(condition, np.float32)).to(model.device).unsqueeze(0)
     distance = threshold = None
+    outside = False
     if off is not None:
         threshold, distance = off.threshold, off.distance(z)
+        outside = bool(np.linalg.norm(np.asarray(z, np.float32)) > off.norm_limit)
     pixels = int(np.prod(model.image_shape))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -123,7 +178,7 @@ def density_of(model, z: np.ndarray, condition: np.ndarray | None = None, off: O
         if model.can_encode and not getattr(model, "has_density", True):     # a user's module
             return Density("none", note="ELBO and log p(x) need the likelihood: open the module with "
                            "likelihood='bernoulli' or 'gaussian'", distance=distance, threshold=threshold,
-                           pixels=pixels)
+                           pixels=pixels, outside_prior=outside)
         if model.can_encode:
             # K copies in one batch: one decode of K rows instead of K decodes of one (the worker is
             # busy for milliseconds, not a quarter second). Each row is a one-sample estimate.
@@ -138,9 +193,14 @@ def density_of(model, z: np.ndarray, condition: np.ndarray | None = None, off: O
                 log_ws.append(model.iw_log_likelihood(xs, cs, k=1))                      # (n,)
             elbo = float(torch.cat(elbos).mean())
             iw = float(torch.logsumexp(torch.cat(log_ws), 0) - math.log(k))
-            return Density("vae", elbo=elbo, iw=iw, k=k, distance=distance, threshold=threshold, pixels=pixels)
+            floor = None if off is None else off.elbo_floor(model, c, should_stop)
+            if off is not None and floor is None:
+                return None                   # gave way to a click while building the reference
+            return Density("vae", elbo=elbo, iw=iw, k=k, distance=distance, threshold=threshold, pixels=pixels,
+                           outside_prior=outside, elbo_floor=floor)
         realness = float(model.realness(x_hat)[0]) if hasattr(model, "realness") else None
-    return Density("gan", realness=realness, note=note, distance=distance, threshold=threshold, pixels=pixels)
+    return Density("gan", realness=realness, note=note, distance=distance, threshold=threshold, pixels=pixels,
+                   outside_prior=outside)
 
 
 def describe(d: Density) -> tuple[str, str]:
@@ -157,8 +217,13 @@ def describe(d: Density) -> tuple[str, str]:
         text = f"realness D/(1−D) = {d.realness:.3g}"
         if d.note:
             text += f" ({d.note})"
-    warning = ""
-    if d.off_data:
-        warning = (f"leaves the data: {d.distance:.2f} from the nearest data latent "
-                   f"(99% of the data lie within {d.threshold:.2f} of a neighbour)")
+    reasons = []
+    if d.far:
+        reasons.append(f"{d.distance:.2f} from the nearest data latent (the data and the model's own samples "
+                       f"lie within {d.threshold:.2f})")
+    if d.outside_prior:
+        reasons.append("|z| is beyond 99% of the prior's draws")
+    if d.unlikely:
+        reasons.append(f"ELBO {d.elbo:.1f} nats is below 99% of the data's decodes ({d.elbo_floor:.1f})")
+    warning = "leaves the data: " + "; ".join(reasons) if reasons else ""
     return text, warning
