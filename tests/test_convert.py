@@ -253,7 +253,7 @@ def test_a_whole_pickled_module_is_refused(tmp_path):
 @pytest.mark.parametrize("obj,expected", [
     ([torch.ones(2)], "holds a list, not a state dict"),
     ({"fc1.weight": torch.ones(2), "epoch": 3}, "entry 'epoch' is a int"),
-    ({}, "not a state dict"),
+    ({}, "holds an empty dict, no tensors"),
     ({"state_dict": {"a": 1}}, "entry 'state_dict' is a dict"),
 ])
 def test_anything_but_a_state_dict_is_refused(tmp_path, obj, expected):

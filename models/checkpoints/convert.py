@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from latent_atlas.models.errors import CheckpointError, ConfigError
 ARCHS = ("pytorch-vae", "pytorch-dcgan", *ZOO_ARCHS)
 OUTPUT_RANGES = ("unit", "tanh")
 SAFE_TORCH = (2, 6)   # before 2.6, weights_only=True could be bypassed (CVE-2025-32434)
+MAX_ENTRIES = 10_000   # tensors in a file to convert: a zoo Lightning file with its optimiser holds ~300
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 VAE_KEYS = {f"{layer}.{p}" for layer in ("fc1", "fc21", "fc22", "fc3", "fc4") for p in ("weight", "bias")}
 
 
@@ -112,6 +115,7 @@ def read_weights(src: Path) -> tuple[dict[str, torch.Tensor], str]:
         header = read_header(src)
         if header["__metadata__"].get("format") == FORMAT_NAME:
             raise CheckpointError(f"{src} is already a Latent Atlas checkpoint; open it directly")
+        _check_count(src, len(header) - 1)
         try:
             obj = safetensors.torch.load_file(str(src))
         except Exception as e:  # noqa: BLE001 -- any library error becomes a CheckpointError
@@ -121,6 +125,8 @@ def read_weights(src: Path) -> tuple[dict[str, torch.Tensor], str]:
             raise CheckpointError(f"{src}: torch {torch.__version__} is older than 2.6, whose weights_only "
                                   "loading can be bypassed (CVE-2025-32434); upgrade torch (pip install -U "
                                   "'torch>=2.6') to convert pickle checkpoints")
+        if fmt == "pytorch-zip":
+            _check_count(src, _archive_records(src))
         try:
             obj = torch.load(src, map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001 -- never retried without weights_only: that runs code
@@ -132,6 +138,37 @@ def read_weights(src: Path) -> tuple[dict[str, torch.Tensor], str]:
     else:
         raise CheckpointError(f"{src}: not a PyTorch checkpoint (neither a torch.save archive nor a pickle)")
     return _unwrap(src, obj)
+
+
+def _archive_records(src: Path) -> int:
+    """How many tensor storages a torch.save archive holds, from its zip directory (nothing unpickled)."""
+    try:
+        with zipfile.ZipFile(src) as archive:
+            return sum(1 for name in archive.namelist() if "/data/" in name)
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise CheckpointError(f"{src}: could not be read as a PyTorch file (truncated or damaged?): "
+                              f"{str(e)[:200]}") from None
+
+
+def _check_count(src: Path, count: int) -> None:
+    if count > MAX_ENTRIES:
+        raise CheckpointError(f"{src}: holds {count:,} tensors, over the {MAX_ENTRIES:,} a network to "
+                              "convert may have; not read")
+
+
+def _check_tensors(src: Path, sd: dict) -> None:
+    """Dense, real, floating-point tensors with data (integer ones only where a counter is expected):
+    a meta tensor has no values, a sparse one no dense layout, a complex one would lose its imaginary part."""
+    for key, t in sd.items():
+        name = str(key)[:80]
+        if t.is_meta:
+            raise CheckpointError(f"{src}: tensor {name} has no values (a meta tensor, saved without its data)")
+        if t.layout != torch.strided:
+            raise CheckpointError(f"{src}: tensor {name} is sparse ({str(t.layout).removeprefix('torch.')}); "
+                                  "convert takes the dense tensors a network is saved with")
+        if t.dtype not in FLOAT_DTYPES and not (key.endswith("num_batches_tracked") and t.dtype == torch.int64):
+            raise CheckpointError(f"{src}: tensor {name} holds {str(t.dtype).removeprefix('torch.')} values, "
+                                  "not floating-point weights")
 
 
 def _short_reason(error: Exception) -> str:
@@ -149,6 +186,9 @@ def _unwrap(src: Path, obj) -> tuple[dict[str, torch.Tensor], str]:
     LightningModule whose network is its `model` attribute, as the zoo's VAEXperiment)."""
     if not isinstance(obj, Mapping):
         raise CheckpointError(f"{src}: holds a {type(obj).__name__}, not a state dict (a dict of tensors)")
+    if not obj:
+        raise CheckpointError(f"{src}: holds an empty dict, no tensors (expected a network's state dict)")
+    _check_count(src, len(obj))
     what = "a state dict"
     if "pytorch-lightning_version" in obj:
         what = f"a Lightning checkpoint (pytorch-lightning {str(obj['pytorch-lightning_version'])[:20]})"
@@ -167,6 +207,8 @@ def _unwrap(src: Path, obj) -> tuple[dict[str, torch.Tensor], str]:
                                   "or one under 'state_dict' or 'model')")
         obj = inner
         what = "a dict holding a state dict"
+    _check_count(src, len(obj))
+    _check_tensors(src, obj)
     sd = {k.removeprefix("module."): v for k, v in obj.items()}
     if all(k.startswith("model.") for k in sd):
         sd = {k.removeprefix("model."): v for k, v in sd.items()}
