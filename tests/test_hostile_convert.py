@@ -41,7 +41,7 @@ def _convert(tmp_path, obj, capsys):
     (lambda: _with("fc4.bias", torch.randn(784, dtype=torch.complex64)), r"tensor fc4\.bias holds complex64 values"),
     (lambda: {k: v.to(torch.int64) for k, v in ExampleVAE().state_dict().items()}, r"holds int64 values"),
     (lambda: _with("fc3.bias", torch.ones(40, dtype=torch.bool)), r"tensor fc3\.bias holds bool values"),
-    (lambda: {}, r"holds an empty dict, no tensors"),
+    (dict, r"holds an empty dict, no tensors"),
 ])
 def test_a_bad_tensor_or_an_empty_dict_is_one_line(tmp_path, capsys, make, expected):
     rc, err = _convert(tmp_path, make(), capsys)
