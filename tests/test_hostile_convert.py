@@ -11,6 +11,9 @@ from torch import nn
 
 from latent_atlas.main import main
 from latent_atlas.models.checkpoints import convert
+from latent_atlas.models.checkpoints.zoo_convert import read_condition_names
+from latent_atlas.models.errors import CheckpointError
+from tests.hostile_files import not_regular_files, within
 
 
 class ExampleVAE(nn.Module):            # the PyTorch examples' VAE, 784 -> 40 -> 4
@@ -72,3 +75,20 @@ def test_too_many_entries_are_refused_before_they_are_unpickled(tmp_path, capsys
     assert rc == 1 and len(err) == 1
     assert f"many.pt: holds {n:,} tensors, over the {convert.MAX_ENTRIES:,}" in err[0]
     assert loads == [] and took < 5
+
+
+def test_inputs_that_are_not_regular_files_are_refused_at_once(tmp_path, capsys):
+    """The file to convert, a DCGAN's discriminator, a CVAE's condition names: a FIFO, a device, a folder."""
+    good = tmp_path / "good.pt"
+    torch.save(ExampleVAE().state_dict(), good)
+    for kind, path in not_regular_files(tmp_path, ".pt").items():
+        for argv in (["convert", str(path)],
+                     ["convert", str(good), "--arch", "pytorch-dcgan", "--discriminator", str(path)]):
+            with within(10):
+                rc = main([*argv, "--out", str(tmp_path / "o.safetensors")])
+            err = capsys.readouterr().err.strip().splitlines()
+            assert rc == 1 and len(err) == 1, (kind, argv, err)
+            assert str(path) in err[0] and re.search("folder|named pipe|device", err[0]), err[0]
+        with within(10), pytest.raises(CheckpointError, match="folder|named pipe|device"):
+            read_condition_names(path, 40)
+    assert not (tmp_path / "o.safetensors").exists()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from latent_atlas.models.config import MAX_COND, MAX_ZOO_BLOCKS
 from latent_atlas.models.errors import CheckpointError
+from latent_atlas.models.safe_files import regular_file_size
 
 ZOO_ARCHS = {"zoo-vae": "VanillaVAE", "zoo-cvae": "ConditionalVAE"}
 # present in every zoo VanillaVAE / ConditionalVAE, whatever its hidden_dims
@@ -84,6 +85,7 @@ def read_condition_names(path, count: int | None = None) -> list[str]:
     """`count` names (None: as many as the file holds) from a text file: CelebA's list_attr_celeba.txt (a
     count, then a line of names), one space-separated line, or one name per line. Also --module's."""
     path = Path(path)
+    regular_file_size(path, CheckpointError, "condition names file")   # a FIFO would block the open
     try:
         with open(path, "rb") as f:
             data = f.read(NAMES_MAX_BYTES + 1)
