@@ -31,6 +31,7 @@ class Controller(QObject):
     load_failed = Signal(str)
     model_loaded = Signal(object)          # LoadedModel
     projection_started = Signal(str)
+    projection_progress = Signal(float, str)   # fraction, method (t-SNE reports its iterations)
     projection_failed = Signal(str)
     projection_ready = Signal(str)
     decode_timing = Signal(float)          # ms of the last decode
@@ -145,6 +146,7 @@ class Controller(QObject):
             self.projection_failed.emit(message)
 
         self._projection_job = self.start_job(f"projection {method}", fit, done, failed)
+        self._projection_job.progressed.connect(self.projection_progress)
         self.projection_started.emit(method)
 
     @property

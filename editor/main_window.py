@@ -1,6 +1,7 @@
 """The main window: lays out the panels and wires them to the controller. Behaviour lives elsewhere."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self.recent = RecentFiles()
         self.exports = ExportActions(self)
         self._umap_worker_pid = None           # the worker process that has compiled UMAP's code, if any
+        self._projection_text, self._projection_t0 = "", 0.0    # the running fit's line and start, for its ETA
         self._build_panels()
         self._build_toolbar()
         self._build_menus()
@@ -207,6 +209,7 @@ class MainWindow(QMainWindow):
                                            self.show_error("Could not open the checkpoint", msg)))
         c.model_loaded.connect(self._on_model_loaded)
         c.projection_started.connect(self._on_projection_started)
+        c.projection_progress.connect(self._on_projection_progress)
         c.projection_ready.connect(self._on_projection_ready)
         c.projection_failed.connect(self._on_projection_failed)
         c.decode_timing.connect(lambda ms: self.timing_label.setText(f"decode: {ms:.1f} ms"))
@@ -363,7 +366,17 @@ class MainWindow(QMainWindow):
         pid = shared_worker().pid
         if method == "umap" and (pid is None or pid != self._umap_worker_pid):
             text += " (the first UMAP of a session also compiles UMAP's code: about 30 s more)"
-        self._busy(text, indefinite=True)
+        self._projection_text, self._projection_t0 = text, time.perf_counter()
+        self._busy(text, indefinite=method != "tsne")     # UMAP says nothing until it is done
+
+    def _on_projection_progress(self, fraction: float, method: str) -> None:
+        """A determinate bar and the time left, from the fraction done so far (t-SNE's iterations)."""
+        if method != "tsne" or not self.progress.isVisible():
+            return
+        self.progress.setValue(int(fraction * 1000))
+        elapsed = time.perf_counter() - self._projection_t0
+        left = f" · about {_clock(elapsed * (1 - fraction) / fraction)} left" if fraction >= 0.15 else ""
+        self.progress_label.setText(f"{self._projection_text} {fraction:.0%}{left}")
 
     def _on_projection_ready(self, method: str) -> None:
         self._idle()
@@ -394,3 +407,8 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         event.accept()
         QTimer.singleShot(0, lambda: None)
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"

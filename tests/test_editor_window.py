@@ -79,10 +79,15 @@ def test_hover_shows_the_nearest_thumbnail(qtbot, window, digits_vae_path):
 def test_projection_switch_to_tsne(qtbot, window, digits_vae_path):
     loaded = open_and_wait(qtbot, window, digits_vae_path)
     pca = loaded.embedding.copy()
+    shown = []       # the bar and its line while t-SNE runs (issue 15, finding 7: it was indeterminate)
+    window.controller.projection_progress.connect(
+        lambda f, m: shown.append((window.progress.maximum(), window.progress.value(), window.progress_label.text())))
     with qtbot.waitSignal(window.controller.projection_ready, timeout=120_000):
         window.request_projection("tsne")
     assert loaded.projection.method == "tsne"
     assert loaded.embedding.shape == pca.shape and not np.allclose(loaded.embedding, pca)
+    assert len({value for _, value, _ in shown}) >= 10 and all(top == 1000 for top, _, _ in shown)
+    assert any("left" in text and "%" in text for _, _, text in shown), shown[-3:]
 
 
 def test_the_progress_line_names_the_projection_and_warns_of_umaps_first_compilation(window, monkeypatch):

@@ -211,3 +211,32 @@ def test_tsne_in_a_subprocess_gives_the_same_map_as_in_process():
     a = make_projection("tsne", max_iter=250).fit(Z).embedding
     b = make_projection("tsne", max_iter=250, in_subprocess=True).fit(Z).embedding
     assert np.allclose(a, b, atol=1e-3)
+
+
+@pytest.mark.parametrize("in_subprocess", [False, True])
+def test_tsne_reports_real_progress(in_subprocess):
+    """Issue 15, finding 7: t-SNE's bar was indeterminate for minutes. openTSNE reports its iterations;
+    they reach the caller from the child process too."""
+    Z = np.random.default_rng(2).normal(size=(400, 6)).astype(np.float32)
+    seen = []
+    make_projection("tsne", max_iter=300, in_subprocess=in_subprocess).fit(Z, progress=seen.append)
+    inside = [f for f in seen if 0.0 < f < 0.9]
+    assert len(set(inside)) >= 10, seen           # every 10 of 300 iterations, not a jump from 0 to 0.9
+    assert seen == sorted(seen) and seen[0] == 0.0 and seen[-1] == 1.0
+
+
+def test_tsne_stops_between_iterations_in_process():
+    from latent_atlas.models.latent.projection import ProjectionStopped
+
+    Z = np.random.default_rng(3).normal(size=(400, 6)).astype(np.float32)
+    seen = []
+    with pytest.raises(ProjectionStopped):
+        make_projection("tsne", max_iter=1000).fit(Z, progress=seen.append, should_stop=lambda: len(seen) > 5)
+    assert max(seen) < 0.5, "it stopped early, not at the end of the fit"
+
+
+def test_tsne_without_opentsne_falls_back_to_scikit_learn(monkeypatch):
+    monkeypatch.setitem(sys.modules, "openTSNE", None)
+    Z = np.random.default_rng(4).normal(size=(60, 4)).astype(np.float32)
+    proj = make_projection("tsne", max_iter=250).fit(Z)
+    assert proj.embedding.shape == (60, 2) and np.isfinite(proj.embedding).all()

@@ -27,9 +27,11 @@ def _serve(conn) -> None:
             return
         if job is None:
             return
-        fn, args = job
+        fn, args, reports = job
         try:
-            reply = ("ok", fn(*args))
+            # a fn that reports progress gets a `progress` callable: each fraction goes to the parent at once
+            kwargs = {"progress": lambda fraction: conn.send(("progress", float(fraction)))} if reports else {}
+            reply = ("ok", fn(*args, **kwargs))
         except BaseException as e:   # report any failure to the parent rather than dying silently
             reply = ("error", f"{type(e).__name__}: {e}")
         try:
@@ -50,23 +52,32 @@ class WorkerProcess:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None and self._proc.is_alive() else None
 
-    def run(self, fn: Callable, args: tuple, should_stop: Callable[[], bool], poll_s: float = 0.1):
-        """fn(*args) in the child; fn and args must be picklable (module-level function, arrays).
+    def run(self, fn: Callable, args: tuple, should_stop: Callable[[], bool], poll_s: float = 0.1,
+            progress: Callable[[float], None] | None = None):
+        """fn(*args) in the child; fn and args must be picklable (module-level function, arrays). With
+        `progress`, fn is called with progress= too and what it reports reaches `progress` here.
         Raises ProcessCancelled when stopped, RuntimeError with the child's message when it fails."""
         with self._lock:
             if self._proc is None or not self._proc.is_alive():
                 self._start()
             try:
-                self._conn.send((fn, args))
-                while not self._conn.poll(poll_s):
+                self._conn.send((fn, args, progress is not None))
+                while True:
+                    while not self._conn.poll(poll_s):
+                        if should_stop():
+                            self._stop()
+                            raise ProcessCancelled()
+                        if not self._proc.is_alive() and not self._conn.poll(0):
+                            code = self._proc.exitcode
+                            self._stop()
+                            raise RuntimeError(f"the worker process died (exit code {code})")
+                    status, value = self._conn.recv()
+                    if status != "progress":
+                        break
+                    progress(value)
                     if should_stop():
                         self._stop()
                         raise ProcessCancelled()
-                    if not self._proc.is_alive() and not self._conn.poll(0):
-                        code = self._proc.exitcode
-                        self._stop()
-                        raise RuntimeError(f"the worker process died (exit code {code})")
-                status, value = self._conn.recv()
             except (EOFError, OSError):              # the child closed its end: it died mid-call
                 self._proc.join(5)
                 code = self._proc.exitcode
@@ -137,9 +148,10 @@ _shared = WorkerProcess()
 atexit.register(_shared.close)   # a polite end lets the child release what it made (terminating it can leak)
 
 
-def run_cancellable(fn: Callable, args: tuple, should_stop: Callable[[], bool], poll_s: float = 0.1):
+def run_cancellable(fn: Callable, args: tuple, should_stop: Callable[[], bool], poll_s: float = 0.1,
+                    progress: Callable[[float], None] | None = None):
     """fn(*args) in the process-wide worker (see WorkerProcess.run)."""
-    return _shared.run(fn, args, should_stop, poll_s)
+    return _shared.run(fn, args, should_stop, poll_s, progress)
 
 
 def shared_worker() -> WorkerProcess:

@@ -193,12 +193,13 @@ class _NeighbourMapProjection(Projection):
         # kept between fits (UMAP compiles its kernels once in it), so the editor uses it; scripts need not
         self.in_subprocess = bool(in_subprocess)
 
-    def _run_embed(self, Z: np.ndarray, stop) -> np.ndarray:
+    def _run_embed(self, Z: np.ndarray, stop, report) -> np.ndarray:
+        """The library's fit; `report` gets its progress as a fraction of the fit (when the library says)."""
         if not self.in_subprocess:
-            return self._embed(Z)
+            return self._embed(Z, progress=report, should_stop=stop)
         from latent_atlas.models.latent.cancellable_process import ProcessCancelled, run_cancellable
         try:
-            return run_cancellable(_embed_in_child, (type(self), self._params(), Z), stop)
+            return run_cancellable(_embed_in_child, (type(self), self._params(), Z), stop, progress=report)
         except ProcessCancelled:
             raise ProjectionStopped("the projection was cancelled") from None
         except RuntimeError as e:
@@ -207,7 +208,7 @@ class _NeighbourMapProjection(Projection):
     def _params(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "in_subprocess"}
 
-    def _embed(self, Z: np.ndarray) -> np.ndarray:
+    def _embed(self, Z: np.ndarray, progress=None, should_stop=None) -> np.ndarray:
         raise NotImplementedError
 
     def _fit(self, Z, report, stop):
@@ -218,7 +219,7 @@ class _NeighbourMapProjection(Projection):
         else:
             subset = np.arange(n)
         embedding = np.empty((n, 2), dtype=np.float32)
-        embedding[subset] = self._run_embed(Z[subset], stop)
+        embedding[subset] = self._run_embed(Z[subset], stop, lambda f: report(0.9 * min(1.0, max(0.0, f))))
         report(0.9)
         self._check_stop(stop)
         rest = np.setdiff1d(np.arange(n), subset)
@@ -235,7 +236,7 @@ class _NeighbourMapProjection(Projection):
         return self._from_map(P)
 
 
-def _embed_in_child(cls, params: dict, Z: np.ndarray) -> np.ndarray:
+def _embed_in_child(cls, params: dict, Z: np.ndarray, progress=None) -> np.ndarray:
     import os
 
     from threadpoolctl import threadpool_limits
@@ -245,14 +246,16 @@ def _embed_in_child(cls, params: dict, Z: np.ndarray) -> np.ndarray:
     vars(projection).update(params)
     # leave a core to the editor's GUI and decode threads; OpenMP spinning on every core stalls them
     with threadpool_limits(max(1, (os.cpu_count() or 2) - 1)):
-        return projection._embed(Z)
+        return projection._embed(Z, progress=progress)
 
 
 class TSNEProjection(_NeighbourMapProjection):
-    """sklearn's Barnes-Hut t-SNE. It has no progress callback and cannot be interrupted mid-fit:
-    progress jumps from 0 to 0.9, and should_stop is only honoured before and after the t-SNE run.
-    Above max_points latents (default 10,000: minutes on 2 cores beyond that), t-SNE runs on a random
-    subset of max_points and the others are placed by the k-nearest-neighbour transform."""
+    """openTSNE's FFT-accelerated t-SNE (Poličar et al.), which reports every iteration to a callback:
+    progress is real (the neighbour search, then the 250 early-exaggeration and max_iter - 250 iterations)
+    and should_stop ends it between iterations (the editor also runs it in a child process, so Cancel works
+    whatever the library does). scikit-learn's Barnes-Hut t-SNE, with no progress and no stop, when
+    openTSNE is not installed. Above max_points latents (default 10,000), t-SNE runs on a random subset of
+    max_points and the others are placed by the k-nearest-neighbour transform."""
 
     method = "tsne"
 
@@ -261,12 +264,47 @@ class TSNEProjection(_NeighbourMapProjection):
         super().__init__(max_points, random_state, k, in_subprocess)
         self.perplexity, self.max_iter = float(perplexity), int(max_iter)
 
-    def _embed(self, Z):
+    def _embed(self, Z, progress=None, should_stop=None):
+        perplexity = min(self.perplexity, (len(Z) - 1) / 3)     # both libraries require perplexity < N
+        try:
+            import openTSNE
+        except ImportError:
+            openTSNE = None
+        if openTSNE is not None:
+            return _open_tsne(openTSNE, Z, perplexity, self.max_iter, self.random_state, progress, should_stop)
         from sklearn.manifold import TSNE
-        perplexity = min(self.perplexity, (len(Z) - 1) / 3)     # sklearn requires perplexity < N
         tsne = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=self.random_state,
                     max_iter=self.max_iter)
         return tsne.fit_transform(Z).astype(np.float32)
+
+
+EXAGGERATION_ITERS = 250      # openTSNE's and scikit-learn's early-exaggeration phase
+
+
+def _open_tsne(openTSNE, Z, perplexity, max_iter, random_state, progress, should_stop) -> np.ndarray:
+    import os
+
+    report = progress or (lambda fraction: None)
+    stop = should_stop or (lambda: False)
+    total = max(max_iter, EXAGGERATION_ITERS + 1)
+    done = {"base": 0, "last": 0}
+
+    def callback(iteration, error, embedding) -> bool:
+        if iteration < done["last"]:                 # the second phase counts from 1 again
+            done["base"] += done["last"]
+        done["last"] = iteration
+        report(0.1 + 0.9 * (done["base"] + iteration) / total)
+        return bool(stop())                          # True ends the optimisation
+
+    report(0.0)
+    tsne = openTSNE.TSNE(n_components=2, perplexity=perplexity, initialization="pca",
+                         early_exaggeration_iter=EXAGGERATION_ITERS, n_iter=total - EXAGGERATION_ITERS,
+                         random_state=random_state, n_jobs=max(1, (os.cpu_count() or 2) - 1),
+                         callbacks=callback, callbacks_every_iters=10, verbose=False)
+    embedding = tsne.fit(np.ascontiguousarray(Z, np.float64))
+    if stop():
+        raise ProjectionStopped("the projection was cancelled")
+    return np.asarray(embedding, dtype=np.float32)
 
 
 class UMAPProjection(_NeighbourMapProjection):
@@ -281,7 +319,7 @@ class UMAPProjection(_NeighbourMapProjection):
         super().__init__(max_points, random_state, k, in_subprocess)
         self.n_neighbors, self.min_dist = int(n_neighbors), float(min_dist)
 
-    def _embed(self, Z):
+    def _embed(self, Z, progress=None, should_stop=None):
         try:
             import umap
         except ImportError as exc:
