@@ -76,7 +76,11 @@ def test_the_editor_shows_prior_samples_for_a_recorded_root(qtbot, window, roote
 
     loaded = open_and_wait(qtbot, window, rooted_checkpoint)
     assert loaded.labels is None and "prior" in loaded.source_note
-    assert any("not available" in w for w in loaded.warnings)
+    assert loaded.data_refused and "records its data as '/'" in loaded.data_refused
+    assert "filesystem root" in loaded.data_refused
+    shown = [w for w in loaded.warnings if "prior samples" in w]      # the reason reaches the status line
+    assert len(shown) == 1 and "filesystem root" in shown[0], loaded.warnings
+    assert "filesystem root" in window.statusBar().currentMessage()
 
 
 def test_1500_nested_folders_do_not_overflow_the_stack(tmp_path):

@@ -45,6 +45,7 @@ class LoadedModel:
     warnings: list[str] = field(default_factory=list)
     start_index: int = 0                  # the data point shown first: see densest_point
     origin: dict | None = None            # a user's module (ModuleSource.describe()); None for a checkpoint
+    data_refused: str | None = None       # why the data the file records was not loaded (shown to the user)
 
     @cached_property
     def sha256(self) -> str:
@@ -86,13 +87,14 @@ class LoadedModel:
         return self.path.name
 
 
-def _map_data(ckpt: Checkpoint, limit: int, split: str) -> ImageData | None:
+def _map_data(ckpt: Checkpoint, limit: int, split: str) -> tuple[ImageData | None, str | None]:
+    """(the data for the map, None) or (None, why not): the reason reaches the user, never swallowed."""
     c, h, _ = ckpt.model.image_shape
     try:       # a path recorded in the file is used only if it is a dataset folder (recorded_source.py)
         spec = recorded_dataset(ckpt.dataset or {}, ckpt.path)
-        return load_dataset(spec, split=split, image_size=h, channels=c, limit=limit)
-    except DatasetError:
-        return None
+        return load_dataset(spec, split=split, image_size=h, channels=c, limit=limit), None
+    except DatasetError as e:
+        return None, (str(e).splitlines() or [type(e).__name__])[0]
 
 
 @torch.inference_mode()
@@ -129,8 +131,12 @@ def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, map_
         progress(1.0, "ready")
         return loaded
     progress(0.1, "loading the dataset")
-    data = _map_data(ckpt, map_limit, map_split) if ckpt.model.can_encode else None
+    data, refused = _map_data(ckpt, map_limit, map_split) if ckpt.model.can_encode else (None, None)
     loaded = _prepare(path, ckpt, data, device, map_split, projection, progress, should_stop)
+    if refused is not None and data is None:
+        loaded.data_refused = refused
+        loaded.warnings = [f"the map shows prior samples, not data: {refused}"] + [
+            w for w in loaded.warnings if "is not available" not in w]
     if use_cache:
         _write_cache(loaded, map_cache, map_split, map_limit)
     return loaded
