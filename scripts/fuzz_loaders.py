@@ -8,7 +8,8 @@ reproducer files under --failures (default /tmp/latent_atlas_fuzz) with the trac
 
 Targets: models.checkpoint.load_checkpoint (byte flips, truncations, header JSON edits, metadata values),
 models.data.idx.read_idx, models.data.attributes.read_attribute_table, and the image-folder loader on mutated
-PNG / JPEG / GIF / BMP bytes.
+PNG / JPEG / GIF / BMP bytes. The schema doors (recipes, sessions, vector files, checkpoint metadata) are fuzzed
+structurally with hypothesis by scripts/fuzz_schemas.py.
 """
 from __future__ import annotations
 
