@@ -2,14 +2,17 @@
 
 Left click: decode that point. Left drag: an interpolation path, or a lasso while the lasso is armed.
 Middle drag: pan. Wheel: zoom. Items are created once and updated with setData.
+With many points the scatter draws a level of detail (editor.core.map_detail): a subsample when zoomed out,
+every point in view when zoomed in. Hover, click and the lasso search all the points.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
 
+from latent_atlas.editor.core.map_detail import DRAW_BUDGET, LevelOfDetail
 from latent_atlas.editor.widgets.palette import label_colour
 from latent_atlas.editor.widgets.plain_text import PlainLabel, html_text
 from latent_atlas.editor.widgets.qt_images import to_pixmap
@@ -88,17 +91,26 @@ class HoverThumbnail(QFrame):
 
 
 class LatentMap(QWidget):
-    """Emits `point_clicked(x, y, data_index or -1)` and the drag signals of its view box."""
+    """Emits `point_clicked(x, y, data_index or -1)` and the drag signals of its view box.
+
+    draw_budget: at most this many points are drawn near the view (None: all of them, the old drawing)."""
 
     point_clicked = Signal(float, float, int)
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, draw_budget: int | None = DRAW_BUDGET):
         super().__init__(parent)
+        self.draw_budget = draw_budget
+        self._detail: LevelOfDetail | None = None
+        self.drawn = np.zeros(0, np.int64)     # indices of the points the scatter holds now
         self.view = MapViewBox()
         self.view.setAspectLocked(False)
         self.plot_widget = pg.PlotWidget(viewBox=self.view)
         self.plot = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
+        for side in ("left", "bottom"):
+            # grid lines and labels at the major ticks only: the minor levels' lines took 9 of a pan
+            # frame's 15 ms with no points drawn (bench/bench_map.py)
+            self.plot.getAxis(side).setStyle(maxTickLevel=0)
         self.plot.setMenuEnabled(False)
         self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt", brush=(20, 20, 20, 200),
                                           pen=(90, 90, 90))
@@ -126,6 +138,7 @@ class LatentMap(QWidget):
         self._hover_proxy = pg.SignalProxy(self.plot_widget.scene().sigMouseMoved, rateLimit=60,
                                            slot=self._on_scene_mouse_moved)
         self.view.clicked.connect(self._on_view_clicked)
+        self.view.sigRangeChanged.connect(self._on_range_changed)
         self.plot_widget.viewport().installEventFilter(self)
 
     def eventFilter(self, obj, event) -> bool:
@@ -153,8 +166,12 @@ class LatentMap(QWidget):
         """The view shows the data points: never the cursor, path or rings, which may still stand where
         the previous map put them, and which must not move the view when they change."""
         if self._groups and len(self._embedding):
-            self.view.autoRange(padding=0.05, items=self._groups)
+            lo, hi = self._embedding.min(axis=0), self._embedding.max(axis=0)
+            span = np.maximum(hi - lo, 1e-6)
+            self.view.setRange(QRectF(float(lo[0]), float(lo[1]), float(span[0]), float(span[1])), padding=0.05)
         self.view.disableAutoRange()
+        if self._detail is None or not self._detail.covers(self._view_rect()):
+            self._draw_detail()              # a new range drew them already
 
     def set_embedding(self, embedding: np.ndarray) -> None:
         self.set_points(embedding, self._labels, self._label_names, self._images, self.plot.titleLabel.text)
@@ -173,11 +190,14 @@ class LatentMap(QWidget):
     def _redraw_groups(self) -> None:
         emb = self._embedding
         key = (id(self._labels), len(emb))
+        lod = self.draw_budget is not None
+        self._detail = LevelOfDetail(emb, self.draw_budget) if lod else None
         if key == self._group_key and self._groups:
             # same points, new positions (a projection switch): update the items made before
-            for item, idx in zip(self._groups, self._group_indices):
-                item.setData(x=emb[idx, 0], y=emb[idx, 1])
-            return
+            if not lod:
+                for item, idx in zip(self._groups, self._group_indices):
+                    item.setData(x=emb[idx, 0], y=emb[idx, 1])
+            return                               # with a level of detail, _frame_points draws them
         for item in self._groups:
             self.plot.removeItem(item)
             self.legend.removeItem(item)
@@ -186,14 +206,37 @@ class LatentMap(QWidget):
         for i, idx, colour in groups:
             colour.setAlpha(170)
             # one item per label: pxMode, a shared brush and no pen keep 60,000 points fast
-            item = pg.ScatterPlotItem(x=emb[idx, 0], y=emb[idx, 1], size=5, pen=None, brush=pg.mkBrush(colour),
-                                      pxMode=True, hoverable=False)
+            shown = idx[:0] if lod else idx       # with a level of detail, _frame_points fills them
+            item = pg.ScatterPlotItem(x=emb[shown, 0], y=emb[shown, 1], size=5, pen=None,
+                                      brush=pg.mkBrush(colour), pxMode=True, hoverable=False)
             item.setEnabled(False)   # pyqtgraph then sends clicks on points to the view box, not the scatter
             self.plot.addItem(item)
             self._groups.append(item)
             self._group_indices.append(idx)
             if i is not None and len(groups) <= MAX_LEGEND:
                 self.legend.addItem(item, html_text(self._label_names[i] if i < len(self._label_names) else i, 60))
+        self.legend.setVisible(bool(self.legend.items))   # a GAN's map has no classes: no empty box
+
+    def _view_rect(self) -> tuple[float, float, float, float]:
+        (x0, x1), (y0, y1) = self.view.viewRange()
+        return x0, x1, y0, y1
+
+    def _on_range_changed(self, *_) -> None:
+        if self._detail is not None and self._groups and not self._detail.covers(self._view_rect()):
+            self._draw_detail()
+
+    def _draw_detail(self) -> None:
+        """Give each label's scatter its points among those the level of detail picks for the view."""
+        if self._detail is None:
+            self.drawn = np.arange(len(self._embedding))
+            return
+        self.drawn = self._detail.choose(self._view_rect())
+        picked = np.zeros(len(self._embedding), bool)
+        picked[self.drawn] = True
+        emb = self._embedding
+        for item, idx in zip(self._groups, self._group_indices):
+            shown = idx[picked[idx]]
+            item.setData(x=emb[shown, 0], y=emb[shown, 1])
 
     # -- cursor and path ----------------------------------------------------------------------------
     def set_cursor(self, x: float, y: float) -> None:
