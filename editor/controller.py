@@ -69,12 +69,13 @@ class Controller(QObject):
         return self._device
 
     # -- opening --------------------------------------------------------------------------------------
-    def open(self, path: str | Path, cached=None) -> None:
+    def open(self, path: str | Path, cached=None, data_folder: str | None = None) -> None:
         """Loads off the GUI thread; on failure the model already open stays open. `cached`: the map of
-        this file from the start-up cache (editor/core/map_cache.py), so the data set is not encoded again."""
+        this file from the start-up cache (editor/core/map_cache.py), so the data set is not encoded again.
+        `data_folder`: the data the user chose for the map, in place of the one the file records."""
         if self._load_job is not None:
             self._load_job.cancel()
-        fn = partial(self._load, str(path), self.device, self.projection_method, cached)
+        fn = partial(self._load, str(path), self.device, self.projection_method, cached, data_folder)
         job = self.start_job(f"opening {Path(path).name}", fn, self._on_loaded, self.load_failed.emit)
         job.progressed.connect(self.load_progress)
         self._load_job = job
@@ -98,12 +99,13 @@ class Controller(QObject):
         return load_module_for_editor(model, data, origin, projection=projection, progress=progress,
                                       should_stop=should_stop)
 
-    def _load(self, path, device, projection, cached, progress, should_stop) -> LoadedModel:
+    def _load(self, path, device, projection, cached, data_folder, progress, should_stop) -> LoadedModel:
         from latent_atlas.editor.core.loaded_model import load_for_editor
 
         loaded = load_for_editor(path, device=device, map_limit=self.map_limit, map_split=self.map_split,
                                  projection=projection, progress=progress, should_stop=should_stop,
-                                 cached=cached, use_cache=self.use_map_cache)
+                                 cached=cached, use_cache=self.use_map_cache and data_folder is None,
+                                 data_folder=data_folder)
         _ = loaded.sha256       # hashed here, not on the GUI thread: the state keys the user's work by it
         return loaded
 

@@ -31,6 +31,7 @@ from latent_atlas.editor.files.own_image import install_own_image
 from latent_atlas.editor.files.recent_files import RecentFiles
 from latent_atlas.editor.map.latent_map import LatentMap
 from latent_atlas.editor.map.map_toolbar import UMAP_INSTALL, MapToolbar, method_name, umap_installed
+from latent_atlas.editor.widgets.data_notice import DataNotice
 from latent_atlas.editor.widgets.image_view import ImageView
 from latent_atlas.editor.widgets.plain_text import PlainLabel, html_text, message_box
 from latent_atlas.editor.widgets.status_line import StatusLine
@@ -80,6 +81,9 @@ class MainWindow(QMainWindow):
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
         lv.addWidget(self.map_toolbar)
+        self.data_notice = DataNotice()       # why the recorded data was not used, and a way to give it
+        self.data_notice.folder_chosen.connect(self._on_data_folder_chosen)
+        lv.addWidget(self.data_notice)
         lv.addWidget(self.map, 1)
         self.decoded_view = ImageView("Decoded", min_size=220)
         self.original_view = ImageView("Original (data point)", min_size=220)
@@ -260,8 +264,14 @@ class MainWindow(QMainWindow):
                 return
 
     # -- reactions ------------------------------------------------------------------------------------
+    def _on_data_folder_chosen(self, folder: str) -> None:
+        """Reopen the model with the user's data folder, on the worker; a bad folder keeps what is open."""
+        if self.state.loaded is not None and not self.state.loaded.is_module:
+            self.controller.open(str(self.state.loaded.path), data_folder=folder)
+
     def _on_model_loaded(self, loaded) -> None:
         self._idle()
+        self.data_notice.show_reason(loaded.data_refused)
         if not loaded.is_module:                       # a user's module opens from code, not File > Recent
             self.recent.add(str(loaded.path))
         model = loaded.model

@@ -156,3 +156,29 @@ def test_training_refuses_metadata_its_own_loader_would_refuse(tmp_path):
 def test_a_fifo_checkpoint_is_refused_by_info(capsys, tmp_path):
     os.mkfifo(tmp_path / "m.safetensors")
     assert "named pipe" in one_line_error(capsys, ["info", str(tmp_path / "m.safetensors")])
+
+
+def test_the_notice_offers_a_data_folder_and_the_choice_maps_it(qtbot, window, rooted_checkpoint, tmp_path):
+    """Non-modal: the notice shows the reason; its button asks for a folder (patched here: a real dialog
+    would block) and the model is reopened on the worker with that folder's images on the map."""
+    from tests.editor_helpers import open_and_wait
+
+    loaded = open_and_wait(qtbot, window, rooted_checkpoint)
+    notice = window.data_notice
+    assert notice.isVisible() and "filesystem root" in notice.label.text()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    window.errors.clear()
+    notice.ask_folder = lambda parent: str(empty)          # a folder that is no dataset: an error, no change
+    with qtbot.waitSignal(window.controller.load_failed, timeout=60_000):
+        notice.button.click()
+    assert window.state.loaded is loaded and window.errors and notice.isVisible()
+    folder = image_folder(tmp_path / "data")
+    notice.ask_folder = lambda parent: str(folder)
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=60_000):
+        notice.button.click()
+    mapped = window.state.loaded
+    assert mapped is not loaded and mapped.data_refused is None and not notice.isVisible()
+    assert len(mapped.latents) == 6 and mapped.label_names == ["a", "b"]
+    assert "prior" not in mapped.source_note
+    assert Path(mapped.path) == Path(rooted_checkpoint)

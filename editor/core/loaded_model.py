@@ -87,9 +87,13 @@ class LoadedModel:
         return self.path.name
 
 
-def _map_data(ckpt: Checkpoint, limit: int, split: str) -> tuple[ImageData | None, str | None]:
-    """(the data for the map, None) or (None, why not): the reason reaches the user, never swallowed."""
+def _map_data(ckpt: Checkpoint, limit: int, split: str, data_folder: str | None = None
+              ) -> tuple[ImageData | None, str | None]:
+    """(the data for the map, None) or (None, why not): the reason reaches the user, never swallowed.
+    A folder the user chose is loaded as asked; its errors are the user's to see (the load fails)."""
     c, h, _ = ckpt.model.image_shape
+    if data_folder is not None:
+        return load_dataset(data_folder, split=split, image_size=h, channels=c, limit=limit), None
     try:       # a path recorded in the file is used only if it is a dataset folder (recorded_source.py)
         spec = recorded_dataset(ckpt.dataset or {}, ckpt.path)
         return load_dataset(spec, split=split, image_size=h, channels=c, limit=limit), None
@@ -116,7 +120,7 @@ def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, map_
                     projection: str = "pca",
                     progress: Callable[[float, str], None] = lambda f, s: None,
                     should_stop: Callable[[], bool] = lambda: False, cached=None,
-                    use_cache: bool = False) -> LoadedModel:
+                    use_cache: bool = False, data_folder: str | None = None) -> LoadedModel:
     """Runs in a worker thread. Raises LatentAtlasError with the file name on bad input. `cached` (a
     map_cache.CachedMap of this file) skips encoding the data set; with use_cache a cold load writes one."""
     from latent_atlas.editor.core import map_cache
@@ -131,7 +135,8 @@ def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, map_
         progress(1.0, "ready")
         return loaded
     progress(0.1, "loading the dataset")
-    data, refused = _map_data(ckpt, map_limit, map_split) if ckpt.model.can_encode else (None, None)
+    data, refused = (_map_data(ckpt, map_limit, map_split, data_folder) if ckpt.model.can_encode
+                     else (None, None))
     loaded = _prepare(path, ckpt, data, device, map_split, projection, progress, should_stop)
     if refused is not None and data is None:
         loaded.data_refused = refused
