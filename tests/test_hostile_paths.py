@@ -182,3 +182,31 @@ def test_the_notice_offers_a_data_folder_and_the_choice_maps_it(qtbot, window, r
     assert len(mapped.latents) == 6 and mapped.label_names == ["a", "b"]
     assert "prior" not in mapped.source_note
     assert Path(mapped.path) == Path(rooted_checkpoint)
+
+
+def test_the_training_tab_does_not_resume_on_a_recorded_root(qtbot, rooted_checkpoint, monkeypatch):
+    """Resume from… fills the form but does not start: the user sees why and picks the data; the run then
+    loads the data shown in the form, never the path recorded in the file."""
+    from dataclasses import replace
+
+    from latent_atlas.editor.core import training_setup
+    from latent_atlas.editor.training.training_panel import TrainingPanel
+
+    panel = TrainingPanel()
+    panel.confirm = lambda: True
+    errors = []
+    panel.error.connect(lambda title, message: errors.append(message))
+    qtbot.addWidget(panel)
+    loaded_specs = []
+    real_load = training_setup.load_dataset
+    monkeypatch.setattr(training_setup, "load_dataset",
+                        lambda spec, **kw: loaded_specs.append(spec) or real_load(spec, **kw))
+    shown_before = panel.form.form().dataset
+    assert panel.resume_from(str(rooted_checkpoint)) is None
+    assert not panel.running and loaded_specs == []
+    assert len(errors) == 1 and "filesystem root" in errors[0] and "press Start" in errors[0]
+    form = panel.form.form()
+    assert form.dataset == shown_before != "/" and form.resume_from == str(rooted_checkpoint)
+    run = training_setup.prepare_run(replace(form, dataset="digits"))
+    assert loaded_specs == ["digits"] and run.trainer is not None
+    panel.shutdown()

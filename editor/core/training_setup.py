@@ -18,6 +18,7 @@ from latent_atlas.editor.core.bundled import RESOURCES
 from latent_atlas.editor.core.probe_map import ProbeProjector, probe_indices
 from latent_atlas.models.checkpoints.header import FormatProblem, parse_metadata, read_header
 from latent_atlas.models.data import DATASET_NAMES, load_dataset
+from latent_atlas.models.data.recorded_source import recorded_dataset
 from latent_atlas.models.errors import CheckpointError, ConfigError
 from latent_atlas.models.model_factory import DEFAULT_LR, FAMILIES, make_model_config
 from latent_atlas.models.registry import build_model, make_config
@@ -170,7 +171,8 @@ def prepare_run(form: TrainingForm) -> PreparedRun:
     LatentAtlasError subclasses (DatasetError, ConfigError, CheckpointError) with a readable message."""
     resumed = load_for_resume(form.resume_from)[0] if form.resume_from else None
     if resumed is not None:
-        form = _resumed_form(form, resumed.kind, resumed.config, resumed.dataset, resumed.train_state)
+        form = _resumed_form(form, resumed.kind, resumed.config, resumed.dataset, resumed.train_state,
+                             dataset_spec=form.dataset)    # the data shown in the form, never a recorded path
     out = check_output(form.out or default_output(form.dataset, form.family))
     out.parent.mkdir(parents=True, exist_ok=True)
     if form.family not in FAMILIES:
@@ -225,16 +227,19 @@ def preview_inputs(model, conditions: torch.Tensor | None, condition: str, seed:
     return z, conditions[rows].detach().cpu().float()
 
 
-def resume_form(path: str | Path, current: TrainingForm) -> TrainingForm:
+def resume_form(path: str | Path, current: TrainingForm, keep_dataset: bool = False) -> TrainingForm:
     """The form to resume `path` with: its family, data and sizes; this form's epochs and device; output =
-    path. Reads only the header (no tensors), so the GUI thread may call it; CheckpointError if unreadable."""
+    path. Reads only the header (no tensors), so the GUI thread may call it; CheckpointError if unreadable.
+    The recorded data only if recorded_dataset accepts it, else RecordedSourceRefused (keep_dataset: the
+    current form's data instead, for the user to choose)."""
     header = read_header(path)
     try:
         info = parse_metadata(header["__metadata__"])
         config = make_config(info["kind"], info["config"])
     except (FormatProblem, ConfigError) as e:
         raise CheckpointError(f"{path}: {e}") from None
-    form = _resumed_form(current, info["kind"], config, info["dataset"], info["train_state"])
+    spec = current.dataset if keep_dataset else _recorded_spec(info["dataset"], path, current.dataset)
+    form = _resumed_form(current, info["kind"], config, info["dataset"], info["train_state"], dataset_spec=spec)
     return replace(form, resume_from=str(path), out=str(path), epochs=_epochs_to_resume(info["train_state"], current))
 
 
@@ -248,11 +253,19 @@ def _epochs_to_resume(train_state: dict, current: TrainingForm) -> int:
     return current.epochs if current.epochs > done else done + target
 
 
-def _resumed_form(form: TrainingForm, kind: str, config, dataset: dict, train_state: dict) -> TrainingForm:
+def _recorded_spec(dataset: dict, path, fallback: str) -> str:
+    """The recorded data when it may be used without asking (recorded_source.py); `fallback` when the file
+    records none; RecordedSourceRefused (saying why) for a recorded path that is not a dataset folder."""
+    ds = dataset or {}
+    if ds.get("name") not in DATASET_NAMES and not ds.get("source"):
+        return fallback
+    return recorded_dataset(ds, path)
+
+
+def _resumed_form(form: TrainingForm, kind: str, config, dataset: dict, train_state: dict,
+                  dataset_spec: str) -> TrainingForm:
     ds, tc = dataset or {}, (train_state or {}).get("train_config") or {}
-    name = ds.get("name")
-    spec = name if name in DATASET_NAMES else ds.get("source") or form.dataset
-    return replace(form, family=ds.get("family") or kind, dataset=spec, latent_dim=config.latent_dim,
+    return replace(form, family=ds.get("family") or kind, dataset=dataset_spec, latent_dim=config.latent_dim,
                    beta=float(getattr(config, "beta", form.beta)),
                    consistency=float(getattr(config, "consistency", 0.0)),
                    batch_size=int(tc.get("batch_size", form.batch_size)), lr=float(tc.get("lr", form.lr)),

@@ -33,6 +33,7 @@ from latent_atlas.editor.training.training_form import TrainingFormWidget
 from latent_atlas.editor.widgets.plain_text import message_box
 from latent_atlas.editor.widgets.status_line import StatusLine
 from latent_atlas.editor.workers.training_worker import PreviewImages, TrainingWorker
+from latent_atlas.models.data.recorded_source import RecordedSourceRefused
 from latent_atlas.models.errors import LatentAtlasError
 
 REDRAW_MS = 200                 # 5 Hz: each redraw costs the GUI thread, and the GIL, a few ms
@@ -223,6 +224,11 @@ class TrainingPanel(QWidget):
         """Continues the run saved in `path` (same file), its curves included."""
         try:
             form = resume_form(path, self.form.form())
+        except RecordedSourceRefused as e:      # shown, not started: the user picks the data, then Train
+            self.form.set_form(resume_form(path, self.form.form(), keep_dataset=True))
+            self.error.emit("Choose the data to resume on", f"{e}; choose the data set in the form, then "
+                            "press Start to resume")
+            return None
         except LatentAtlasError as e:
             self.error.emit("Cannot resume", str(e))
             return None
