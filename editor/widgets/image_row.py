@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from latent_atlas.editor.core.image_convert import for_display, strip
@@ -30,12 +31,14 @@ class ImageRow(QWidget):
         self.marker.hide()
         self.view.addItem(self.marker)
         self._captions: list[pg.TextItem] = []
+        self.caption_texts: list[str] = []       # the whole captions; the drawn ones are elided to fit a cell
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
         self.images: np.ndarray | None = None      # (B, H, W, C) uint8 last shown
         self._shape = None
         self.graphics.scene().sigMouseClicked.connect(self._on_scene_clicked)
+        self.view.sigTransformChanged.connect(self._fit_captions)     # resized, or its range set
 
     def set_images(self, images: np.ndarray, captions: list[str] | None = None) -> None:
         """images (B, H, W, C) uint8; captions (B,) drawn under the cells."""
@@ -46,8 +49,22 @@ class ImageRow(QWidget):
             self._shape = (b, h, w)
             self._make_captions(b, h, w)
             self.view.setRange(xRange=(0, b * (w + PAD) - PAD), yRange=(0, h * 1.3), padding=0.02)
-        for text, caption in zip(self._captions, captions or []):
-            text.setText(caption)
+        self.caption_texts = list(captions or [])
+        self._fit_captions()
+
+    def _fit_captions(self, *_) -> None:
+        """Each caption elided ("Ankle b…") to its cell's width on screen, the whole text in its tooltip:
+        a caption wider than its cell was cut at the row's edges ('T-shirt/t', 'Ankle boo')."""
+        if self._shape is None:
+            return
+        w = self._shape[2]
+        pixel = self.view.viewPixelSize()[0]
+        cell_px = int((w + PAD) / pixel) - 4 if pixel > 0 else 10_000
+        for item, caption in zip(self._captions, self.caption_texts):
+            metrics = QFontMetrics(item.textItem.font())
+            shown = metrics.elidedText(caption, Qt.TextElideMode.ElideRight, max(cell_px, 8))
+            item.setText(shown)
+            item.setToolTip(caption if shown != caption else "")
 
     def _make_captions(self, b: int, h: int, w: int) -> None:
         for text in self._captions:
@@ -72,6 +89,7 @@ class ImageRow(QWidget):
         self.images = None
         self.item.clear()
         self.marker.hide()
+        self.caption_texts = []
         for text in self._captions:
             text.setText("")
 
