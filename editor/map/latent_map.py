@@ -112,8 +112,10 @@ class LatentMap(QWidget):
             # frame's 15 ms with no points drawn (bench/bench_map.py)
             self.plot.getAxis(side).setStyle(maxTickLevel=0)
         self.plot.setMenuEnabled(False)
-        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt", brush=(20, 20, 20, 200),
-                                          pen=(90, 90, 90))
+        # the legend has its own column right of the view, so it never covers points (issue 15, finding 14)
+        self.legend = pg.LegendItem(labelTextSize="8pt", brush=(20, 20, 20, 200), pen=(90, 90, 90))
+        self.plot.layout.addItem(self.legend, 2, 3)
+        self.plot.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)
         self._groups: list[pg.ScatterPlotItem] = []
         self._group_indices: list[np.ndarray] = []
         self._group_key = None
@@ -215,7 +217,15 @@ class LatentMap(QWidget):
             self._group_indices.append(idx)
             if i is not None and len(groups) <= MAX_LEGEND:
                 self.legend.addItem(item, html_text(self._label_names[i] if i < len(self._label_names) else i, 60))
-        self.legend.setVisible(bool(self.legend.items))   # a GAN's map has no classes: no empty box
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """As tall as its rows, at the top of its column; no column at all without classes (a GAN's map)."""
+        shown = bool(self.legend.items)
+        self.legend.setVisible(shown)
+        self.legend.setMaximumHeight(self.legend.layout.preferredHeight() + 10 if shown else 0)
+        self.legend.setMaximumWidth(16_777_215 if shown else 0)
+        self.plot.layout.invalidate()
 
     def _view_rect(self) -> tuple[float, float, float, float]:
         (x0, x1), (y0, y1) = self.view.viewRange()
