@@ -1,7 +1,11 @@
 """Interpolation strip during a drag: how many 16-frame strips reach the screen per second, through the real
 widgets (offscreen), while dragged() signals arrive at 120 Hz for ~3 s. Goal: 60 or more per second.
 
-    python -m bench.bench_drag [--runs 5] [--seconds 3] [--frames 16] [--checkpoint FILE]
+    python -m bench.bench_drag [--runs 5] [--seconds 3] [--frames 16] [--checkpoint FILE] [--contended]
+
+--contended: each run drags also while the app's own Training tab trains a model and while another process
+keeps one core busy (bench/contention.py); goal: strips painted/s at least 0.8 of the quiet run's, in the same
+invocation. Writes bench/results/drag_contended.json.
 
 The model is resources/models/fashion_vae.safetensors when it exists, else an untrained 28x28 conv VAE of
 the default size (latent 16) over the Fashion-MNIST test subset: decode cost depends on the architecture,
@@ -22,11 +26,12 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from bench.machine import describe_machine, summary  # noqa: E402
-from latent_atlas.models.bundled_files import resource_path  # noqa: E402
+from bench.contention import CONDITIONS, condition
+from bench.machine import describe_machine, summary
+from latent_atlas.models.bundled_files import resource_path
 
 BUNDLED = resource_path("models", "fashion_vae.safetensors")
 RATE_HZ = 120
@@ -141,8 +146,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--checkpoint", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "drag.json")
+    parser.add_argument("--contended", action="store_true", help="also while training and while a core is busy")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    args.out = args.out or Path(__file__).resolve().parent / "results" / (
+        "drag_contended.json" if args.contended else "drag.json")
 
     from latent_atlas.editor.app import create_window
     from latent_atlas.editor.panels.interpolation_panel import InterpolationPanel
@@ -160,6 +168,7 @@ def main() -> int:
     panel.n_frames.setValue(args.frames)
     counter = PaintCounter(panel.strip_view.item)
     runs, references = [], []
+    contended = {cond: [] for cond in CONDITIONS[1:]} if args.contended else {}
     try:
         drag_run(app, window, panel, counter, 0.5)          # warm-up: first decodes, first paints
         # a large model's first image also computes its density (IW, K=64) on the decode worker: wait until
@@ -174,6 +183,11 @@ def main() -> int:
             print(f"run {i + 1}: {r['painted_per_s']:.1f} strips painted/s, {r['shown_per_s']:.1f} shown/s, "
                   f"{r['drag_events_per_s']:.0f} drag events/s, decode {decode}; "
                   f"bare decode {references[-1]:.1f} strips/s")
+            for cond, rows in contended.items():       # interleaved with the quiet runs
+                with condition(cond, app, window, Path(tmp.name)):
+                    rows.append(drag_run(app, window, panel, counter, args.seconds))
+                print(f"run {i + 1} {cond}: {rows[-1]['painted_per_s']:.1f} strips painted/s "
+                      f"({rows[-1]['painted_per_s'] / r['painted_per_s']:.2f} of quiet)", flush=True)
     finally:
         window.controller.shutdown()
     painted = summary([r["painted_per_s"] for r in runs])
@@ -184,12 +198,21 @@ def main() -> int:
               "painted_per_s": painted, "shown_per_s": summary([r["shown_per_s"] for r in runs]),
               "bare_decode_strips_per_s": reference,
               "ratio_painted_to_bare": painted["median"] / reference["median"],
-              "goal_per_s": 60, "load_average": os.getloadavg(), "machine": describe_machine()}
+              "goal_per_s": 60, "contended": {
+                  cond: {"painted_per_s": summary([r["painted_per_s"] for r in rows]),
+                         "ratio_to_quiet": summary([r["painted_per_s"] / q["painted_per_s"] for r, q in zip(rows, runs)]),
+                         "goal_ratio": 0.8} for cond, rows in contended.items()},
+              "load_average": os.getloadavg(), "machine": describe_machine()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
     print(f"strips painted per second: median {painted['median']:.1f} (min {painted['min']:.1f}, "
           f"max {painted['max']:.1f}) over {args.runs} runs; bare decode {reference['median']:.1f} strips/s; "
           f"ratio {result['ratio_painted_to_bare']:.2f}; goal 60. Wrote {args.out}")
+    for cond, c in result["contended"].items():
+        ratio = c["ratio_to_quiet"]
+        print(f"{cond}: strips painted/s median {c['painted_per_s']['median']:.1f}, ratio to quiet median "
+              f"{ratio['median']:.2f} (min {ratio['min']:.2f}, max {ratio['max']:.2f}); goal >= 0.8: "
+              f"{'met' if ratio['median'] >= 0.8 else 'MISSED'}")
     tmp.cleanup()
     return 0
 
