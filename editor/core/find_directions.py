@@ -1,0 +1,49 @@
+"""Qt-free: the "Find directions" methods of the Attributes tab, fitted on a loaded model's latents."""
+from __future__ import annotations
+
+import numpy as np
+
+from latent_atlas.models.latent import directions as dirs
+
+METHODS = ["PCA of data latents", "PCA of prior latents", "SeFa", "Mean difference", "Classifier normal"]
+SUPERVISED = {"Mean difference", "Classifier normal"}
+PRIOR_SAMPLES, COMPONENTS = 4000, 8
+
+
+def sefa_reason(loaded) -> str:
+    """'' when SeFa can run on this model, else why not (in words)."""
+    try:
+        weight = loaded.model.latent_weight()
+    except (AttributeError, RuntimeError, TypeError) as e:    # someone else's module: no weight to read
+        return f"SeFa needs the decoder's first layer: {e}"
+    if weight is None:
+        return (f"SeFa needs a decoder whose first layer is a linear map of z; this {loaded.kind} has none")
+    return ""
+
+
+def find(loaded, method: str, label: int | None = None, seed: int = 0) -> list[dirs.Direction]:
+    """The directions of one method; runs on a worker (PCA and the classifier fit take seconds)."""
+    if method == "PCA of data latents":
+        return dirs.pca_directions(loaded.latents, COMPONENTS)
+    if method == "PCA of prior latents":
+        z = np.random.default_rng(seed).standard_normal((PRIOR_SAMPLES, loaded.latents.shape[1]))
+        return dirs.pca_directions(z.astype(np.float32), COMPONENTS)
+    if method == "SeFa":
+        return dirs.model_sefa_directions(loaded.model, COMPONENTS)
+    if method in SUPERVISED:
+        if loaded.labels is None or label is None:
+            raise dirs.DirectionError(f"{method} needs labelled data; this model's map has no labels")
+        mask = np.asarray(loaded.labels) == label
+        name = loaded.label_names[label] if label < len(loaded.label_names) else str(label)
+        if method == "Mean difference":
+            return [dirs.mean_difference(loaded.latents, mask, f"{name} (mean difference)")]
+        return [dirs.classifier_normal(loaded.latents, mask, name=f"{name} (classifier normal)")]
+    raise dirs.DirectionError(f"unknown method {method!r}")
+
+
+def describe(d: dirs.Direction) -> str:
+    if d.method in ("pca", "sefa"):
+        return f"{d.name}: {100 * d.score:.1f}% of the variance"
+    if d.method == "classifier":
+        return f"{d.name}: held-out accuracy {100 * d.score:.1f}%"
+    return f"{d.name}: {d.note} {d.score:.2f}"
