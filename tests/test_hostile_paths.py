@@ -113,6 +113,7 @@ def test_an_attribute_table_with_too_many_columns_is_refused_before_training(tmp
     ("dataset", {"name": "d", "label_names": 5}, "label_names: expected a list, got a whole number"),
     ("train_state", {"step": "abc"}, "train_state.step: expected a whole number, got a string"),
     ("train_state", {"step": -1000}, "train_state.step: -1000 is outside"),
+    ("train_state", {"step": float("inf")}, "train_state.step: expected a whole number"),
     ("train_state", {"train_config": {"batch_size": 0}}, "train_config.batch_size: 0 is outside"),
     ("train_state", {"train_config": {"lr": float("nan")}}, "train_config.lr: is not a finite number"),
     ("train_state", {"train_config": {"seed": [1]}}, "train_config.seed: expected a whole number, got a list"),
