@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QGroupBox,
-    QLabel,
     QLineEdit,
     QListWidget,
     QPushButton,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from latent_atlas.editor.core import find_directions as fd
+from latent_atlas.editor.widgets.plain_text import PlainLabel
 
 
 class DirectionsSection(QGroupBox):
@@ -37,7 +37,7 @@ class DirectionsSection(QGroupBox):
         self.name = QLineEdit()
         self.name.setPlaceholderText("name of the vector")
         self.add_button = QPushButton("Add as vector")
-        self.note = QLabel("")
+        self.note = PlainLabel("")
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
         self.body = QWidget()
