@@ -115,7 +115,8 @@ def test_groups_lassoed_on_the_map_make_a_vector(qtbot, opened):
     picker.lasso_button.click()
     assert window.map.view.lasso_armed and "drag: lasso" in window.map_toolbar.hint.text()
     (lo_x, lo_y), (hi_x, hi_y) = emb.min(0), emb.max(0)
-    slack = 3 * (hi_x - lo_x) / window.map.view.width()                    # three pixels in map units
+    px_x, px_y = window.map.view.viewPixelSize()                               # map units per pixel
+    slack = 3 * max(px_x, px_y)                                                # three pixels in map units
     mx, my = 0.02 * (hi_x - lo_x), 0.02 * (hi_y - lo_y)                      # inside the view's padding
     a_box = (lo_x - mx, lo_y - my, np.quantile(emb[:, 0], 0.3), np.quantile(emb[:, 1], 0.6))
     lasso_rectangle(window, *a_box)
