@@ -24,6 +24,17 @@ def panel_of(window) -> InterpolationPanel:
             return window.tools.widget(i)
     raise AssertionError("no interpolation panel in the window")
 
+def strip_between_points(qtbot, window, a: int, b: int) -> InterpolationPanel:
+    """The Interpolate panel with a strip from data point a to data point b, decoded."""
+    panel = panel_of(window)
+    window.controller.select_data_point(a)
+    panel.set_a_button.click()
+    window.controller.select_data_point(b)
+    panel.set_b_button.click()
+    qtbot.waitUntil(lambda: panel.images is not None, timeout=10_000)
+    return panel
+
+
 
 def decode(path, z: np.ndarray, c=None) -> np.ndarray:
     model = load_checkpoint(path).model.eval()
@@ -117,12 +128,7 @@ def test_frames_mode_waypoints_and_clicking_a_frame(qtbot, window, digits_vae_pa
 
 def test_export_png_and_gif_with_the_frames_latents(qtbot, window, digits_vae_path, tmp_path):
     loaded = open_and_wait(qtbot, window, digits_vae_path)
-    panel = panel_of(window)
-    window.controller.select_data_point(1)
-    panel.set_a_button.click()
-    window.controller.select_data_point(2)
-    panel.set_b_button.click()
-    qtbot.waitUntil(lambda: panel.images is not None, timeout=10_000)
+    panel = strip_between_points(qtbot, window, 1, 2)
     png = panel.export_png(tmp_path / "strip.png")
     gif = panel.export_gif(tmp_path / "strip.gif")
     with Image.open(png) as img:
@@ -231,12 +237,7 @@ def test_every_export_is_what_render_of_its_recipe_draws(qtbot, window, digits_v
     from latent_atlas.main import main
 
     open_and_wait(qtbot, window, digits_vae_path)
-    panel = panel_of(window)
-    window.controller.select_data_point(1)
-    panel.set_a_button.click()
-    window.controller.select_data_point(2)
-    panel.set_b_button.click()
-    qtbot.waitUntil(lambda: panel.images is not None, timeout=10_000)
+    panel = strip_between_points(qtbot, window, 1, 2)
     exported = {"image": window.exports.export_image(str(tmp_path / "out.png"), scale=3),
                 "strip": panel.export_png(tmp_path / "strip.png"),
                 "gif": panel.export_gif(tmp_path / "strip.gif", frame_ms=80)}
