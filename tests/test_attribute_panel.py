@@ -112,6 +112,7 @@ def test_groups_lassoed_on_the_map_make_a_vector(qtbot, opened):
     window, panel, loaded = opened
     picker, emb, interp = panel.picker, loaded.embedding, tool(window, InterpolationPanel)
     panel.resize(900, 400)
+    qtbot.wait(100)                                  # the layout settles before pixel sizes are read
     picker.lasso_button.click()
     assert window.map.view.lasso_armed and "drag: lasso" in window.map_toolbar.hint.text()
     (lo_x, lo_y), (hi_x, hi_y) = emb.min(0), emb.max(0)
