@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from latent_atlas.editor.controller import Controller
 from latent_atlas.editor.core.bundled import bundled_models
+from latent_atlas.editor.core.clock_text import clock
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.files.convert_offer import ConvertOffer
 from latent_atlas.editor.files.export_actions import ExportActions
@@ -385,7 +386,7 @@ class MainWindow(QMainWindow):
             return
         self.progress.setValue(int(fraction * 1000))
         elapsed = time.perf_counter() - self._projection_t0
-        left = f" · about {_clock(elapsed * (1 - fraction) / fraction)} left" if fraction >= 0.15 else ""
+        left = f" · about {clock(elapsed * (1 - fraction) / fraction)} left" if fraction >= 0.15 else ""
         self.progress_label.setText(f"{self._projection_text} {fraction:.0%}{left}")
 
     def _on_projection_ready(self, method: str) -> None:
@@ -417,8 +418,3 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         event.accept()
         QTimer.singleShot(0, lambda: None)
-
-
-def _clock(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"

@@ -6,7 +6,6 @@ work however fast the trainer reports. The editor stays usable while a model tra
 """
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from latent_atlas.editor.core.clock_text import clock
 from latent_atlas.editor.core.loss_buffer import LossBuffer
 from latent_atlas.editor.core.training_setup import RunInfo, TrainingForm, plotted_terms, resume_form
 from latent_atlas.editor.training.loss_plots import LossPlots
@@ -318,9 +318,9 @@ class TrainingPanel(QWidget):
         busy = "Stopping and saving" if w is not None and w.stopping else "Paused" if w is not None and w.paused \
             else "Training"
         state = {"done": "Done", "stopped": "Stopped"}.get(e.kind, busy)
-        eta_text = "paused" if state == "Paused" else _clock(eta)     # a paused run has no finishing time
+        eta_text = "paused" if state == "Paused" else clock(eta)     # a paused run has no finishing time
         self.stats.setText(f"{state} · epoch {epoch} · step {e.step:,} / {e.total_steps:,} · "
-                           f"{self.last_rate:,.0f} images/s · elapsed {_clock(e.elapsed_s)} · ETA {eta_text}"
+                           f"{self.last_rate:,.0f} images/s · elapsed {clock(e.elapsed_s)} · ETA {eta_text}"
                            + (f"\n⚠ {self.warnings[-1]}" if self.warnings else ""))
 
     def _set_running(self, running: bool) -> None:
@@ -332,10 +332,3 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(running)
         self.open_button.setEnabled(not running and bool(self.last_checkpoint)
                                     and Path(self.last_checkpoint).exists())
-
-
-def _clock(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "–"
-    s = round(seconds)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
