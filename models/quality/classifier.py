@@ -56,22 +56,24 @@ def info_path(path: Path) -> Path:
     return path.with_suffix(".json")
 
 
-def save_classifier(model: FashionClassifier, path: str | Path = CLASSIFIER_PATH, **info) -> Path:
+def save_classifier(model: nn.Module, path: str | Path = CLASSIFIER_PATH, *, file_format: str = "fashion-classifier",
+                    **info) -> Path:
     """Writes the weights, then the JSON with their sha256 (both atomically)."""
     from safetensors.torch import save_file
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "fashion-classifier",
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"format": file_format,
                                                                           "version": str(FORMAT_VERSION)}))
     record = {"version": FORMAT_VERSION, "file": path.name, "sha256": _sha256(path), **info}
     atomic_write_bytes(info_path(path), (json.dumps(record, indent=2) + "\n").encode())
     return path
 
 
-def load_classifier(path: str | Path = CLASSIFIER_PATH) -> FashionClassifier:
-    """The classifier in eval mode; CheckpointError if the file or its JSON is missing or does not match."""
+def load_classifier(path: str | Path = CLASSIFIER_PATH, network=None, what: str = "Fashion-MNIST classifier"):
+    """The classifier in eval mode; CheckpointError if the file or its JSON is missing or does not match.
+    network: the empty module the weights go into (default a FashionClassifier); what: its name in errors."""
     from safetensors.torch import load_file
 
     path = Path(path)
@@ -89,11 +91,11 @@ def load_classifier(path: str | Path = CLASSIFIER_PATH) -> FashionClassifier:
     if actual != record.get("sha256"):
         raise CheckpointError(f"{path}: sha256 {actual[:16]}... does not match {record.get('sha256')!s:.16}... "
                               f"recorded in {record_path.name}; the classifier file was changed or corrupted")
-    model = FashionClassifier()
+    model = network if network is not None else FashionClassifier()
     try:
         model.load_state_dict(load_file(str(path)))
     except Exception as e:  # noqa: BLE001 -- safetensors and shape errors both become a CheckpointError
-        raise CheckpointError(f"{path}: not a Fashion-MNIST classifier ({e})") from None
+        raise CheckpointError(f"{path}: not a {what} ({e})") from None
     return model.eval()
 
 
