@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NEEDED = ["latent_atlas/resources/models/index.json", "latent_atlas/resources/models/fashion_vae.safetensors",
           "latent_atlas/resources/classifier/fashion_classifier.safetensors",
           "latent_atlas/resources/fashion-mnist-subset/t10k-images-idx3-ubyte.gz",
+          "latent_atlas/resources/emoji-subset/emoji-test-subset.png",
           "latent_atlas/main.py", "latent_atlas/__main__.py", "latent_atlas/editor/core/state.py",
           "latent_atlas/models/checkpoints/checkpoint.py"]
 TRAP = "raise ImportError('latent_atlas imported the user project\\'s own {name}')\n"

@@ -6,6 +6,8 @@ Apache-2.0, font OFL-1.1) and Unicode's emoji-test.txt (`unicode-data`). Another
 Component holds no fully-qualified emoji), attributes are 0/1 columns for the five skin tones and man / woman /
 person, and `columns` holds each image's name, subgroup, tone, person, base and family. The test split is the
 held-out families (EmojiRecord.held_out), so every tone and gender variant of an emoji sits on one side.
+Without the two packages the 64-pixel test split comes from a small bundled subset (emoji_subset.py), so the
+bundled emoji models still open with a map; everything else gives the apt-get line.
 
 Drawing: each emoji at the font's bitmap size (109 px for Noto: its only strike, a 136x128 cell), its ink
 centred on a white square as wide as the font's cell (the scale is the same for every emoji, so tone variants
@@ -31,6 +33,8 @@ from safetensors.numpy import save as save_tensors
 
 from latent_atlas.models.checkpoints.atomic_io import atomic_write_bytes
 from latent_atlas.models.data.emoji_catalogue import PERSONS, TONES, EmojiRecord, read_emoji_test
+from latent_atlas.models.data.emoji_subset import SIDE as SUBSET_SIDE
+from latent_atlas.models.data.emoji_subset import read_subset
 from latent_atlas.models.data.image_data import ImageData
 from latent_atlas.models.errors import DatasetError
 from latent_atlas.models.safe_files import read_capped
@@ -49,6 +53,10 @@ MAX_CACHE_BYTES = 256 * 2**20      # 3,655 x 3 x 64 x 64 is 45 MB
 REFERENCE = "\U0001F600"           # grinning face: its cell sets the square every emoji is centred on
 
 
+class MissingPackages(DatasetError):
+    """The default font or test file is not installed: the message is the apt-get line."""
+
+
 def load_emoji(split: str = "train", *, image_size: int = 64, font: str | Path | None = None,
                test_file: str | Path | None = None, cache_dir: Path | None = None) -> ImageData:
     """The train (not held out) or test (held-out families) emoji at image_size 64 or 32; DatasetError with
@@ -58,7 +66,12 @@ def load_emoji(split: str = "train", *, image_size: int = 64, font: str | Path |
     if image_size not in IMAGE_SIZES:
         raise DatasetError(f"emoji: image size {image_size}: drawn at {' or '.join(map(str, IMAGE_SIZES))} "
                            f"pixels only")
-    font_path, test_path = _sources(font, test_file)
+    try:
+        font_path, test_path = _sources(font, test_file)
+    except MissingPackages as e:       # the map of a bundled emoji model still opens: the bundled subset
+        if split == "test" and image_size == SUBSET_SIDE:
+            return read_subset(str(e))
+        raise
     records = read_emoji_test(test_path)
     images, drawn, skipped, cache_path = cached_images(records, font_path, test_path, image_size, cache_dir)
     drawn_records = [r for r, ok in zip(records, drawn) if ok]        # images[i] is drawn_records[i]
@@ -98,7 +111,7 @@ def _sources(font, test_file) -> tuple[Path, Path]:
                                                     (test_path, TEST_FILE_PACKAGE, test_file))
                if given is None and not path.is_file()]
     if missing:
-        raise DatasetError(f"emoji: {' and '.join(str(p) for p, _ in missing)} not found; "
+        raise MissingPackages(f"emoji: {' and '.join(str(p) for p, _ in missing)} not found; "
                            f"install with: apt-get install {' '.join(pkg for _, pkg in missing)}")
     for path, what in ((font_path, "font"), (test_path, "emoji test file")):
         if not path.is_file():
