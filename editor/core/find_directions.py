@@ -41,6 +41,26 @@ def find(loaded, method: str, label: int | None = None, seed: int = 0) -> list[d
     raise dirs.DirectionError(f"unknown method {method!r}")
 
 
+def as_vector(loaded, d: dirs.Direction, label: int | None = None) -> tuple[np.ndarray, str]:
+    """The found unit direction scaled so that weight 1 is a step a user sees, and that step in words.
+
+    Supervised: the distance between the two groups' means along it (for the mean difference that is the
+    lecture's attribute vector itself). Unsupervised: one standard deviation of the data latents along it
+    (GANSpace's unit). A unit vector at weight 1 would barely move a latent whose spread is several units.
+    """
+    z = np.asarray(loaded.latents, np.float64)
+    if d.method in ("mean", "classifier") and label is not None and loaded.labels is not None:
+        mask = np.asarray(loaded.labels) == label
+        scale = float((z[mask].mean(0) - z[~mask].mean(0)) @ d.vector)
+        unit = f"weight 1 moves by the distance between the group means along it ({scale:.2f})"
+    else:
+        scale = float((z @ d.vector).std())
+        unit = f"weight 1 is one standard deviation of the data latents along it ({scale:.2f})"
+    if not np.isfinite(scale) or abs(scale) < 1e-6:
+        scale, unit = 1.0, "unit length"
+    return (d.vector * np.float32(scale)).astype(np.float32), unit
+
+
 def describe(d: dirs.Direction) -> str:
     if d.method in ("pca", "sefa"):
         return f"{d.name}: {100 * d.score:.1f}% of the variance"

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QPushButton,
@@ -27,13 +28,23 @@ from latent_atlas.editor.core import attributes as attrs
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.panels.attribute_row import AttributeRow
 from latent_atlas.editor.panels.cosine_table import CosineTable
+from latent_atlas.editor.panels.directions_section import DirectionsSection
 from latent_atlas.editor.panels.group_picker import GroupPicker
+from latent_atlas.editor.panels.picked_vector_box import PickedVectorBox
 from latent_atlas.editor.widgets.image_row import ImageRow
 from latent_atlas.editor.widgets.plain_text import PlainLabel, ask, inform
 from latent_atlas.models.errors import LatentAtlasError
 
 STRIP_ALPHAS = np.linspace(-2.0, 2.0, 9)      # steps of 0.5: every frame is a weight the slider can show
 VECTOR_FILTER = "Vector files (*.json *.npy);;All files (*)"
+
+
+class FixedHeightsLayout(QVBoxLayout):
+    """A column that tells its scroll area it has no height-for-width: a word-wrapped note inside made the
+    scroll area size the page to its preferred height, and the vector list took the whole surplus."""
+
+    def hasHeightForWidth(self) -> bool:
+        return False
 
 
 class AttributePanel(QWidget):
@@ -121,13 +132,25 @@ class AttributePanel(QWidget):
         bottom.addWidget(self.cosines, 1)
         bottom.addStretch(0)
         bottom.addWidget(button_box, 0, Qt.AlignmentFlag.AlignRight)
-        layout = QVBoxLayout(self)
+        self.directions = DirectionsSection(self, self._state, self._controller)
+        self.picked_box = PickedVectorBox(self._state, self._controller)
+        content = QWidget()
+        layout = FixedHeightsLayout(content)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
+        layout.addWidget(self.directions)
         layout.addWidget(scroll, 2)
+        layout.addWidget(self.picked_box)
         layout.addWidget(self.strip_label)
         layout.addWidget(self.strip)
         layout.addLayout(bottom, 1)
+        page = QScrollArea()           # a small window scrolls the tab instead of squeezing its parts together
+        page.setWidgetResizable(True)
+        page.setFrameShape(QFrame.Shape.NoFrame)
+        page.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(page)
 
     # -- adding and removing vectors -----------------------------------------------------------------
     def add_candidate(self, which: int | str) -> str | None:
@@ -145,6 +168,7 @@ class AttributePanel(QWidget):
     def add_vector(self, name: str, vector: np.ndarray, description: str = "") -> str:
         self.selected = name = self._state.add_edit(name, vector, description)
         self._sync_rows()
+        self._request_strip()       # the state's own update ran before the new vector was picked
         return name
 
     def remove_vector(self, name: str) -> None:
@@ -254,6 +278,7 @@ class AttributePanel(QWidget):
         if not self._candidate_list:
             self.candidates.addItem("(this model's data has no labels or attributes)")
         self.add_button.setEnabled(bool(self._candidate_list))
+        self.picked_box.model_changed(loaded)
         self.save_into_button.setEnabled(not attrs.is_bundled(loaded.path) and not loaded.is_module)
         self.setEnabled(True)      # the state brought this model's own vectors (or its checkpoint's)
         self._sync_rows()
@@ -286,8 +311,9 @@ class AttributePanel(QWidget):
             row.pick.setChecked(name == self.selected)
             row.pick.blockSignals(False)
         self.empty_label.setVisible(not edits)
-        for widget in (self.strip, self.strip_label, self.cosines):   # nothing to show before a vector
+        for widget in (self.strip, self.strip_label, self.cosines, self.picked_box):   # nothing before a vector
             widget.setVisible(bool(edits))
+        self.picked_box.set_picked(self.selected, self._state.edits)
         self.orth_button.setEnabled(len(edits) >= 2)
         key = tuple((e.name, e.vector.tobytes()) for e in self._state.edits)
         if key != self._cosine_key:

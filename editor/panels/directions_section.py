@@ -3,29 +3,38 @@ classifier normal, fitted on a worker (only the newest request's answer is shown
 added as an ordinary vector through the panel (state.add_edit)."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QGridLayout,
-    QGroupBox,
     QLineEdit,
     QListWidget,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from latent_atlas.editor.core import find_directions as fd
-from latent_atlas.editor.widgets.plain_text import PlainLabel
+from latent_atlas.editor.widgets.plain_text import PlainLabel, tooltip
 
 
-class DirectionsSection(QGroupBox):
+class DirectionsSection(QWidget):
     found = Signal(list)                       # the newest request's directions
 
     def __init__(self, panel, state, controller, parent=None):
-        super().__init__("Find directions", parent)
+        super().__init__(parent)
+        self.toggle = QToolButton()              # folded by default: the vectors' rows and strip come first
+        self.toggle.setText("Find directions (PCA, SeFa, mean difference, classifier normal)")
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.setCheckable(True)
+        self.toggle.setAutoRaise(True)
+        self.toggle.toggled.connect(self.set_open)
         self._panel, self._state, self._controller = panel, state, controller
         self._request = 0
+        self._label_of_found: int | None = None
         self.directions = []
         self.sefa_reason = ""
         self.method = QComboBox()
@@ -33,19 +42,23 @@ class DirectionsSection(QGroupBox):
         self.label = QComboBox()
         self.find_button = QPushButton("Find")
         self.results = QListWidget()
-        self.results.setMaximumHeight(90)
+        self.results.setMaximumHeight(76)      # four rows; the list scrolls
         self.name = QLineEdit()
         self.name.setPlaceholderText("name of the vector")
         self.add_button = QPushButton("Add as vector")
         self.note = PlainLabel("")
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
-        self.body = QWidget()
+        self.body = QFrame()
+        self.body.setFrameShape(QFrame.Shape.StyledPanel)
         grid = QGridLayout(self.body)
-        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setContentsMargins(4, 4, 4, 4)
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(4, 0, 4, 0)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self.toggle)
         outer.addWidget(self.body)
+        self.body.setVisible(False)
         grid.addWidget(self.method, 0, 0)
         grid.addWidget(self.label, 0, 1)
         grid.addWidget(self.find_button, 0, 2)
@@ -60,7 +73,15 @@ class DirectionsSection(QGroupBox):
         state.events.model_changed.connect(lambda _loaded: self.model_changed())
         self.model_changed()
 
+    def set_open(self, on: bool) -> None:
+        self.toggle.blockSignals(True)
+        self.toggle.setChecked(on)
+        self.toggle.blockSignals(False)
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.body.setVisible(on)
+
     def model_changed(self) -> None:
+        self._request += 1                       # a fit still running is for the model that was open
         loaded = self._state.loaded
         self.label.clear()
         if loaded is not None and loaded.labels is not None:
@@ -68,7 +89,8 @@ class DirectionsSection(QGroupBox):
         sefa = fd.METHODS.index("SeFa")
         reason = fd.sefa_reason(loaded) if loaded is not None else "no model"
         self.method.model().item(sefa).setEnabled(not reason)
-        self.method.setItemData(sefa, reason or "eigenvectors of the first layer's weight", 3)  # tooltip
+        self.method.setItemData(sefa, tooltip(reason or "eigenvectors of the first layer's weight"),
+                                Qt.ItemDataRole.ToolTipRole)
         self.sefa_reason = reason
         if reason and self.method.currentIndex() == sefa:
             self.method.setCurrentIndex(0)
@@ -80,8 +102,8 @@ class DirectionsSection(QGroupBox):
         supervised = self.method.currentText() in fd.SUPERVISED
         self.label.setEnabled(supervised and self.label.count() > 0)
         self.add_button.setEnabled(self.results.currentRow() >= 0)
-        if self.sefa_reason and not self.results.count():
-            self.note.setText(f"SeFa is off: {self.sefa_reason}")
+        if not self.results.count():
+            self.note.setText(f"SeFa is off: {self.sefa_reason}" if self.sefa_reason else "")
 
     def find(self) -> None:
         loaded = self._state.loaded
@@ -92,13 +114,14 @@ class DirectionsSection(QGroupBox):
         label = self.label.currentIndex() if method in fd.SUPERVISED else None
         self.note.setText(f"finding {method}…")
         self._controller.start_job("find directions", lambda progress, stop: fd.find(loaded, method, label),
-                                   lambda result, r=request: self._done(r, result),
+                                   lambda result, r=request, lab=label: self._done(r, result, lab),
                                    lambda message, r=request: self._failed(r, message))
 
-    def _done(self, request: int, result) -> None:
+    def _done(self, request: int, result, label: int | None = None) -> None:
         if request != self._request:             # a newer request is running: keep only the newest
             return
         self.directions = list(result)
+        self._label_of_found = label
         self.results.clear()
         for d in self.directions:
             self.results.addItem(fd.describe(d))
@@ -122,4 +145,5 @@ class DirectionsSection(QGroupBox):
             return None
         d = self.directions[row]
         name = self.name.text().strip() or d.name
-        return self._panel.add_vector(name, d.vector, fd.describe(d))
+        vector, unit = fd.as_vector(self._state.loaded, d, self._label_of_found)
+        return self._panel.add_vector(name, vector, f"{fd.describe(d)}; {unit}")
