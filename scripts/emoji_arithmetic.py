@@ -1,0 +1,74 @@
+"""The emoji attribute arithmetic of one or more checkpoints (models/quality/emoji_arithmetic.py), as a table:
+
+    python scripts/emoji_arithmetic.py resources/models/emoji_vae.safetensors [more.safetensors] [--json OUT]
+
+Needs the emoji packages (apt-get install fonts-noto-color-emoji unicode-data: the train split's vectors) and the
+shipped emoji classifier. Prints, per tone and for man -> woman, the share of decodes read as the target and the
+share matched to the right base, for the edit and its two baselines (no edit, a random direction of the same
+length); for a CVAE also the condition edit and the conditional accuracy. One core, seconds per model.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import torch
+
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+from latent_atlas.models.data import load_dataset
+from latent_atlas.models.errors import LatentAtlasError
+from latent_atlas.models.quality.emoji_arithmetic import emoji_arithmetic
+from latent_atlas.models.quality.emoji_classifier import EMOJI_CLASSIFIER_PATH, load_emoji_classifier
+
+METHODS = ("edit", "no edit", "random", "condition edit")
+
+
+def table(name: str, report: dict) -> list[str]:
+    lines = [f"## {name}", "", "| target | pairs | " + " | ".join(f"{m}: read / base" for m in METHODS) + " |",
+             "|---|---|" + "---|" * len(METHODS)]
+    rows = [(f"tone {k}", v) for k, v in report["tone"].items()] + [("man -> woman", report["man->woman"])]
+    for label, entry in rows:
+        cells = [f"{entry[m]['read']:.0%} / {entry[m]['right_base']:.0%}" if m in entry else "-" for m in METHODS]
+        lines.append(f"| {label} | {entry.get('edit', {}).get('n', 0)} | " + " | ".join(cells) + " |")
+    s = report["summary"]
+    cells = [f"{s[m]['tone read']:.0%} / {s[m]['right base']:.0%}" if m in s else "-" for m in METHODS]
+    lines.append(f"| all tones | {s['edit']['n']} | " + " | ".join(cells) + " |")
+    if "conditional tone accuracy" in report:
+        acc = report["conditional tone accuracy"]
+        lines += ["", "conditional tone accuracy (prior samples): "
+                  + ", ".join(f"{k} {v:.0%}" for k, v in acc.items())]
+    return lines + [""]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("files", nargs="+")
+    p.add_argument("--classifier", default=str(EMOJI_CLASSIFIER_PATH))
+    p.add_argument("--json", help="also write the full reports here")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    try:
+        reader = load_emoji_classifier(args.classifier)
+        train, test = load_dataset("emoji", split="train"), load_dataset("emoji", split="test")
+        reports = {}
+        for f in args.files:
+            model = load_checkpoint(f).model.float().eval()
+            reports[f] = emoji_arithmetic(model, train, test, reader, seed=args.seed)
+    except (LatentAtlasError, ValueError) as e:
+        print(f"emoji_arithmetic: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 1
+    record = json.loads(open(f"{args.classifier[:-len('.safetensors')]}.json").read())
+    print(f"reader: {args.classifier} (held-out tone accuracy {record.get('tone_accuracy')}, "
+          f"person {record.get('person_accuracy')})\n")
+    for f, r in reports.items():
+        print("\n".join(table(f, r)))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(reports, out, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The emoji arithmetic (models/quality/emoji_arithmetic.py) on tiny models and the bundled subset: the numbers are
+computed, not asserted; what is checked is that each share counts what it says."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from latent_atlas.models.base import GenerativeModel
+from latent_atlas.models.data.emoji_catalogue import PERSONS, TONES
+from latent_atlas.models.data.emoji_subset import read_subset
+from latent_atlas.models.model_factory import make_model_config
+from latent_atlas.models.quality.emoji_arithmetic import (
+    EDIT_TONES, emoji_arithmetic, gender_pairs, tone_pairs)
+from latent_atlas.models.quality.emoji_classifier import load_emoji_classifier, read_emoji
+from latent_atlas.models.registry import build_model
+
+
+@pytest.fixture(scope="module")
+def data():
+    return read_subset("hint")
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return load_emoji_classifier()
+
+
+class PixelModel(GenerativeModel):
+    """Latent = the picture itself: a decode of an unedited latent is the real render, pixel for pixel."""
+    kind = "vae"
+
+    def __init__(self):
+        super().__init__(make_model_config("vae", (3, 64, 64), latent_dim=4, width=4, hidden=8)[1])
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+    @property
+    def latent_dim(self):
+        return 3 * 64 * 64
+
+    def encode(self, x, c=None):
+        return x.flatten(1), torch.zeros(len(x), 3 * 64 * 64)
+
+    def decode(self, z, c=None):
+        return z.view(-1, 3, 64, 64).clamp(0, 1)
+
+
+def test_pairs_join_one_base_toneless_to_toned_and_man_to_woman_of_one_family_and_tone(data):
+    for tone in EDIT_TONES:
+        pairs = tone_pairs(data, tone)
+        assert pairs
+        for s, t in pairs:
+            assert data.columns["base"][s] == data.columns["base"][t]
+            assert (data.columns["tone"][s], data.columns["tone"][t]) == ("none", tone)
+    for s, t in gender_pairs(data):
+        assert (data.columns["person"][s], data.columns["person"][t]) == ("man", "woman")
+        assert data.columns["family"][s] == data.columns["family"][t]
+        assert data.columns["tone"][s] == data.columns["tone"][t]
+
+
+def test_the_no_edit_baseline_of_an_exact_model_is_the_reader_on_the_real_sources(data, reader):
+    report = emoji_arithmetic(PixelModel().eval(), data, data, reader)
+    tones, persons, _ = read_emoji(reader, data.images)
+    for tone in EDIT_TONES:
+        sources = [s for s, _ in tone_pairs(data, tone)]
+        entry = report["tone"][tone]
+        assert entry["no edit"]["n"] == len(sources)
+        assert entry["no edit"]["read"] == pytest.approx(np.mean(tones[sources] == TONES.index(tone)))
+    sources = [s for s, _ in gender_pairs(data)]
+    assert report["man->woman"]["no edit"]["read"] == pytest.approx(
+        np.mean(persons[sources] == PERSONS.index("woman")))
+    # train == test: each tone vector moves the sources to the mean toned picture; the right base is then
+    # found at least as often as without the edit
+    assert report["summary"]["edit"]["right base"] >= report["summary"]["no edit"]["right base"]
+
+
+def test_a_tiny_cvae_gets_every_part_of_the_report(data, reader):
+    kind, config = make_model_config("cvae", (3, 64, 64), latent_dim=4, width=4, hidden=16, cond_dim=8,
+                                     condition="attributes")
+    torch.manual_seed(0)
+    report = emoji_arithmetic(build_model(kind, config).eval(), data, data, reader)
+    assert set(report["tone"]) == set(EDIT_TONES)
+    for entry in report["tone"].values():
+        for method in ("edit", "no edit", "random", "condition edit"):
+            assert 0.0 <= entry[method]["read"] <= 1.0 and 0.0 <= entry[method]["right_base"] <= 1.0
+        assert entry["vector_norm"] > 0
+    assert set(report["conditional tone accuracy"]) == set(EDIT_TONES)
+    assert set(report["summary"]) == {"edit", "no edit", "random", "condition edit"}
+
+
+def test_a_gan_is_refused_in_words(data, reader):
+    kind, config = make_model_config("gan", (3, 64, 64), latent_dim=8, width=4)
+    with pytest.raises(ValueError, match="needs a model with an encoder"):
+        emoji_arithmetic(build_model(kind, config), data, data, reader)
+
+
+def test_the_shipped_reader_reads_held_out_tones_and_persons(data, reader):
+    tones, persons, feats = read_emoji(reader, data.images)
+    tone_truth = np.array([TONES.index(t) if t in TONES else -1 for t in data.columns["tone"]])
+    person_truth = np.array([PERSONS.index(p) if p in PERSONS else -1 for p in data.columns["person"]])
+    assert np.mean(tones[tone_truth >= 0] == tone_truth[tone_truth >= 0]) >= 0.85
+    assert np.mean(persons[person_truth >= 0] == person_truth[person_truth >= 0]) >= 0.75
+    assert feats.shape == (len(data), 64)
