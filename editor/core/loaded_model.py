@@ -214,6 +214,8 @@ def _prepare(path, ckpt, data, device, map_split, projection, progress, should_s
         images = chw_to_hwc(data.images)
         note = (f"{len(data)} given images, posterior means" if module
                 else f"{data.name} {map_split} split, {len(data)} images, posterior means")
+        if "bundled subset" in data.source:     # emoji without its packages: say the map is a part of the set
+            note += " (a bundled subset; for all of them " + data.source.rsplit("install with: ", 1)[-1]
     else:
         if model.can_encode and not module:
             warnings.append(f"the dataset {ds.get('name', '?')!r} of {path.name} is not available: "
