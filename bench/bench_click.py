@@ -25,17 +25,22 @@ import torch
 from bench.contention import CONDITIONS, condition
 from bench.machine import describe_machine, summary, write_results
 from latent_atlas.models.checkpoints.checkpoint import save_checkpoint
+from latent_atlas.models.bundled_files import resource_path
 from latent_atlas.models.config import VAEConfig
 from latent_atlas.models.data import load_dataset
 from latent_atlas.models.registry import build_model
 
 CASES = {"8x8 (digits)": ("digits", 8, 8), "28x28 (fashion-mnist)": ("fashion-mnist", 28, 16),
          "64x64 (shapes)": ("shapes", 64, 10), "64x64 RGB z128 (zoo VanillaVAE)": ("zoo", 64, 128),
-         "64x64 RGB z128 (own module)": ("module", 64, 128)}
+         "64x64 RGB z128 (own module)": ("module", 64, 128),
+         "64x64 RGB emoji VAE (bundled)": ("bundled:emoji_vae", 64, 32),
+         "64x64 RGB emoji CVAE (bundled)": ("bundled:emoji_cvae", 64, 32)}
 ZOO_DIMS = (32, 64, 128, 256, 512)
 
 
 def make_checkpoint(folder: Path, dataset: str, size: int, latent: int) -> Path:
+    if dataset.startswith("bundled:"):           # a trained bundled checkpoint, as shipped
+        return resource_path("models", dataset.split(":", 1)[1] + ".safetensors")
     torch.manual_seed(0)
     if dataset in ("zoo", "module"):
         model = build_model("vae", VAEConfig(image_shape=(3, size, size), latent_dim=latent, arch="zoo",

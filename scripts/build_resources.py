@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from latent_atlas.models.checkpoints.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from latent_atlas.models.data import load_dataset  # noqa: E402
+from latent_atlas.models.data.emoji_subset import write_subset  # noqa: E402
+from latent_atlas.models.errors import DatasetError  # noqa: E402
 from latent_atlas.models.model_factory import DEFAULT_LR, make_model_config  # noqa: E402
 from latent_atlas.models.registry import build_model  # noqa: E402
 from latent_atlas.models.training.events import TrainConfig  # noqa: E402
@@ -46,6 +48,15 @@ BUNDLE = {
                     "DCGAN (z64) on Fashion-MNIST", False),
     "shapes_betavae": ("betavae", "shapes", 64, {"latent_dim": 10, "width": 16, "hidden": 128}, 8,
                        "beta-VAE (beta 4, z10) on procedural shapes, 64x64", False),
+    # RGB emoji (models/data/emoji.py), narrow so the three stay under 8 MB together; the CVAE is conditioned on
+    # the attribute columns (five skin tones, man, woman, person)
+    "emoji_vae": ("vae", "emoji", 64, {"latent_dim": 32, "width": 16, "hidden": 128}, 240,
+                  "VAE (beta 1, z32) on emoji, RGB 64x64", False),
+    "emoji_cvae": ("cvae", "emoji", 64, {"latent_dim": 32, "width": 16, "hidden": 128, "condition": "attributes",
+                                          "consistency": 1.0}, 120,
+                   "Conditional VAE (z32 + skin tone and person) on emoji, RGB 64x64", False),
+    "emoji_gan": ("gan", "emoji", 64, {"latent_dim": 64, "width": 24}, 100,
+                  "DCGAN (z64) on emoji, RGB 64x64", False),
 }
 
 
@@ -65,17 +76,31 @@ def write_idx_subset() -> None:
     print(f"wrote {SUBSET} ({n} images)")
 
 
-def train(name: str, epochs_scale: float) -> None:
+def write_emoji_subset() -> None:
+    """The bundled emoji subset (models/data/emoji_subset.py), drawn from the installed font and test file."""
+    try:
+        data = load_dataset("emoji", split="test")
+    except DatasetError as e:
+        print(f"emoji: {e}; keeping the existing subset")
+        return
+    if "bundled subset" in data.source:
+        print("emoji packages not installed; keeping the existing subset")
+        return
+    print(f"wrote {write_subset(data)} (emoji subset)")
+
+
+def train(name: str, epochs_scale: float, models: Path = MODELS) -> None:
     family, dataset, size, overrides, epochs, _, _ = BUNDLE[name]
     data = load_dataset(dataset, split="train", image_size=size, seed=0)
-    images, cond, cond_names = training_tensors(data, family == "cvae")
+    condition = overrides.get("condition", "labels")
+    images, cond, cond_names = training_tensors(data, family == "cvae", condition)
     kind, config = make_model_config(family, data.image_shape, cond_dim=0 if cond is None else cond.shape[1],
                                      **overrides)
     torch.manual_seed(0)
     model = build_model(kind, config)
     epochs = max(1, round(epochs * epochs_scale))
-    full = MODELS / f".{name}.full.safetensors"
-    ds = {**data.describe(), "condition": "labels" if kind == "cvae" else None, "condition_names": cond_names,
+    full = models / f".{name}.full.safetensors"
+    ds = {**data.describe(), "condition": condition if kind == "cvae" else None, "condition_names": cond_names,
           "family": family}
     trainer = Trainer(model, images, cond, TrainConfig(epochs=epochs, lr=DEFAULT_LR[kind], seed=0), out=full,
                       dataset=ds)
@@ -87,7 +112,7 @@ def train(name: str, epochs_scale: float) -> None:
         elif event.kind == "warning":
             print(f"{name}: warning: {event.message}", flush=True)
     ckpt = load_checkpoint(full)
-    save_checkpoint(MODELS / f"{name}.safetensors", ckpt.model, dataset=ckpt.dataset, history=ckpt.history,
+    save_checkpoint(models / f"{name}.safetensors", ckpt.model, dataset=ckpt.dataset, history=ckpt.history,
                     train_state={"step": trainer.step, "epoch": epochs, "seed": 0}, dtype=torch.float16)
     full.unlink()
     previous_path(full).unlink(missing_ok=True)
@@ -104,11 +129,14 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--only", nargs="*", choices=list(BUNDLE))
     p.add_argument("--epochs-scale", type=float, default=1.0)
+    p.add_argument("--models-dir", type=Path, default=MODELS,
+                   help="train into this folder instead (copy the files into resources/models/ afterwards)")
     args = p.parse_args()
-    MODELS.mkdir(parents=True, exist_ok=True)
+    args.models_dir.mkdir(parents=True, exist_ok=True)
     write_idx_subset()
+    write_emoji_subset()
     for name in args.only or BUNDLE:
-        train(name, args.epochs_scale)
+        train(name, args.epochs_scale, args.models_dir)
     write_index()
 
 
