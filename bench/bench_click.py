@@ -24,8 +24,8 @@ import torch
 
 from bench.contention import CONDITIONS, condition
 from bench.machine import describe_machine, summary, write_results
-from latent_atlas.models.checkpoints.checkpoint import save_checkpoint
 from latent_atlas.models.bundled_files import resource_path
+from latent_atlas.models.checkpoints.checkpoint import save_checkpoint
 from latent_atlas.models.config import VAEConfig
 from latent_atlas.models.data import load_dataset
 from latent_atlas.models.registry import build_model

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import torch
 
@@ -59,7 +60,7 @@ def main(argv=None) -> int:
     except (LatentAtlasError, ValueError) as e:
         print(f"emoji_arithmetic: {str(e).splitlines()[0]}", file=sys.stderr)
         return 1
-    record = json.loads(open(f"{args.classifier[:-len('.safetensors')]}.json").read())
+    record = json.loads(Path(args.classifier).with_suffix(".json").read_text())
     print(f"reader: {args.classifier} (held-out tone accuracy {record.get('tone_accuracy')}, "
           f"person {record.get('person_accuracy')})\n")
     for f, r in reports.items():

@@ -21,7 +21,12 @@ from latent_atlas.models.data import load_dataset
 from latent_atlas.models.data.emoji_catalogue import PERSONS, TONES
 from latent_atlas.models.quality.classifier import save_classifier
 from latent_atlas.models.quality.emoji_classifier import (
-    EMOJI_CLASSIFIER_PATH, FILE_FORMAT, EmojiClassifier, label_indices, read_emoji)
+    EMOJI_CLASSIFIER_PATH,
+    FILE_FORMAT,
+    EmojiClassifier,
+    label_indices,
+    read_emoji,
+)
 
 MIN_TONE_ACCURACY = 0.9
 

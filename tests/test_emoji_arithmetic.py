@@ -11,7 +11,11 @@ from latent_atlas.models.data.emoji_catalogue import PERSONS, TONES
 from latent_atlas.models.data.emoji_subset import read_subset
 from latent_atlas.models.model_factory import make_model_config
 from latent_atlas.models.quality.emoji_arithmetic import (
-    EDIT_TONES, emoji_arithmetic, gender_pairs, tone_pairs)
+    EDIT_TONES,
+    emoji_arithmetic,
+    gender_pairs,
+    tone_pairs,
+)
 from latent_atlas.models.quality.emoji_classifier import load_emoji_classifier, read_emoji
 from latent_atlas.models.registry import build_model
 

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from latent_atlas.models.data import emoji, load_dataset
-from latent_atlas.models.data.emoji_subset import RECORD, SHEET, SUBSET_DIR, SUBSET_SIZE, pick_rows, read_subset
+from latent_atlas.models.data.emoji_subset import (
+    RECORD,
+    SHEET,
+    SUBSET_DIR,
+    SUBSET_SIZE,
+    pick_rows,
+    read_subset,
+)
 from latent_atlas.models.errors import DatasetError
 
 INSTALLED = emoji.DEFAULT_FONT.is_file() and emoji.DEFAULT_TEST_FILE.is_file()

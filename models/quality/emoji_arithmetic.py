@@ -83,7 +83,7 @@ def _shares(decoded, target_rows, real_feats, reader, want: int, attr: str) -> d
     read = (tones if attr == "tone" else persons) == want
     d = ((feats[:, None, :] - real_feats[None, :, :]) ** 2).sum(-1)            # (n, n): decode x real target
     right = d.argmin(1) == np.arange(len(target_rows))
-    return {"read": float(read.mean()), "right_base": float(right.mean()), "n": int(len(target_rows))}
+    return {"read": float(read.mean()), "right_base": float(right.mean()), "n": len(target_rows)}
 
 
 def _edit_report(model, train, test, train_pairs, test_pairs, reader, want, attr, z_train, z_test, cond_test, g):
