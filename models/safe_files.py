@@ -29,13 +29,18 @@ def shown(path) -> str:
     return text if len(text) <= MAX_SHOWN_PATH else f"{text[:80]}…{text[-100:]}"
 
 
+def _a(what: str) -> str:
+    """'a session file', 'an attribute table', 'an IDX file'."""
+    return f"{'an' if what[:1].lower() in 'aeiou' else 'a'} {what}"
+
+
 def check_path_text(path, error: type[LatentAtlasError] = LatentAtlasError, what: str = "file") -> Path:
     """A Path, or `error` for what the OS would refuse with ENAMETOOLONG or a NUL byte."""
     text = os.fspath(path)
     if not isinstance(text, str):
         text = os.fsdecode(text)
     if "\x00" in text:
-        raise error(f"{shown(text)!r}: a {what} path cannot hold a NUL character")
+        raise error(f"{shown(text)!r}: {_a(what)} path cannot hold a NUL character")
     if len(text) > MAX_PATH_CHARS or any(len(part) > MAX_NAME_CHARS for part in text.split(os.sep)):
         raise error(f"{shown(text)}: the {what} path is too long ({len(text):,} characters; at most "
                     f"{MAX_PATH_CHARS} in all and {MAX_NAME_CHARS} per folder or file name)")
@@ -57,11 +62,37 @@ def regular_file_size(path, error: type[LatentAtlasError] = LatentAtlasError, wh
 
 def _check_mode(path: Path, mode: int, error, what: str) -> None:
     if stat.S_ISDIR(mode):
-        raise error(f"{shown(path)} is a folder, not a {what}")
+        raise error(f"{shown(path)} is a folder, not {_a(what)}")
     if not stat.S_ISREG(mode):
-        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode)
-                or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-        raise error(f"{shown(path)} is {kind}, not a {what}: only regular files are read")
+        raise error(f"{shown(path)} is {kind_of(mode)}, not {_a(what)}: only regular files are read")
+
+
+def kind_of(mode: int) -> str:
+    """What a file that is not a regular file is, in words: 'a named pipe (FIFO)', 'a device', ..."""
+    return ("a regular file" if stat.S_ISREG(mode) else "a folder" if stat.S_ISDIR(mode)
+            else "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode)
+            or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+
+
+def open_regular(path, error: type[LatentAtlasError] = LatentAtlasError, what: str = "file"):
+    """A binary file object for reading a regular file, or `error`; the one way loaders open a file.
+
+    os.stat refuses folders, devices and FIFOs before anything is opened; the open itself is non-blocking
+    (a FIFO swapped in after the stat would block a plain open() forever with no writer) and fstat checks
+    what was really opened. Callers that read a whole file use read_capped; streaming readers (IDX, images)
+    take this and bound their own reads."""
+    path = check_path_text(path, error, what)
+    regular_file_size(path, error, what)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as e:
+        raise error(f"{shown(path)}: cannot read it ({e.strerror or e})") from None
+    try:
+        _check_mode(path, os.fstat(fd).st_mode, error, what)     # swapped for a FIFO after the stat?
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")           # O_NONBLOCK changes nothing for a regular file's reads
 
 
 def read_capped(path, cap: int, error: type[LatentAtlasError] = LatentAtlasError, what: str = "file") -> bytes:
@@ -69,28 +100,22 @@ def read_capped(path, cap: int, error: type[LatentAtlasError] = LatentAtlasError
     path = check_path_text(path, error, what)
     size = regular_file_size(path, error, what)
     if size == 0:
-        raise error(f"{shown(path)} is empty, not a {what}")
+        raise error(f"{shown(path)} is empty, not {_a(what)}")
     if size > cap:
-        raise error(f"{shown(path)} is {size:,} bytes, over the {cap:,} byte limit for a {what}")
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except OSError as e:
-        raise error(f"{shown(path)}: cannot read it ({e.strerror or e})") from None
-    try:
-        _check_mode(path, os.fstat(fd).st_mode, error, what)     # swapped for a FIFO after the stat?
-        chunks, total = [], 0
-        while total <= cap:
-            block = os.read(fd, min(1 << 20, cap + 1 - total))
-            if not block:
-                break
-            chunks.append(block)
-            total += len(block)
-    except OSError as e:
-        raise error(f"{shown(path)}: cannot read it ({e.strerror or e})") from None
-    finally:
-        os.close(fd)
+        raise error(f"{shown(path)} is {size:,} bytes, over the {cap:,} byte limit for {_a(what)}")
+    chunks, total = [], 0
+    with open_regular(path, error, what) as f:
+        try:
+            while total <= cap:          # in blocks: read(cap + 1) would allocate the whole cap at once
+                block = f.read(min(1 << 20, cap + 1 - total))
+                if not block:
+                    break
+                chunks.append(block)
+                total += len(block)
+        except OSError as e:
+            raise error(f"{shown(path)}: cannot read it ({e.strerror or e})") from None
     if total > cap:
-        raise error(f"{shown(path)} grew past the {cap:,} byte limit for a {what} while it was read")
+        raise error(f"{shown(path)} grew past the {cap:,} byte limit for {_a(what)} while it was read")
     return b"".join(chunks)
 
 
@@ -109,13 +134,13 @@ def parse_json(data: bytes, path, error: type[LatentAtlasError] = LatentAtlasErr
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise error(f"{shown(path)}: not a {what} (not UTF-8 text)") from None
+        raise error(f"{shown(path)}: not {_a(what)} (not UTF-8 text)") from None
     try:
         return json.loads(text, parse_constant=_refuse_constant, parse_int=_capped_int)
     except RecursionError:
-        raise error(f"{shown(path)}: not a {what} (its JSON is nested too deeply)") from None
+        raise error(f"{shown(path)}: not {_a(what)} (its JSON is nested too deeply)") from None
     except ValueError as e:                 # JSONDecodeError and what the hooks refuse
-        raise error(f"{shown(path)}: not a {what} (invalid JSON: {str(e)[:160]})") from None
+        raise error(f"{shown(path)}: not {_a(what)} (invalid JSON: {str(e)[:160]})") from None
 
 
 def read_json(path, cap: int, error: type[LatentAtlasError] = LatentAtlasError, what: str = "file"):

@@ -183,4 +183,4 @@ def test_a_named_pipe_is_skipped_without_blocking(tmp_path):
     noise(8, 8).save(tmp_path / "real.png")
     os.mkfifo(tmp_path / "pipe.png")                                       # opening it to read would block
     data = load_image_folder(tmp_path, image_size=8)
-    assert data.skipped == [("pipe.png", "not a regular file")] and len(data) == 1
+    assert data.skipped == [("pipe.png", "a named pipe (FIFO), not a regular file")] and len(data) == 1

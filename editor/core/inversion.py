@@ -18,6 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from latent_atlas.editor.core.loaded_model import Cancelled
 from latent_atlas.models.errors import LatentAtlasError
+from latent_atlas.models.safe_files import open_regular
 
 MAX_PIXELS = 100_000_000      # refuse decompression bombs (PIL warns at 89 M)
 MIN_SIDE_SHARE = 4            # an image side under 1/4 of the model's is refused
@@ -30,8 +31,8 @@ class ImageFileError(LatentAtlasError):
 
 def is_image_file(path: str | Path) -> bool:
     """True when PIL recognises the file as an image (by its bytes, never its extension)."""
-    try:
-        with Image.open(path) as img:
+    try:   # open_regular first: PIL would wait forever on a dropped FIFO
+        with open_regular(path, ImageFileError, "image file") as f, Image.open(f) as img:
             img.verify()
         return True
     except Exception:   # noqa: BLE001 - any failure means "not an image we can read"
@@ -50,8 +51,8 @@ def read_image_noted(path: str | Path, image_shape: tuple[int, int, int]) -> tup
     than a quarter of the model's side on either axis is refused: nothing of it would survive."""
     path = Path(path)
     c, h, w = image_shape
-    try:
-        with Image.open(path) as img:
+    try:   # a FIFO (PIL would wait on it forever), a device or a folder: refused before it is read
+        with open_regular(path, ImageFileError, "image file") as f, Image.open(f) as img:
             if img.width * img.height > MAX_PIXELS:
                 raise ImageFileError(f"{path}: image of {img.width}x{img.height} pixels is too large "
                                      f"(more than {MAX_PIXELS:,})")
@@ -66,8 +67,6 @@ def read_image_noted(path: str | Path, image_shape: tuple[int, int, int]) -> tup
             arr = np.asarray(img, np.uint8)
     except ImageFileError:
         raise
-    except FileNotFoundError:
-        raise ImageFileError(f"{path}: no such file") from None
     except UnidentifiedImageError:
         raise ImageFileError(f"{path}: not an image file PIL can read (PNG, JPEG, BMP, GIF, ...)") from None
     except (OSError, ValueError, Image.DecompressionBombError) as e:

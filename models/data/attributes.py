@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import csv
 import re
-import stat
 from pathlib import Path
 
 import numpy as np
 
 from latent_atlas.models.errors import DatasetError
+from latent_atlas.models.safe_files import read_capped
 
 MAX_TABLE_BYTES = 200 * 2**20   # CelebA's table is 26 MB; a bigger file is not an attribute table
 MAX_ATTRIBUTES = 1000           # CelebA has 40 columns; a checkpoint's dataset description holds the names
@@ -111,20 +111,8 @@ def match_attributes(table_path: str | Path, image_names: list[str], folder_file
 
 
 def _read_lines(path: Path) -> list[str]:
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):   # opening a FIFO to read would block
-            raise DatasetError(f"{path}: not a regular file")
-        size = info.st_size
-        if size > MAX_TABLE_BYTES:
-            raise DatasetError(f"{path}: {size:,} bytes is too large for an attribute table "
-                               f"(limit {MAX_TABLE_BYTES:,})")
-        with open(path, "rb") as f:
-            data = f.read(MAX_TABLE_BYTES + 1)   # the file may grow between stat and read
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read attribute table ({exc.strerror or exc})") from exc
-    if len(data) > MAX_TABLE_BYTES:
-        raise DatasetError(f"{path}: too large for an attribute table (limit {MAX_TABLE_BYTES:,} bytes)")
+    # a FIFO, a device or a folder is refused before it is opened; at most the cap plus one byte is read
+    data = read_capped(path, MAX_TABLE_BYTES, DatasetError, "attribute table")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import stat
 import struct
 import zlib
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 
 from latent_atlas.models.data.image_data import ImageData
 from latent_atlas.models.errors import DatasetError
+from latent_atlas.models.safe_files import open_regular
 
 GZIP_MAGIC = b"\x1f\x8b"
 UBYTE = 0x08
@@ -37,9 +37,7 @@ def read_idx(path: str | Path, ndim: int) -> np.ndarray:
     """The uint8 array in an IDX file with `ndim` dimensions; DatasetError naming the file otherwise."""
     path = Path(path)
     try:
-        if not stat.S_ISREG(path.stat().st_mode):   # opening a FIFO to read would block
-            raise DatasetError(f"{path}: not a regular file")
-        with open(path, "rb") as raw:
+        with open_regular(path, DatasetError, "IDX file") as raw:   # a FIFO, device or folder: refused
             is_gzip = raw.read(2) == GZIP_MAGIC
             size_on_disk = os.fstat(raw.fileno()).st_size
             raw.seek(0)
@@ -113,17 +111,20 @@ def _read_capped(stream, cap: int) -> bytearray:
 
 
 def find_idx_file(folder: Path, prefix: str, kind: str, ndim: int) -> Path | None:
-    """train-images-idx3-ubyte(.gz) or the older train-images.idx3-ubyte(.gz) spelling, if present."""
+    """train-images-idx3-ubyte(.gz) or the older train-images.idx3-ubyte(.gz) spelling, if present.
+
+    Whatever the name is (a FIFO, a link to /dev/zero, a folder) is returned for read_idx to refuse by
+    name; skipping it would report the file as missing."""
     for sep in ("-", "."):
         for ext in ("", ".gz"):
             candidate = folder / f"{prefix}-{kind}{sep}idx{ndim}-ubyte{ext}"
-            if candidate.is_file():
+            if os.path.lexists(candidate):
                 return candidate
     return None
 
 
 def has_idx_files(folder: Path) -> bool:
-    """Whether the folder holds IDX image files of either split."""
+    """Whether the folder holds IDX image files of either split (by name: read_idx checks what they are)."""
     return any(find_idx_file(folder, p, "images", 3) for p in SPLIT_PREFIX.values())
 
 

@@ -34,6 +34,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from latent_atlas.models.data.attributes import match_attributes
 from latent_atlas.models.data.image_data import ImageData, convert_channels, square_resize
 from latent_atlas.models.errors import DatasetError
+from latent_atlas.models.safe_files import kind_of, open_regular
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 MAX_DEPTH = 32            # folders below a class folder; deeper ones are listed as skipped
@@ -186,14 +187,15 @@ def read_image(path: Path, size: int) -> tuple[Image.Image, bool]:
     except OSError as exc:
         raise BadImage(f"cannot open ({exc.strerror or exc})") from exc
     if not stat.S_ISREG(info.st_mode):   # reading a FIFO or a device named x.png would block forever
-        raise BadImage("not a regular file")
+        raise BadImage(f"{kind_of(info.st_mode)}, not a regular file")
     if info.st_size == 0:
         raise BadImage("empty file (0 bytes)")
     with warnings.catch_warnings():
         # PIL only warns between 1x and 2x its pixel limit; we refuse the file ourselves, naming its size
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as im:
+            # open_regular: a FIFO swapped in after the stat above is refused, not waited on
+            with open_regular(path, BadImage, "image") as f, Image.open(f) as im:
                 w, h = im.size
                 limit = Image.MAX_IMAGE_PIXELS
                 if limit and w * h > limit:

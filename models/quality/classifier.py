@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -14,11 +15,13 @@ from torch import nn
 from latent_atlas.models.bundled_files import resource_path
 from latent_atlas.models.checkpoints.atomic_io import atomic_write, atomic_write_bytes
 from latent_atlas.models.errors import CheckpointError
+from latent_atlas.models.safe_files import open_regular, read_json, regular_file_size
 
 CLASSIFIER_PATH = resource_path("classifier", "fashion_classifier.safetensors")
 FORMAT_VERSION = 1
 IMAGE_SHAPE = (1, 28, 28)
 FEATURE_DIM = 128
+MAX_RECORD_BYTES = 1 << 20    # the record is a few hundred bytes of JSON
 
 
 class FashionClassifier(nn.Module):
@@ -46,7 +49,7 @@ class FashionClassifier(nn.Module):
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path, CheckpointError, "classifier file") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -78,12 +81,10 @@ def load_classifier(path: str | Path = CLASSIFIER_PATH, network=None, what: str 
 
     path = Path(path)
     record_path = info_path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise CheckpointError(f"{path}: classifier not found; build it with `python scripts/train_classifier.py`")
-    try:
-        record = json.loads(record_path.read_text())
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{record_path}: cannot read the classifier's record ({e})") from None
+    regular_file_size(path, CheckpointError, "classifier file")        # a FIFO, device or folder: refused
+    record = read_json(record_path, MAX_RECORD_BYTES, CheckpointError, "classifier record")
     if not isinstance(record, dict) or record.get("version") != FORMAT_VERSION:
         raise CheckpointError(f"{record_path}: unsupported classifier record version "
                               f"{record.get('version') if isinstance(record, dict) else record!r}")
@@ -100,4 +101,4 @@ def load_classifier(path: str | Path = CLASSIFIER_PATH, network=None, what: str 
 
 
 def classifier_record(path: str | Path = CLASSIFIER_PATH) -> dict:
-    return json.loads(info_path(Path(path)).read_text())
+    return read_json(info_path(Path(path)), MAX_RECORD_BYTES, CheckpointError, "classifier record")
