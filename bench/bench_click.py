@@ -66,11 +66,12 @@ def bare_decode_ms(path: Path, n: int) -> list[float]:
 
     model = load_checkpoint(path).model
     z = torch.randn(n, model.latent_dim)
+    c = torch.zeros(1, model.cond_dim) if model.cond_dim else None      # a CVAE decodes with a condition
     out = []
     with torch.inference_mode():
         for i in range(n):
             t0 = time.perf_counter()
-            model.decode(z[i:i + 1])
+            model.decode(z[i:i + 1], c)
             out.append((time.perf_counter() - t0) * 1000)
     return out
 

@@ -111,12 +111,21 @@ def train(name: str, epochs_scale: float, models: Path = MODELS) -> None:
             print(f"{name}: epoch {event.epoch}/{epochs} {time.time() - t0:.0f}s {terms}", flush=True)
         elif event.kind == "warning":
             print(f"{name}: warning: {event.message}", flush=True)
+    finish(name, full, models)
+    print(f"{name}: saved in {time.time() - t0:.0f}s", flush=True)
+
+
+def finish(name: str, full: Path, models: Path = MODELS) -> None:
+    """The slim bundled file (float16 weights, no optimiser state) from a run's full checkpoint: at the end of
+    train(), or (`--finish NAME FULL`) from the last checkpoint of a run stopped early, which records the epoch
+    it reached."""
     ckpt = load_checkpoint(full)
+    state = ckpt.train_state
     save_checkpoint(models / f"{name}.safetensors", ckpt.model, dataset=ckpt.dataset, history=ckpt.history,
-                    train_state={"step": trainer.step, "epoch": epochs, "seed": 0}, dtype=torch.float16)
+                    train_state={"step": int(state.get("step", 0)), "epoch": int(state.get("epoch", 0)), "seed": 0},
+                    dtype=torch.float16)
     full.unlink()
     previous_path(full).unlink(missing_ok=True)
-    print(f"{name}: saved in {time.time() - t0:.0f}s", flush=True)
 
 
 def write_index() -> None:
@@ -131,8 +140,14 @@ def main() -> None:
     p.add_argument("--epochs-scale", type=float, default=1.0)
     p.add_argument("--models-dir", type=Path, default=MODELS,
                    help="train into this folder instead (copy the files into resources/models/ afterwards)")
+    p.add_argument("--finish", nargs=2, metavar=("NAME", "FULL"), help="only save NAME's bundled file from the "
+                   "full checkpoint FULL of a run that was stopped early (the epoch it reached is recorded)")
     args = p.parse_args()
     args.models_dir.mkdir(parents=True, exist_ok=True)
+    if args.finish:
+        finish(args.finish[0], Path(args.finish[1]), args.models_dir)
+        write_index()
+        return
     write_idx_subset()
     write_emoji_subset()
     for name in args.only or BUNDLE:
