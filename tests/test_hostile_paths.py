@@ -211,3 +211,33 @@ def test_the_training_tab_does_not_resume_on_a_recorded_root(qtbot, rooted_check
     run = training_setup.prepare_run(replace(form, dataset="digits"))
     assert loaded_specs == ["digits"] and run.trainer is not None
     panel.shutdown()
+
+
+def test_a_warm_start_from_the_map_cache_shows_the_same_data_notice(qtbot, window, rooted_checkpoint, monkeypatch):
+    """The second open reads the map from the start-up cache (no data loaded, no map drawn again); the
+    refusal of the recorded '/' was lost there, so the notice and 'Choose data folder…' did not come."""
+    from latent_atlas.editor.app import show_cached_map
+    from latent_atlas.editor.core import loaded_model
+    from tests.editor_helpers import open_and_wait
+
+    window.controller.use_map_cache = True                # as the editor's start-up sets it
+    window.controller.map_limit = 200
+    cold = open_and_wait(qtbot, window, rooted_checkpoint)
+    notice = window.data_notice
+    assert cold.data_refused and notice.isVisible() and "filesystem root" in notice.label.text()
+    notice.show_reason(None)                              # so that the warm start has to show it again
+    assert not notice.isVisible()
+
+    cached = show_cached_map(window, str(rooted_checkpoint))
+    assert cached is not None and "filesystem root" in cached.data_refused
+
+    def no_cold_load(*args, **kwargs):
+        raise AssertionError("the warm start drew its map again")
+    monkeypatch.setattr(loaded_model, "_prepare", no_cold_load)
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=60_000):
+        window.controller.open(str(rooted_checkpoint), cached=cached)
+    warm = window.state.loaded
+    assert warm is not cold and warm.data_refused == cold.data_refused
+    assert notice.isVisible() and "filesystem root" in notice.label.text()
+    assert notice.button.text() == "Choose data folder…"
+    assert [w for w in warm.warnings if "prior samples" in w] == [w for w in cold.warnings if "prior samples" in w]

@@ -139,9 +139,7 @@ def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, map_
                      else (None, None))
     loaded = _prepare(path, ckpt, data, device, map_split, projection, progress, should_stop)
     if refused is not None and data is None:
-        loaded.data_refused = refused
-        loaded.warnings = [f"the map shows prior samples, not data: {refused}"] + [
-            w for w in loaded.warnings if "is not available" not in w]
+        _note_refused(loaded, refused)
     if use_cache:
         _write_cache(loaded, map_cache, map_split, map_limit)
     return loaded
@@ -157,7 +155,16 @@ def _from_cache(path, ckpt, device, cached) -> LoadedModel:
         loaded.condition_names = [f"condition {i}" for i in range(ckpt.model.cond_dim)]
     loaded.__dict__["sha256"] = cached.sha256     # hashed by the warm start already: not read twice
     project(loaded, cached.projection)
+    if cached.data_refused:              # the cached map is the prior samples a cold start drew instead
+        _note_refused(loaded, cached.data_refused)
     return loaded
+
+
+def _note_refused(loaded: LoadedModel, refused: str) -> None:
+    """The reason the recorded data was not loaded, for the notice above the map and the status line."""
+    loaded.data_refused = refused
+    loaded.warnings = [f"the map shows prior samples, not data: {refused}"] + [
+        w for w in loaded.warnings if "is not available" not in w]
 
 
 def _write_cache(loaded: LoadedModel, map_cache, split: str, limit: int) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"          # 2: the data_refused reason (a version-1 map of refused data would hide it)
 MAX_FILE_BYTES = 200 << 20
 MAX_FOLDER_BYTES = 600 << 20
 MAX_NAMES = 10_000
@@ -54,6 +54,7 @@ class CachedMap:
     source_note: str
     projection: str
     title: str
+    data_refused: str | None = None   # why the recorded data was not loaded: the warm start says it too
 
 
 def read_cached(sha256: str, split: str, limit: int, projection: str) -> CachedMap | None:
@@ -114,7 +115,7 @@ def _checked(data: bytes, sha256: str, projection: str) -> CachedMap:
     return CachedMap(sha256, images, latents, embedding, first, start, optional["logvars"], labels,
                      names["label_names"], optional["conditions"], names["condition_names"],
                      optional["attributes"], names["attribute_names"], _text(info.get("source_note", "")),
-                     projection, _text(info.get("title", "")))
+                     projection, _text(info.get("title", "")), _text(info.get("data_refused", "")) or None)
 
 
 def _names(value) -> list[str]:
@@ -149,7 +150,7 @@ def write_cached(loaded, sha256: str, split: str, limit: int, first_image: np.nd
     info = {"sha256": sha256, "projection": projection, "start_index": int(loaded.start_index),
             "label_names": list(loaded.label_names), "condition_names": list(loaded.condition_names),
             "attribute_names": list(loaded.attribute_names), "source_note": loaded.source_note,
-            "title": f"{projection.upper()} of {loaded.source_note}"}
+            "title": f"{projection.upper()} of {loaded.source_note}", "data_refused": loaded.data_refused or ""}
     data = save(arrays, metadata={"version": CACHE_VERSION, "info": json.dumps(info)})
     if len(data) > MAX_FILE_BYTES:
         return None
