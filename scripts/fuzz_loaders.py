@@ -9,7 +9,11 @@ reproducer files under --failures (default /tmp/latent_atlas_fuzz) with the trac
 Targets: models.checkpoint.load_checkpoint (byte flips, truncations, header JSON edits, metadata values),
 models.data.idx.read_idx, models.data.attributes.read_attribute_table, and the image-folder loader on mutated
 PNG / JPEG / GIF / BMP bytes. The schema doors (recipes, sessions, vector files, checkpoint metadata) are fuzzed
-structurally with hypothesis by scripts/fuzz_schemas.py.
+structurally with hypothesis by scripts/fuzz_schemas.py; `--schemas` runs that fuzz after this one (its own
+code, called from here), so one command covers every kind:
+
+    python scripts/fuzz_loaders.py --total 12000 --schemas          # + 1,300 structural inputs per schema
+    python scripts/fuzz_loaders.py --total 0 --schemas 200           # the schema fuzz alone, 200 per schema
 """
 from __future__ import annotations
 
@@ -384,6 +388,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--failures", type=Path, default=Path("/tmp/latent_atlas_fuzz"))
     p.add_argument("--target", action="append", choices=list(TARGETS), help="only these targets")
+    p.add_argument("--schemas", type=int, nargs="?", const=1300, default=0, metavar="PER_KIND",
+                   help="then the hypothesis fuzz of scripts/fuzz_schemas.py, PER_KIND inputs per schema (1300)")
     args = p.parse_args(argv)
     start = time.perf_counter()
     report = run_fuzz(args.total, args.seed, args.failures, args.target)
@@ -394,7 +400,23 @@ def main(argv=None) -> int:
           f"{len(report.failures)} failures")
     for repro in report.failures:
         print(f"FAILURE {repro} (traceback in {repro}.txt)")
-    return 1 if report.failures else 0
+    schema_failures = _schema_fuzz(args.schemas, args.seed) if args.schemas else 0
+    return 1 if report.failures or schema_failures else 0
+
+
+def _schema_fuzz(per_kind: int, seed: int) -> int:
+    """Runs scripts/fuzz_schemas.py's fuzz (imported from beside this file); returns its failure count."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fuzz_schemas", Path(__file__).with_name("fuzz_schemas.py"))
+    schemas = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(schemas)
+    start = time.perf_counter()
+    results = schemas.run(per_kind, seed)
+    total = sum(s["inputs"] for s in results.values())
+    failures = sum(len(s["failures"]) for s in results.values())
+    print(f"schemas     {total:6d} inputs in {time.perf_counter() - start:.0f} s, {failures} failures")
+    return failures
 
 
 if __name__ == "__main__":
