@@ -104,7 +104,8 @@ def test_a_score_on_the_bundled_fashion_vae_matches_a_direct_one(qtbot, window):
     with qtbot.waitSignal(box.scored, timeout=60_000) as got:
         box.score_button.click()
     shown = got.args[0]
-    direct = vs.score_vector(loaded, name, window.state.edits[0].vector, "Trouser", walked=40)
+    vector = next(e.vector for e in window.state.edits if e.name == name)    # after the shipped vectors
+    direct = vs.score_vector(loaded, name, vector, "Trouser", walked=40)
     assert shown.score == direct.score and shown.step == direct.step
     assert shown.score.n == 40 and shown.score.hit_rate > shown.score.hit_rate_before + 0.3
     text = box.score_label.text()
