@@ -39,3 +39,8 @@ def test_every_resource_file_is_package_data():
 def test_the_console_script_and_the_package_entry_agree():
     assert PYPROJECT["project"]["scripts"] == {"latent-atlas": "latent_atlas.main:main"}
     assert (ROOT / "__main__.py").read_text().count("from latent_atlas.main import main") == 1
+
+
+def test_the_bundled_resources_stay_under_25_mb():
+    total = sum(p.stat().st_size for p in (ROOT / "resources").rglob("*") if p.is_file())
+    assert total < 25 * 10**6, f"resources/ holds {total / 1e6:.1f} MB"
