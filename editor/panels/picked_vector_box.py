@@ -26,6 +26,18 @@ class NoteLabel(PlainLabel):
     def setText(self, text: str) -> None:
         super().setText(text)
         self.setVisible(bool(text))
+        self._fit_height()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        # the tab's page lays out by minimum heights (attribute_panel.FixedHeightsLayout), so a wrapped note
+        # asks for the height its lines need at its width
+        h = self.heightForWidth(max(self.width(), 50))
+        if h > 0 and h != self.minimumHeight():
+            self.setMinimumHeight(h)
 
 
 class PickedVectorBox(QGroupBox):
