@@ -82,7 +82,7 @@ def test_a_tiny_cvae_gets_every_part_of_the_report(data, reader):
     kind, config = make_model_config("cvae", (3, 64, 64), latent_dim=4, width=4, hidden=16, cond_dim=8,
                                      condition="attributes")
     torch.manual_seed(0)
-    report = emoji_arithmetic(build_model(kind, config).eval(), data, data, reader)
+    report = emoji_arithmetic(build_model(kind, config).eval(), data, data, reader, per_tone=16)
     assert set(report["tone"]) == set(EDIT_TONES)
     for entry in report["tone"].values():
         for method in ("edit", "no edit", "random", "condition edit"):

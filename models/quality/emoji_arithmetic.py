@@ -134,7 +134,7 @@ def conditional_tone_accuracy(model, test, reader, per_tone: int = 200, seed: in
     return out
 
 
-def emoji_arithmetic(model, train, test, reader, seed: int = 0) -> dict:
+def emoji_arithmetic(model, train, test, reader, seed: int = 0, per_tone: int = 200) -> dict:
     """The full report (see the module's docstring); needs a model with an encoder and the emoji split pair."""
     if not getattr(model, "has_encoder", True) or model.kind == "gan":
         raise ValueError("the emoji arithmetic needs a model with an encoder (a VAE or CVAE)")
@@ -154,7 +154,7 @@ def emoji_arithmetic(model, train, test, reader, seed: int = 0) -> dict:
     report["man->woman"] = _edit_report(model, train, test, gender_pairs(train), gender_pairs(test), reader,
                                         PERSONS.index("woman"), "person", z_train, z_test, cond_test, g)
     if model.cond_dim:
-        report["conditional tone accuracy"] = conditional_tone_accuracy(model, test, reader, seed=seed)
+        report["conditional tone accuracy"] = conditional_tone_accuracy(model, test, reader, per_tone, seed)
     report["summary"] = summarise(report)
     return report
 
