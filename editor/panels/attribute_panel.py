@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from latent_atlas.editor.core import attributes as attrs
 from latent_atlas.editor.core.state import EditorState
-from latent_atlas.editor.panels.attribute_row import AttributeRow
+from latent_atlas.editor.panels.attribute_row import AttributeRow, more_rows_text, names_to_show
 from latent_atlas.editor.panels.cosine_table import CosineTable
 from latent_atlas.editor.panels.directions_section import DirectionsSection
 from latent_atlas.editor.panels.group_picker import GroupPicker
@@ -76,6 +76,7 @@ class AttributePanel(QWidget):
         self.errors: list[str] = []
         self._strip_id = 0
         self._cosine_key = None
+        self._show_all = False       # the user asked for every row of a long list
         self._build()
         state.events.model_changed.connect(self._on_state_model_changed)
         state.events.latent_changed.connect(self._on_state_latent_changed)
@@ -103,6 +104,10 @@ class AttributePanel(QWidget):
         self.empty_label = PlainLabel("No vectors yet: pick an attribute and click “Add vector”.")
         self.empty_label.setStyleSheet("color: #888888;")
         self.rows_layout.addWidget(self.empty_label)
+        self.more_rows = QPushButton("")              # a long list builds SHOWN_ROWS rows until asked for all
+        self.more_rows.clicked.connect(self._show_all_rows)
+        self.more_rows.hide()
+        self.rows_layout.addWidget(self.more_rows)
         self.rows_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -266,7 +271,7 @@ class AttributePanel(QWidget):
         return {"picked": self.selected}
 
     def restore_panel_state(self, saved: dict) -> None:
-        if isinstance(saved, dict) and isinstance(saved.get("picked"), str) and saved["picked"] in self.rows:
+        if isinstance(saved, dict) and isinstance(saved.get("picked"), str) and saved["picked"] in {e.name for e in self._state.edits}:
             self.select_vector(saved["picked"])
 
     # -- following the state ------------------------------------------------------------------------------
@@ -281,6 +286,7 @@ class AttributePanel(QWidget):
         self.picked_box.model_changed(loaded)
         self.save_into_button.setEnabled(not attrs.is_bundled(loaded.path) and not loaded.is_module)
         self.setEnabled(True)      # the state brought this model's own vectors (or its checkpoint's)
+        self._show_all = False
         self._sync_rows()
 
     def _on_state_latent_changed(self, state: EditorState) -> None:
@@ -293,7 +299,11 @@ class AttributePanel(QWidget):
             row = self.rows.pop(name)
             self.rows_layout.removeWidget(row)
             row.deleteLater()
-        for name, edit in edits.items():
+        if self.selected not in edits:
+            self.selected = next(reversed(edits), None)
+        shown = names_to_show(list(edits), self.selected, self._show_all)
+        for name in shown:
+            edit = edits[name]
             row = self.rows.get(name)
             if row is None:
                 row = self.rows[name] = AttributeRow(name, edit.description, edit.weight)
@@ -301,11 +311,11 @@ class AttributePanel(QWidget):
                 row.remove_requested.connect(self.remove_vector)
                 row.picked.connect(self.select_vector)
                 row.drag_finished.connect(self.drag_finished)
-                self.rows_layout.insertWidget(self.rows_layout.count() - 1, row)
+                self.rows_layout.insertWidget(self.rows_layout.indexOf(self.more_rows), row)
             row.set_weight(edit.weight)
             row.set_description(edit.description)
-        if self.selected not in edits:
-            self.selected = next(reversed(edits), None)
+        self.more_rows.setText(more_rows_text(len(self.rows), len(edits)))
+        self.more_rows.setVisible(len(self.rows) < len(edits))
         for name, row in self.rows.items():
             row.pick.blockSignals(True)
             row.pick.setChecked(name == self.selected)
@@ -319,6 +329,15 @@ class AttributePanel(QWidget):
         if key != self._cosine_key:
             self._cosine_key = key
             self.cosines.set_vectors([e.name for e in self._state.edits], [e.vector for e in self._state.edits])
+
+    def _show_all_rows(self) -> None:
+        """Every row, in order (the picked row was built out of order while the list was cut)."""
+        self._show_all = True
+        for row in self.rows.values():
+            self.rows_layout.removeWidget(row)
+            row.deleteLater()
+        self.rows.clear()
+        self._sync_rows()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
