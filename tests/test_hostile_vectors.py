@@ -14,6 +14,7 @@ import torch
 
 from latent_atlas.editor.core import attributes as attrs
 from latent_atlas.editor.panels.attribute_panel import AttributePanel
+from latent_atlas.editor.panels.attribute_row import SHOWN_ROWS
 from latent_atlas.editor.panels.cosine_table import MAX_TABLE_VECTORS
 from latent_atlas.models.checkpoints.checkpoint import load_checkpoint, save_checkpoint
 from latent_atlas.models.errors import CheckpointError
@@ -145,7 +146,8 @@ def test_300_stored_vectors_open_in_seconds_and_show_names_as_text(qtbot, window
     start = time.perf_counter()
     open_and_wait(qtbot, window, many_vectors_checkpoint)
     panel = tool(window, AttributePanel)
-    assert len(panel.rows) == 300
+    assert len(panel.rows) == SHOWN_ROWS + 1 and panel.more_rows.isVisible()   # and the picked (last) one
+    assert panel.more_rows.text() == f"Show all 300 vectors… ({SHOWN_ROWS + 1} shown)"
     assert time.perf_counter() - start < 15
     assert panel.cosines.rowCount() == 1 and f"at most {MAX_TABLE_VECTORS}" in panel.cosines.item(0, 0).text()
     row = panel.rows[RICH_NAME]
@@ -163,3 +165,33 @@ def test_the_cosine_table_is_still_drawn_for_a_few_vectors(qtbot, window, digits
     for i in range(3):
         panel.add_vector(f"a{i}", np.eye(4, dtype=np.float32)[i])
     assert panel.cosines.rowCount() == 3 and panel.cosines.item(0, 1).text() == "+0.00"
+
+
+@pytest.fixture(scope="module")
+def thousand_vectors_checkpoint(tmp_path_factory, digits_vae_path):
+    ckpt = load_checkpoint(digits_vae_path)
+    g = torch.Generator().manual_seed(1)
+    vectors = {f"v{i}": {"vector": torch.randn(4, generator=g), "description": f"d{i}"} for i in range(1000)}
+    out = tmp_path_factory.mktemp("vectors") / "thousand.safetensors"
+    return save_checkpoint(out, ckpt.model, dataset=ckpt.dataset, vectors=vectors)
+
+
+def test_1000_vectors_open_with_a_cut_list_whose_sliders_apply(qtbot, window, thousand_vectors_checkpoint):
+    """1,000 rows were built on the GUI thread (~2 s) and the list shown whole; now SHOWN_ROWS rows and the
+    picked one, 'Show all 1,000 vectors…' builds the rest on request, and every built slider still edits."""
+    open_and_wait(qtbot, window, thousand_vectors_checkpoint)
+    panel = tool(window, AttributePanel)
+    names = [e.name for e in window.state.edits]                     # the checkpoint's order
+    assert len(names) == 1000 and names[-1] == panel.selected
+    assert list(panel.rows) == names[:SHOWN_ROWS] + [names[-1]]      # the picked (last) one has its row too
+    assert panel.more_rows.isVisible() and "Show all 1,000 vectors" in panel.more_rows.text()
+    assert panel.cosines.rowCount() == 1 and "1000 vectors" in panel.cosines.item(0, 0).text()
+    before = window.state.latent().copy()
+    panel.rows[names[7]].slider.setValue(20)                          # weight 1.0 from the slider
+    edit = window.state.edits[7]
+    assert edit.name == names[7] and edit.weight == 1.0
+    assert np.allclose(window.state.latent(), before + edit.vector, atol=1e-5)
+    panel.more_rows.click()                                           # on request: every row, in order
+    assert list(panel.rows) == names and not panel.more_rows.isVisible()
+    panel.rows[names[500]].slider.setValue(-10)
+    assert window.state.edits[500].weight == -0.5
