@@ -12,7 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCRIPTS = {"click": "bench_click", "drag": "bench_drag", "projection": "bench_projection",
            "map": "bench_map", "startup": "bench_startup", "training": "bench_training_gui",
-           "consistency": "bench_consistency", "tsne": "bench_tsne"}
+           "consistency": "bench_consistency", "tsne": "bench_tsne", "vectors": "bench_vectors"}
 
 
 def main(argv: list[str]) -> int:
