@@ -14,6 +14,16 @@ def tool(window, cls):
     return next(w for w in map(window.tools.widget, range(window.tools.count())) if isinstance(w, cls))
 
 
+def open_on_tab(qtbot, window, path, cls):
+    """Open path in the window and bring its `cls` tab forward: (window, the panel, the loaded model)."""
+    from tests.editor_helpers import open_and_wait
+
+    loaded = open_and_wait(qtbot, window, path)
+    panel = tool(window, cls)
+    window.tools.setCurrentWidget(panel)
+    return window, panel, loaded
+
+
 def decode_reference(path, z, c=None) -> np.ndarray:
     """(H, W, C) uint8 for one latent z (D,), or (B, H, W, C) for a batch (B, D), decoded in this thread."""
     model = load_checkpoint(path).model

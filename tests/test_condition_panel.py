@@ -10,15 +10,12 @@ from PySide6.QtTest import QTest
 
 from latent_atlas.editor.panels.condition_panel import ConditionPanel, condition_rows
 from tests.editor_helpers import open_and_wait
-from tests.panel_helpers import decode_reference, shown, tool
+from tests.panel_helpers import decode_reference, open_on_tab, shown, tool
 
 
 @pytest.fixture
 def opened(qtbot, window, digits_cvae_path):
-    loaded = open_and_wait(qtbot, window, digits_cvae_path)
-    panel = tool(window, ConditionPanel)
-    window.tools.setCurrentWidget(panel)
-    return window, panel, loaded
+    return open_on_tab(qtbot, window, digits_cvae_path, ConditionPanel)
 
 
 def one_hot(i: int, n: int = 10) -> np.ndarray:

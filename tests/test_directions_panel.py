@@ -15,15 +15,12 @@ from latent_atlas.editor.panels.attribute_panel import AttributePanel
 from latent_atlas.editor.python_api import prepare
 from latent_atlas.models.bundled_files import resource_path
 from tests.editor_helpers import open_and_wait
-from tests.panel_helpers import tool
+from tests.panel_helpers import open_on_tab, tool
 
 
 @pytest.fixture
 def opened(qtbot, window, digits_vae_path):
-    loaded = open_and_wait(qtbot, window, digits_vae_path)
-    panel = tool(window, AttributePanel)
-    window.tools.setCurrentWidget(panel)
-    return window, panel, loaded
+    return open_on_tab(qtbot, window, digits_vae_path, AttributePanel)
 
 
 def test_a_found_classifier_normal_becomes_an_ordinary_vector(qtbot, opened, tmp_path):

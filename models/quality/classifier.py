@@ -24,17 +24,17 @@ FEATURE_DIM = 128
 MAX_RECORD_BYTES = 1 << 20    # the record is a few hundred bytes of JSON
 
 
+def conv_block(c_in: int, c_out: int) -> list[nn.Module]:
+    """3x3 conv, batch norm, ReLU, 2x2 max pool: one stage of the project's small classifiers."""
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)]
+
+
 class FashionClassifier(nn.Module):
     """Three 3x3 conv blocks (28 -> 14 -> 7 -> 3) and one hidden layer: about 190k parameters (0.75 MB)."""
 
     def __init__(self, n_classes: int = 10):
         super().__init__()
-
-        def block(c_in, c_out):
-            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
-                    nn.MaxPool2d(2)]
-
-        self.conv = nn.Sequential(*block(1, 32), *block(32, 64), *block(64, 96))   # (B, 96, 3, 3)
+        self.conv = nn.Sequential(*conv_block(1, 32), *conv_block(32, 64), *conv_block(64, 96))   # (B, 96, 3, 3)
         self.hidden = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(96 * 3 * 3, FEATURE_DIM),
                                     nn.BatchNorm1d(FEATURE_DIM), nn.ReLU())
         self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(FEATURE_DIM, n_classes))

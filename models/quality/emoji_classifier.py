@@ -13,7 +13,7 @@ from torch import nn
 
 from latent_atlas.models.bundled_files import resource_path
 from latent_atlas.models.data.emoji_catalogue import PERSONS, TONES
-from latent_atlas.models.quality.classifier import load_classifier
+from latent_atlas.models.quality.classifier import conv_block, load_classifier
 
 EMOJI_CLASSIFIER_PATH = resource_path("classifier", "emoji_classifier.safetensors")
 FILE_FORMAT = "emoji-classifier"
@@ -27,12 +27,7 @@ class EmojiClassifier(nn.Module):
 
     def __init__(self):
         super().__init__()
-
-        def block(c_in, c_out):
-            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
-                    nn.MaxPool2d(2)]
-
-        self.conv = nn.Sequential(*block(3, 32), *block(32, 64), *block(64, 96))       # (B, 96, 4, 4)
+        self.conv = nn.Sequential(*conv_block(3, 32), *conv_block(32, 64), *conv_block(64, 96))   # (B, 96, 4, 4)
         self.hidden = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(96 * 4 * 4, FEATURE_DIM),
                                     nn.BatchNorm1d(FEATURE_DIM), nn.ReLU())
         self.tone = nn.Linear(FEATURE_DIM, len(TONES))
