@@ -160,10 +160,12 @@ class ConditionPanel(QWidget):
         self.row_label.setText("The same latent under every class (click one to use it)" if self.one_hot else
                                "The same latent with each attribute switched (click one to use it)")
         if not self.one_hot:
+            per_row = 4 if max(map(len, self.names), default=0) <= 12 else 3    # long names get room to be read
             for i, name in enumerate(self.names):
                 check = QCheckBox(name)
+                check.setToolTip(name)
                 check.toggled.connect(lambda on, i=i: self.set_attribute(i, on))
-                self.checks_layout.addWidget(check, i // 4, i % 4)
+                self.checks_layout.addWidget(check, i // per_row, i % per_row)
                 self.checks.append(check)
 
     def _on_state_latent_changed(self, state: EditorState) -> None:
