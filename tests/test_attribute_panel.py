@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from latent_atlas.editor.core import attributes as attrs
+from latent_atlas.editor.core.lasso import points_in_polygon
 from latent_atlas.editor.panels.attribute_panel import STRIP_ALPHAS, AttributePanel
 from latent_atlas.editor.panels.interpolation_panel import InterpolationPanel
 from tests.editor_helpers import open_and_wait, real_drag_path
@@ -108,6 +109,19 @@ def rectangle_members(emb, x0, y0, x1, y1, slack):
     return set(np.flatnonzero(inside(slack))), set(np.flatnonzero(inside(-slack)))
 
 
+def assert_lasso_is_the_drawn_rectangle(picker, emb, box, slack, group):
+    """The recorded outline spans the rectangle the mouse drew (to three pixels), the group is exactly the
+    points inside that outline, and never a point outside the rectangle. (Not "every point three pixels inside":
+    on a loaded machine a corner's move event can arrive merged with the next, and the outline then cuts that
+    corner by a few pixels, as a real hand's would.)"""
+    poly = picker.selection.polygon()
+    np.testing.assert_allclose(poly.min(0), box[:2], atol=slack)
+    np.testing.assert_allclose(poly.max(0), box[2:], atol=slack)
+    assert group == set(np.flatnonzero(points_in_polygon(emb, poly)).tolist())
+    sure, maybe = rectangle_members(emb, *box, slack)
+    assert group <= maybe and len(group) >= 0.9 * len(sure)
+
+
 def test_groups_lassoed_on_the_map_make_a_vector(qtbot, opened):
     window, panel, loaded = opened
     picker, emb, interp = panel.picker, loaded.embedding, tool(window, InterpolationPanel)
@@ -122,15 +136,13 @@ def test_groups_lassoed_on_the_map_make_a_vector(qtbot, opened):
     a_box = (lo_x - mx, lo_y - my, np.quantile(emb[:, 0], 0.3), np.quantile(emb[:, 1], 0.6))
     lasso_rectangle(window, *a_box)
     assert len(picker.selection.polygon()) >= 4
-    sure, maybe = rectangle_members(emb, *a_box, slack)
     assert picker.group_from_selection("A") > 10
     group_a = set(picker.groups["A"].tolist())
-    assert sure <= group_a <= maybe
+    assert_lasso_is_the_drawn_rectangle(picker, emb, a_box, slack, group_a)
     b_box = (np.quantile(emb[:, 0], 0.5), lo_y - my, np.quantile(emb[:, 0], 0.65), np.quantile(emb[:, 1], 0.7))
     lasso_rectangle(window, *b_box)
-    sure, maybe = rectangle_members(emb, *b_box, slack)
     assert picker.group_from_selection("B") == len(picker.groups["B"]) > 10
-    assert sure <= set(picker.groups["B"].tolist()) <= maybe
+    assert_lasso_is_the_drawn_rectangle(picker, emb, b_box, slack, set(picker.groups["B"].tolist()))
     assert picker.group_buttons["B"].text() == f"B ← lasso ({len(picker.groups['B'])})"
     assert len(picker.selection.rings["A"].data) == len(group_a)               # both groups are ringed
     assert interp.waypoints.points == []                                       # a lasso is not a strip
