@@ -78,6 +78,7 @@ def test_condition_nll_is_cross_entropy_for_labels_and_bce_for_attributes():
                           F.binary_cross_entropy_with_logits(logits, labels))
 
 
+@pytest.mark.slow      # several seconds: the default run stays under CI's 5 minutes
 def test_training_makes_samples_readable_as_their_condition():
     """On the 8x8 digits, with a low beta and a wide z (so z can carry the class and override the condition):
     with the term, an independent judge (logistic regression on the real training digits) reads prior

@@ -62,6 +62,7 @@ def test_pairs_join_one_base_toneless_to_toned_and_man_to_woman_of_one_family_an
         assert data.columns["tone"][s] == data.columns["tone"][t]
 
 
+@pytest.mark.slow      # several seconds: the default run stays under CI's 5 minutes
 def test_the_no_edit_baseline_of_an_exact_model_is_the_reader_on_the_real_sources(data, reader):
     report = emoji_arithmetic(PixelModel().eval(), data, data, reader)
     tones, persons, _ = read_emoji(reader, data.images)
@@ -78,6 +79,7 @@ def test_the_no_edit_baseline_of_an_exact_model_is_the_reader_on_the_real_source
     assert report["summary"]["edit"]["right base"] >= report["summary"]["no edit"]["right base"]
 
 
+@pytest.mark.slow      # several seconds: the default run stays under CI's 5 minutes
 def test_a_tiny_cvae_gets_every_part_of_the_report(data, reader):
     kind, config = make_model_config("cvae", (3, 64, 64), latent_dim=4, width=4, hidden=16, cond_dim=8,
                                      condition="attributes")

@@ -160,6 +160,7 @@ def test_the_trainer_raises_when_its_save_fails_and_says_nothing_was_saved(full_
     assert leftovers == set()                      # no partial temp file from the save or the rotation
 
 
+@pytest.mark.slow      # several seconds: the default run stays under CI's 5 minutes
 def test_the_command_line_prints_one_error_line_and_exits_1_on_a_full_disk(full_disk):
     out = full_disk / "x.safetensors"
     fill(full_disk, leave=16384)

@@ -225,6 +225,7 @@ def run_in(folder: Path, *args, timeout=180) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
+@pytest.mark.slow      # several seconds: the default run stays under CI's 5 minutes
 def test_view_from_a_users_project_folder_renders_a_screenshot(tmp_path):
     folder = user_project(tmp_path)
     script = textwrap.dedent("""

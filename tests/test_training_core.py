@@ -60,6 +60,7 @@ def test_tiny_epochs_checkpoint_every_few_epochs_on_an_epoch_end():
     assert every % 23 == 0 and MIN_STEPS_BETWEEN_CHECKPOINTS <= every < MIN_STEPS_BETWEEN_CHECKPOINTS + 23
 
 
+@pytest.mark.slow      # several seconds: the default run stays under CI's 5 minutes
 def test_the_default_pacing_follows_the_runs_own_epoch_length(tmp_path):
     """None (the CLI's and the panel's default) is decided by the trainer from its steps per epoch, which
     under torchrun is per rank: checkpoints then land on that run's epoch ends."""
