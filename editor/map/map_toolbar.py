@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QSpinBox, QWidget
 
-from latent_atlas.editor.widgets.plain_text import PlainLabel
+from latent_atlas.editor.widgets.plain_text import PlainLabel, tooltip
 from latent_atlas.editor.widgets.status_line import StatusLine
 
 METHODS = [("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap"), ("Latent (2-D)", "identity")]
@@ -86,6 +86,10 @@ class MapToolbar(QWidget):
         for j, name in enumerate(attribute_names):
             self.colour.addItem(name, j)
         self.colour.setEnabled(self.colour.count() > 1)
+        self.colour.setToolTip(tooltip("colour the points by their label or by one attribute"
+                                       if self.colour.count() > 1 else
+                                       "this model's data has no attributes to colour by: points are coloured "
+                                       + ("by label" if has_labels else "alike")))
 
     def select(self, method: str) -> None:
         self.method.setCurrentIndex(max(0, self.method.findData(method)))
