@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from latent_atlas.models.data.idx import FASHION_NAMES
 from latent_atlas.models.errors import ConfigError
 from latent_atlas.models.latent import directions as dirs
 from latent_atlas.models.quality import direction_score as ds_
@@ -43,7 +42,7 @@ class VectorScore:
 
 
 def _uses_classifier(loaded) -> bool:
-    return list(loaded.label_names) == list(FASHION_NAMES) and tuple(loaded.model.image_shape) == (1, 28, 28)
+    return ds_.reads_with_classifier(loaded.label_names, loaded.model.image_shape)
 
 
 def reader_reason(loaded) -> str:
@@ -86,10 +85,9 @@ def make_reader(loaded, seed: int = 0) -> ds_.Reader:
 def _target_mask(loaded, model, reader, target: str) -> np.ndarray:
     """(N,) bool over the map latents: which have the target, from the data's labels where it has them,
     else as the reader reads their decodes (a GAN's map shows prior samples, which carry no labels)."""
-    if loaded.labels is not None and target in loaded.label_names:
-        return np.asarray(loaded.labels) == loaded.label_names.index(target)
-    if loaded.attributes is not None and target in loaded.attribute_names:
-        return np.asarray(loaded.attributes)[:, loaded.attribute_names.index(target)] > 0.5
+    known = ds_.target_mask(loaded, target)
+    if known is not None:
+        return known
     cond = loaded.conditions if model.cond_dim else None
     return reader.has(ds_.decode_all(model, loaded.latents, cond), target)
 
@@ -130,6 +128,6 @@ def score_vector(loaded, name: str, vector: np.ndarray, target: str, walked: int
 def guess_target(name: str, names: list[str]) -> str | None:
     """The target a vector's name starts with ("Trouser (classifier normal)" -> "Trouser"), longest first."""
     for t in sorted(names, key=len, reverse=True):
-        if name == t or name.startswith(t + " ") or name.startswith(t + "("):
+        if name == t or name.startswith((t + " ", t + "(")):
             return t
     return None

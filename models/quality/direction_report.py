@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from latent_atlas.models.data.idx import FASHION_NAMES
 from latent_atlas.models.errors import ConfigError
 from latent_atlas.models.latent import directions as dirs
 from latent_atlas.models.quality import direction_score as ds_
@@ -51,14 +50,6 @@ def _digest(images: np.ndarray) -> list[bytes]:
     return [hashlib.blake2b(im.tobytes(), digest_size=16).digest() for im in images]
 
 
-def _mask(data, name: str) -> np.ndarray | None:
-    if data.labels is not None and name in data.label_names:
-        return data.labels == data.label_names.index(name)
-    if data.attributes is not None and name in data.attribute_names:
-        return data.attributes[:, data.attribute_names.index(name)] > 0.5
-    return None
-
-
 @torch.inference_mode()
 def _encode(model, images: np.ndarray, cond: np.ndarray | None) -> np.ndarray:
     x = torch.from_numpy(images).float() / 255.0
@@ -70,7 +61,7 @@ def _encode(model, images: np.ndarray, cond: np.ndarray | None) -> np.ndarray:
 
 
 def _reader(spec: str, model, train) -> ds_.Reader:
-    if list(train.label_names) == list(FASHION_NAMES) and tuple(model.image_shape) == (1, 28, 28):
+    if ds_.reads_with_classifier(train.label_names, model.image_shape):
         from latent_atlas.models.quality.classifier import load_classifier
         return ds_.classifier_reader(load_classifier(), train.label_names)
     if train.labels is None and train.attributes is None:
@@ -120,7 +111,7 @@ def compare_directions(path, attribute: str, *, methods=METHODS, step: float | N
         fit_c = train.conditions(condition)[0] if model.cond_dim else None
         test_c = test.conditions(condition)[0] if model.cond_dim else None
         z_fit, z_test = _encode(model, train.images, fit_c), _encode(model, test.images, test_c)
-        fit_mask, test_mask = _mask(train, attribute), _mask(test, attribute)
+        fit_mask, test_mask = ds_.target_mask(train, attribute), ds_.target_mask(test, attribute)
         if fit_mask is None or test_mask is None:
             raise ConfigError(f"{spec} has no label or attribute {attribute!r}")
         walk = ~test_mask

@@ -99,6 +99,23 @@ def score_direction(model, direction: np.ndarray, start: np.ndarray, condition: 
                           float(np.mean(changed)) if changed else float("nan"), off(edited), off(start), len(start))
 
 
+def reads_with_classifier(label_names, image_shape) -> bool:
+    """28x28 grey Fashion-MNIST models are read by the shipped classifier; any other by a fitted reader."""
+    from latent_atlas.models.data.idx import FASHION_NAMES
+
+    return list(label_names) == list(FASHION_NAMES) and tuple(image_shape) == (1, 28, 28)
+
+
+def target_mask(data, name: str) -> np.ndarray | None:
+    """(N,) bool: which items of `data` (anything with labels, label_names, attributes and attribute_names: a
+    data set or the editor's loaded model) carry class or attribute `name`; None when the data has no such name."""
+    if data.labels is not None and name in data.label_names:
+        return np.asarray(data.labels) == list(data.label_names).index(name)
+    if data.attributes is not None and name in data.attribute_names:
+        return np.asarray(data.attributes)[:, list(data.attribute_names).index(name)] > 0.5
+    return None
+
+
 def classifier_reader(classifier, class_names) -> Reader:
     """The shipped Fashion-MNIST CNN (models/quality/classifier.py) as a class read-out."""
     from latent_atlas.models.quality.features import classify
