@@ -33,6 +33,7 @@ def reader():
 class PixelModel(GenerativeModel):
     """Latent = the picture itself: a decode of an unedited latent is the real render, pixel for pixel."""
     kind = "vae"
+    can_encode = True
 
     def __init__(self):
         super().__init__(make_model_config("vae", (3, 64, 64), latent_dim=4, width=4, hidden=8)[1])

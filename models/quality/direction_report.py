@@ -50,16 +50,6 @@ def _digest(images: np.ndarray) -> list[bytes]:
     return [hashlib.blake2b(im.tobytes(), digest_size=16).digest() for im in images]
 
 
-@torch.inference_mode()
-def _encode(model, images: np.ndarray, cond: np.ndarray | None) -> np.ndarray:
-    x = torch.from_numpy(images).float() / 255.0
-    out = []
-    for i in range(0, len(x), ds_.BATCH):
-        c = None if cond is None else torch.from_numpy(cond[i:i + ds_.BATCH]).float().to(model.device)
-        out.append(model.encode(x[i:i + ds_.BATCH].to(model.device), c)[0].float().cpu())
-    return torch.cat(out).numpy()
-
-
 def _reader(spec: str, model, train) -> ds_.Reader:
     if ds_.reads_with_classifier(train.label_names, model.image_shape):
         from latent_atlas.models.quality.classifier import load_classifier
@@ -110,7 +100,7 @@ def compare_directions(path, attribute: str, *, methods=METHODS, step: float | N
     if model.can_encode:
         fit_c = train.conditions(condition)[0] if model.cond_dim else None
         test_c = test.conditions(condition)[0] if model.cond_dim else None
-        z_fit, z_test = _encode(model, train.images, fit_c), _encode(model, test.images, test_c)
+        z_fit, z_test = ds_.encode_all(model, train.images, fit_c), ds_.encode_all(model, test.images, test_c)
         fit_mask, test_mask = ds_.target_mask(train, attribute), ds_.target_mask(test, attribute)
         if fit_mask is None or test_mask is None:
             raise ConfigError(f"{spec} has no label or attribute {attribute!r}")

@@ -60,6 +60,17 @@ class DirectionScore:
 
 
 @torch.inference_mode()
+def encode_all(model, images: np.ndarray, cond: np.ndarray | None) -> np.ndarray:
+    """uint8 (N, C, H, W) -> (N, latent_dim) float32 posterior means, BATCH images at a time."""
+    x = torch.from_numpy(images).float() / 255.0
+    out = [torch.zeros(0, model.latent_dim)]
+    for i in range(0, len(x), BATCH):
+        c = None if cond is None else torch.from_numpy(np.asarray(cond[i:i + BATCH], np.float32)).to(model.device)
+        out.append(model.encode(x[i:i + BATCH].to(model.device), c)[0].float().cpu())
+    return torch.cat(out).numpy()
+
+
+@torch.inference_mode()
 def decode_all(model, z: np.ndarray, c: np.ndarray | None) -> torch.Tensor:
     """(N, C, H, W) float images in [0, 1], decoded BATCH latents at a time on the model's device."""
     out = []

@@ -23,28 +23,18 @@ import torch
 
 from latent_atlas.models.data.emoji import ATTRIBUTE_NAMES
 from latent_atlas.models.data.emoji_catalogue import PERSONS, TONES
+from latent_atlas.models.quality.direction_score import decode_all, encode_all
 from latent_atlas.models.quality.emoji_classifier import read_emoji
 
 EDIT_TONES = TONES[1:]
 
 
-@torch.inference_mode()
-def _encode(model, images: np.ndarray, cond: torch.Tensor | None, batch: int = 256) -> torch.Tensor:
-    out = []
-    for i in range(0, len(images), batch):
-        x = torch.from_numpy(images[i:i + batch]).float().div(255.0).to(model.device)
-        c = None if cond is None else cond[i:i + batch].to(model.device)
-        out.append(model.encode(x, c)[0].cpu())
-    return torch.cat(out) if out else torch.zeros(0, model.latent_dim)
+def _encode(model, images: np.ndarray, cond: torch.Tensor | None) -> torch.Tensor:
+    return torch.from_numpy(encode_all(model, images, None if cond is None else cond.numpy()))
 
 
-@torch.inference_mode()
-def _decode(model, z: torch.Tensor, cond: torch.Tensor | None, batch: int = 256) -> torch.Tensor:
-    out = []
-    for i in range(0, len(z), batch):
-        c = None if cond is None else cond[i:i + batch].to(model.device)
-        out.append(model.decode(z[i:i + batch].to(model.device), c).float().cpu())
-    return torch.cat(out) if out else torch.zeros(0, *model.image_shape)
+def _decode(model, z: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+    return decode_all(model, z.numpy(), None if cond is None else cond.numpy())
 
 
 def _conditions(model, data) -> torch.Tensor | None:
@@ -86,7 +76,7 @@ def _shares(decoded, target_rows, real_feats, reader, want: int, attr: str) -> d
     return {"read": float(read.mean()), "right_base": float(right.mean()), "n": len(target_rows)}
 
 
-def _edit_report(model, train, test, train_pairs, test_pairs, reader, want, attr, z_train, z_test, cond_test, g):
+def _edit_report(model, test, train_pairs, test_pairs, reader, want, attr, z_train, z_test, cond_test, g):
     """The vector's edit, the no-edit and the random-direction baselines on test_pairs."""
     if not train_pairs or not test_pairs:
         return {"n": 0}
@@ -136,7 +126,7 @@ def conditional_tone_accuracy(model, test, reader, per_tone: int = 200, seed: in
 
 def emoji_arithmetic(model, train, test, reader, seed: int = 0, per_tone: int = 200) -> dict:
     """The full report (see the module's docstring); needs a model with an encoder and the emoji split pair."""
-    if not getattr(model, "has_encoder", True) or model.kind == "gan":
+    if not model.can_encode:
         raise ValueError("the emoji arithmetic needs a model with an encoder (a VAE or CVAE)")
     g = torch.Generator().manual_seed(seed)
     cond_train, cond_test = _conditions(model, train), _conditions(model, test)
@@ -145,13 +135,13 @@ def emoji_arithmetic(model, train, test, reader, seed: int = 0, per_tone: int = 
     report: dict = {"tone": {}, "man->woman": {}}
     for k, tone in enumerate(EDIT_TONES):
         pairs = tone_pairs(test, tone)
-        entry = _edit_report(model, train, test, tone_pairs(train, tone), pairs, reader, TONES.index(tone),
+        entry = _edit_report(model, test, tone_pairs(train, tone), pairs, reader, TONES.index(tone),
                              "tone", z_train, z_test, cond_test, g)
         if model.cond_dim:
             entry.update(_condition_edit(model, test, pairs, reader, TONES.index(tone), z_test, cond_test,
                                          ATTRIBUTE_NAMES.index(f"tone-{tone}")))
         report["tone"][tone] = entry
-    report["man->woman"] = _edit_report(model, train, test, gender_pairs(train), gender_pairs(test), reader,
+    report["man->woman"] = _edit_report(model, test, gender_pairs(train), gender_pairs(test), reader,
                                         PERSONS.index("woman"), "person", z_train, z_test, cond_test, g)
     if model.cond_dim:
         report["conditional tone accuracy"] = conditional_tone_accuracy(model, test, reader, per_tone, seed)
