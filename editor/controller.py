@@ -6,6 +6,7 @@ the model loader and projections are imported by the jobs that need them.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 
 from latent_atlas.editor.core.messages import DecodeRequest, DecodeResult
 from latent_atlas.editor.core.state import CurrentPoint, EditorState
-from latent_atlas.editor.workers.decode_worker import DecodeWorker, ModelTask
+from latent_atlas.editor.workers.decode_worker import DecodeWorker
 from latent_atlas.editor.workers.job_worker import JobWorker
 from latent_atlas.models.device import resolve_device
 
@@ -55,8 +56,7 @@ class Controller(QObject):
         self._projection_job: JobWorker | None = None
         self._finished_jobs: list[JobWorker] = []
         self.decoder = DecodeWorker()
-        self.decoder.decoded.connect(self._on_decoded)
-        self.decoder.task_done.connect(self.task_done)
+        self.decoder.answered.connect(self._on_decoder_answered)
         self.decoder.start()
         state.events.latent_changed.connect(self._on_state_latent_changed)
 
@@ -189,27 +189,26 @@ class Controller(QObject):
     def _on_state_latent_changed(self, state: EditorState) -> None:
         z = state.latent_tensor()
         if z is not None:
-            self.decoder.submit(DecodeRequest(next(self._ids), z, state.condition_tensor()))
+            self.ask("current", DecodeRequest(z, state.condition_tensor()))
 
     def decode(self, z: torch.Tensor, c: torch.Tensor | None, purpose: str) -> int:
-        request_id = next(self._ids)
-        self.decoder.submit(DecodeRequest(request_id, z, c, purpose))
-        return request_id
+        return self.ask(purpose, DecodeRequest(z, c))
 
-    def run_on_model(self, purpose: str, fn) -> int:
-        task_id = next(self._ids)
-        self.decoder.submit(ModelTask(task_id, purpose, fn))
-        return task_id
+    def ask(self, purpose: str, request) -> int:
+        """Sends a typed request (editor/core/messages.py) to the decode worker; returns its id."""
+        request = replace(request, id=next(self._ids))
+        self.decoder.submit(purpose, request)
+        return request.id
 
-    def _on_decoded(self, result: DecodeResult) -> None:
-        if result.purpose != "current":
-            self.decoded.emit(result)
-            return
-        if result.id < self._last_shown:
-            return   # stale: a newer image is already on screen
-        self._last_shown = result.id
-        self.decode_timing.emit(result.elapsed_ms)
-        self.state.show_decoded(result)
+    def _on_decoder_answered(self, purpose: str, request_id: int, answer) -> None:
+        if not isinstance(answer, DecodeResult):
+            self.task_done.emit(request_id, purpose, answer)
+        elif purpose != "current":
+            self.decoded.emit(answer)
+        elif answer.id >= self._last_shown:     # else stale: a newer image is already on screen
+            self._last_shown = answer.id
+            self.decode_timing.emit(answer.elapsed_ms)
+            self.state.show_decoded(answer)
 
     # -- device ---------------------------------------------------------------------------------------
     def set_device(self, name: str) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -15,6 +16,19 @@ from latent_atlas.editor.core.strip import endpoint_latent, strip_latents
 from latent_atlas.editor.panels.interpolation_panel import InterpolationPanel
 from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 from tests.editor_helpers import empty_spot, open_and_wait, view_to_widget
+
+
+@dataclass(frozen=True)
+class _Hold:
+    release: threading.Event
+    id: int = 0
+
+
+def hold_worker(monkeypatch, controller, release: threading.Event) -> None:
+    """Keeps the decode worker busy until `release` is set, as a slow decode would (a request type of
+    this test's own, handled by waiting)."""
+    monkeypatch.setitem(controller.decoder._handlers, _Hold, lambda key, request: request.release.wait(10))
+    controller.decoder.submit("test-hold", _Hold(release))
 
 
 def panel_of(window) -> InterpolationPanel:
@@ -79,7 +93,7 @@ def test_mouse_drag_from_a_data_point_shows_a_strip_ending_on_both_endpoints(qtb
     assert len(path_x) == 8                                               # the path is drawn on the map
 
 
-def test_the_strip_follows_the_last_position_of_a_fast_drag(qtbot, window, digits_vae_path):
+def test_the_strip_follows_the_last_position_of_a_fast_drag(qtbot, window, digits_vae_path, monkeypatch):
     loaded = open_and_wait(qtbot, window, digits_vae_path)
     panel = panel_of(window)
     view = window.map.view
@@ -87,7 +101,7 @@ def test_the_strip_follows_the_last_position_of_a_fast_drag(qtbot, window, digit
     # the worker is held busy while the drag runs, as a slow decode would: on a quiet machine it could
     # otherwise keep up with every position, and the test would say nothing about queueing
     release = threading.Event()
-    window.controller.run_on_model("test-hold", lambda model: release.wait(10))
+    hold_worker(monkeypatch, window.controller, release)
     updates_before = panel.strip_view.updates
     view.drag_started.emit(*emb[0])
     for t in np.linspace(0, 1, 200):

@@ -18,18 +18,33 @@ def test_the_rule(monkeypatch):
     assert (threads.interactive_threads(), threads.batch_threads()) == (1, 1)
 
 
+class _ThreadCountModel(torch.nn.Module):
+    """Decodes to black and records the torch thread count of the thread that decodes."""
+    device = torch.device("cpu")
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[int] = []
+
+    def decode(self, z, c=None):
+        self.seen.append(torch.get_num_threads())
+        return torch.zeros(len(z), 1, 2, 2)
+
+
 def test_the_decode_worker_decodes_on_one_thread(qtbot, monkeypatch):
-    from latent_atlas.editor.workers.decode_worker import DecodeWorker, ModelTask
+    from latent_atlas.editor.core.messages import DecodeRequest
+    from latent_atlas.editor.workers.decode_worker import DecodeWorker
 
     monkeypatch.setattr(threads, "cores", lambda: 2)
     torch.set_num_threads(2)                      # what the GUI thread has
     worker = DecodeWorker()
     worker.start()
+    model = _ThreadCountModel()
     try:
-        worker.set_model(torch.nn.Linear(2, 2))
-        with qtbot.waitSignal(worker.task_done, timeout=10_000) as got:
-            worker.submit(ModelTask(1, "threads", lambda model: torch.get_num_threads()))
-        assert got.args[2] == 1
+        worker.set_model(model)
+        with qtbot.waitSignal(worker.answered, timeout=10_000):
+            worker.submit("threads", DecodeRequest(torch.zeros(2)))
+        assert model.seen == [1]
     finally:
         worker.stop()
         worker.wait()

@@ -4,7 +4,7 @@ VAE/CVAE: the ELBO and the importance-weighted log-likelihood (K samples, Burda 
 image x_hat = decode(z), in nats. GAN: the discriminator's realness D/(1-D) of x_hat. Both: the distance
 from z to the nearest data latent against the data's own 99th-percentile nearest-neighbour gap.
 
-`density_of` calls the network: run it where the model lives (controller.run_on_model).
+`density_of` calls the network: run it where the model lives (a DensityRequest to the decode worker).
 """
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 from latent_atlas.editor.core.image_convert import chw_to_hwc
+from latent_atlas.editor.core.messages import EncodeRequest, InversionCopyRequest
 
 if TYPE_CHECKING:            # editor.core.inversion needs torch: imported when an image is opened
     from latent_atlas.editor.core.inversion import InversionResult
@@ -66,12 +67,7 @@ class OwnImage(QObject):
         return True
 
     def open(self, path: str) -> None:
-        from latent_atlas.editor.core.inversion import (
-            ImageFileError,
-            copy_for_inversion,
-            encode_image,
-            read_image_noted,
-        )
+        from latent_atlas.editor.core.inversion import ImageFileError, read_image_noted
 
         loaded = self._state.loaded
         if loaded is None:
@@ -87,10 +83,10 @@ class OwnImage(QObject):
         self._pending = (loaded, Path(path), image)
         if loaded.model.can_encode:
             condition = None if self._state.condition is None else self._state.condition.copy()
-            fn = partial(encode_image, image=image, condition=condition)
+            request = EncodeRequest(image, condition)
         else:
-            fn = copy_for_inversion
-        self._task_id = self._controller.run_on_model(PURPOSE, fn)
+            request = InversionCopyRequest()
+        self._task_id = self._controller.ask(PURPOSE, request)
         self._window.statusBar().showMessage(f"Encoding {Path(path).name}…" if loaded.model.can_encode
                                              else f"Preparing to invert {Path(path).name}…", 5000)
 

@@ -1,7 +1,7 @@
 """A line under the images: how likely the current image is (ELBO and importance-weighted log p for a VAE,
 realness for a GAN), and an orange warning when the current latent leaves the data.
 
-The numbers come from the decode worker (controller.run_on_model, purpose "density"), asked for a moment
+The numbers come from the decode worker (a DensityRequest, purpose "density"), asked for a moment
 after the latent stops changing, so a drag across the map does not keep the worker busy with them.
 """
 from __future__ import annotations
@@ -9,14 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from latent_atlas.editor.core.density import (
-    WARN_COLOUR,
-    Density,
-    OffDataCheck,
-    density_of,
-    describe,
-    discriminator_note,
-)
+from latent_atlas.editor.core.density import WARN_COLOUR, Density, OffDataCheck, describe, discriminator_note
+from latent_atlas.editor.core.messages import DensityRequest
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.widgets.status_line import StatusLine
 
@@ -64,11 +58,8 @@ class DensityLabel(QWidget):
         z = self._state.latent()
         if self._state.loaded is None or z is None:
             return
-        off, note, condition = self._off, self._note, self._state.condition
-        condition = None if condition is None else condition.copy()
-        waiting = self._controller.decoder.interactive_waiting
-        self._last_id = self._controller.run_on_model(
-            PURPOSE, lambda model: density_of(model, z, condition, off, note=note, should_stop=waiting))
+        condition = None if self._state.condition is None else self._state.condition.copy()
+        self._last_id = self._controller.ask(PURPOSE, DensityRequest(z, condition, self._off, self._note))
 
     def _on_controller_task_done(self, task_id: int, purpose: str, result) -> None:
         if purpose != PURPOSE or task_id != self._last_id:
@@ -82,7 +73,7 @@ class DensityLabel(QWidget):
         self.warning.setText("⚠ " + warning if warning else "")
         self.warning.setVisible(bool(warning))
 
-    def _on_decoder_failed(self, purpose: str, message: str) -> None:
+    def _on_decoder_failed(self, purpose: str, _request_id: int, message: str) -> None:
         if purpose == PURPOSE:
             self.numbers.setText(f"density unavailable: {message}")
             self.warning.hide()

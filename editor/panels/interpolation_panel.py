@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from latent_atlas.editor.core.density import WARN_COLOUR, describe_off_frames
 from latent_atlas.editor.core.export import GIF_FRAME_MS, export_gif, export_png
 from latent_atlas.editor.core.image_convert import strip
+from latent_atlas.editor.core.messages import OffDataRequest
 from latent_atlas.editor.core.recipe import make_recipe
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.core.strip import (
@@ -244,8 +245,7 @@ class InterpolationPanel(QWidget):
         loaded = self._state.loaded
         if loaded is None or self.frames is None:
             return
-        off, frames = loaded.off_data, self.frames.copy()
-        self._off_id = self._controller.run_on_model(OFF_DATA_PURPOSE, lambda _model: off.frames_off_data(frames))
+        self._off_id = self._controller.ask(OFF_DATA_PURPOSE, OffDataRequest(self.frames.copy(), loaded.off_data))
 
     def _on_controller_task_done(self, task_id: int, purpose: str, result) -> None:
         if purpose != OFF_DATA_PURPOSE or task_id != self._off_id or self.frames is None:

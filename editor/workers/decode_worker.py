@@ -1,54 +1,61 @@
 """The thread that owns the open model and runs every network call the editor makes.
 
-It keeps only the newest request per purpose: a drag across the map sends hundreds of requests,
-and only the last one matters. Input goes through a lock and an event (not queued slots), so the
-GUI never waits on it; results come back as queued Qt signals.
+It takes typed requests (editor/core/messages.py) and dispatches on their type: no code written
+elsewhere runs here. It keeps only the newest request per channel: a drag across the map sends
+hundreds of requests, and only the last one matters. Input goes through a lock and an event (not
+queued slots), so the GUI never waits on it; answers come back as queued Qt signals.
 """
 from __future__ import annotations
 
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QThread, Signal
 
 from latent_atlas.editor.core.image_convert import images_to_hwc_uint8
-from latent_atlas.editor.core.messages import DecodeRequest, DecodeResult
+from latent_atlas.editor.core.messages import (
+    DecodeRequest,
+    DecodeResult,
+    DensityRequest,
+    EncodeRequest,
+    InversionCopyRequest,
+    MoveRequest,
+    OffDataRequest,
+)
 
 if TYPE_CHECKING:            # torch is first imported here, on this thread, by the first request
     import torch
 
-
-@dataclass(frozen=True)
-class ModelTask:
-    """Any other network call (encode an image, density of the current image): fn(model) -> object."""
-    id: int
-    purpose: str
-    fn: Callable
+DEVICE_KEY = "device"        # the channel key of the worker's own MoveRequest
 
 
 class DecodeWorker(QThread):
-    decoded = Signal(object)       # DecodeResult
-    task_done = Signal(int, str, object)   # id, purpose, result
-    failed = Signal(str, str)      # purpose, message
+    answered = Signal(str, int, object)   # channel key, request id, the answer (a DecodeResult for a decode)
+    failed = Signal(str, int, str)        # channel key, request id, message
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._pending: dict[str, DecodeRequest | ModelTask] = {}
+        self._pending: dict[str, object] = {}     # channel key -> its newest request
         self._model = None
         self._next_model = None
         self._quit = False
         self._threads_set = False
+        self._handlers = {DecodeRequest: self._decode, DensityRequest: self._density,
+                          EncodeRequest: self._encode, InversionCopyRequest: self._copy_for_inversion,
+                          OffDataRequest: self._off_data, MoveRequest: self._move}
 
     # -- called from the GUI thread -----------------------------------------------------------------
-    def submit(self, request: DecodeRequest | ModelTask) -> None:
+    def submit(self, key: str, request) -> None:
+        """Queues `request` for channel `key`, replacing an older request of that channel."""
+        if type(request) not in self._handlers:     # a lambda or partial would run a panel's code here
+            raise TypeError(f"the decode worker takes no {type(request).__name__}: "
+                            "send a request of editor/core/messages.py")
         with self._lock:
-            self._pending[request.purpose] = request   # replaces an older request of the same purpose
+            self._pending[key] = request
         self._wake.set()
 
     def set_model(self, model) -> None:
@@ -59,7 +66,7 @@ class DecodeWorker(QThread):
         self._wake.set()
 
     def move_to(self, device: torch.device) -> None:
-        self.submit(ModelTask(-1, "device", lambda m: m.to(device)))
+        self.submit(DEVICE_KEY, MoveRequest(device))
 
     def stop(self) -> None:
         with self._lock:
@@ -67,8 +74,8 @@ class DecodeWorker(QThread):
         self._wake.set()
 
     def interactive_waiting(self) -> bool:
-        """True while a decode (a click, a strip) or a new model waits: long tasks check it between steps
-        and give way (thread-safe; called from the worker's own thread)."""
+        """True while a decode (a click, a strip) or a new model waits: long requests check it between
+        steps and give way (thread-safe; called from the worker's own thread)."""
         with self._lock:
             return self._next_model is not None or any(isinstance(r, DecodeRequest) for r in self._pending.values())
 
@@ -83,16 +90,16 @@ class DecodeWorker(QThread):
                 if self._next_model is not None:
                     self._model, self._next_model = self._next_model, None
                 pending, self._pending = self._pending, {}
-            for request in pending.values():
+            for key, request in pending.items():
                 if self._model is None:
                     break
                 try:
-                    self._handle(request)
+                    self.answered.emit(key, request.id, self._handle(key, request))
                 except Exception as e:   # a failing request must not kill the thread
                     traceback.print_exc()
-                    self.failed.emit(request.purpose, f"{type(e).__name__}: {e}")
+                    self.failed.emit(key, request.id, f"{type(e).__name__}: {e}")
 
-    def _handle(self, request) -> None:
+    def _handle(self, key: str, request):
         import torch
 
         if not self._threads_set:               # this thread's own count: latency, not throughput
@@ -100,13 +107,11 @@ class DecodeWorker(QThread):
             use_interactive_threads()
             self._threads_set = True
         with torch.inference_mode():
-            self._handle_request(request)
+            return self._handlers[type(request)](key, request)
 
-    def _handle_request(self, request) -> None:
+    # -- one handler per request type (run on this thread, under inference mode) ----------------------
+    def _decode(self, key: str, request: DecodeRequest) -> DecodeResult:
         model = self._model
-        if isinstance(request, ModelTask):
-            self.task_done.emit(request.id, request.purpose, request.fn(model))
-            return
         t0 = time.perf_counter()
         z = request.z.to(model.device).float()
         z = z.unsqueeze(0) if z.dim() == 1 else z                 # (B, D)
@@ -116,4 +121,26 @@ class DecodeWorker(QThread):
             c = c.unsqueeze(0).expand(z.shape[0], -1) if c.dim() == 1 else c
         images = images_to_hwc_uint8(model.decode(z, c))          # (B, H, W, C) uint8
         elapsed = (time.perf_counter() - t0) * 1000.0
-        self.decoded.emit(DecodeResult(request.id, request.purpose, images, elapsed))
+        return DecodeResult(request.id, key, images, elapsed)
+
+    def _density(self, key: str, request: DensityRequest):
+        from latent_atlas.editor.core.density import density_of
+
+        return density_of(self._model, request.z, request.condition, request.off, note=request.note,
+                          should_stop=self.interactive_waiting)
+
+    def _encode(self, key: str, request: EncodeRequest):
+        from latent_atlas.editor.core.inversion import encode_image
+
+        return encode_image(self._model, request.image, request.condition)
+
+    def _copy_for_inversion(self, key: str, request: InversionCopyRequest):
+        from latent_atlas.editor.core.inversion import copy_for_inversion
+
+        return copy_for_inversion(self._model)
+
+    def _off_data(self, key: str, request: OffDataRequest):
+        return request.off.frames_off_data(request.frames)
+
+    def _move(self, key: str, request: MoveRequest) -> None:
+        self._model.to(request.device)

@@ -1,0 +1,69 @@
+"""The decode worker takes typed requests (editor/core/messages.py) and dispatches on their type: no code
+written by a panel runs on its thread (issue 15)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from latent_atlas.editor.core import messages
+from latent_atlas.editor.core.density import Density, OffDataCheck
+from latent_atlas.editor.core.messages import (
+    DecodeRequest,
+    DecodeResult,
+    DensityRequest,
+    EncodeRequest,
+    InversionCopyRequest,
+    OffDataRequest,
+)
+from latent_atlas.editor.workers.decode_worker import DecodeWorker
+from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+
+
+@pytest.fixture
+def worker():
+    w = DecodeWorker()
+    w.start()
+    yield w
+    w.stop()
+    w.wait()
+
+
+def test_a_closure_is_refused(worker):
+    with pytest.raises(TypeError, match="takes no function"):
+        worker.submit("x", lambda model: model)
+    request_types = {v for k, v in vars(messages).items() if k.endswith("Request") and isinstance(v, type)}
+    assert request_types == set(worker._handlers)          # every request type has its handler, no other
+
+
+def test_every_request_type_is_answered_on_the_worker(qtbot, worker, digits_vae_path):
+    ckpt = load_checkpoint(digits_vae_path)
+    model = ckpt.model.eval()
+    reference = load_checkpoint(digits_vae_path).model.eval()     # the GUI side never sees `model` again
+    worker.set_model(model)
+    data = np.random.default_rng(0).standard_normal((300, model.latent_dim)).astype(np.float32)
+    z = data[0]
+    image = (np.random.default_rng(1).random(model.image_shape) * 255).astype(np.uint8)
+    requests = {"decode": DecodeRequest(torch.from_numpy(np.stack([z, -z])), id=1),
+                "density": DensityRequest(z, off=OffDataCheck(data), id=2),
+                "encode": EncodeRequest(image, id=3),
+                "off": OffDataRequest(np.stack([z, 100 * z]), OffDataCheck(data), id=4),
+                "copy": InversionCopyRequest(id=5)}
+    answers = {}
+    worker.answered.connect(lambda key, request_id, answer: answers.__setitem__(key, (request_id, answer)))
+    for key, request in requests.items():
+        worker.submit(key, request)
+    qtbot.waitUntil(lambda: len(answers) == len(requests), timeout=10_000)
+    assert {key: rid for key, (rid, _) in answers.items()} == {k: r.id for k, r in requests.items()}
+    decoded = answers["decode"][1]
+    assert isinstance(decoded, DecodeResult) and decoded.images.shape == (2, 8, 8, 1)
+    with torch.inference_mode():
+        expected = reference.decode(torch.from_numpy(z[None]))[0, 0].numpy() * 255
+    assert np.abs(decoded.images[0, ..., 0].astype(float) - expected).max() <= 1
+    assert isinstance(answers["density"][1], Density) and answers["density"][1].kind == "vae"
+    with torch.inference_mode():
+        mu, _ = reference.encode(torch.from_numpy(image[None]).float() / 255)
+    assert np.allclose(answers["encode"][1], mu[0].numpy(), atol=1e-5)
+    assert answers["off"][1].tolist() == [False, True]
+    copy = answers["copy"][1]
+    assert copy is not model and not any(p.requires_grad for p in copy.parameters())
