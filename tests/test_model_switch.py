@@ -85,7 +85,7 @@ def test_a_projection_switch_moves_the_marker_to_the_current_latent(qtbot, windo
     point = window.state.current
     expected = loaded.projection.transform(point.base[None])[0]
     np.testing.assert_allclose(point.cursor, expected, atol=1e-5)
-    np.testing.assert_allclose(np.stack(window.map.cursor_item.getData(), 1)[0], expected, atol=1e-5)
+    np.testing.assert_allclose(window.map.cursor_position(), expected, atol=1e-5)
     np.testing.assert_array_equal(window.state.latent(), before)             # the image stays
     # the view frames the new map, not the old marker's place
     shown_points = np.vstack([loaded.embedding, expected[None]])

@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
 
 from latent_atlas.editor.core.map_detail import DRAW_BUDGET, LevelOfDetail
+from latent_atlas.editor.map.map_items import CursorRing, MapScatter
 from latent_atlas.editor.widgets.palette import label_colour
 from latent_atlas.editor.widgets.plain_text import PlainLabel, html_text
 from latent_atlas.editor.widgets.qt_images import to_pixmap
@@ -124,11 +125,10 @@ class LatentMap(QWidget):
         self.path_item = pg.PlotDataItem(pen=pg.mkPen("#ffffff", width=2, style=Qt.PenStyle.DashLine),
                                          symbol="o", symbolSize=6, symbolBrush="#ffffff")
         self.path_item.setZValue(20)
-        self.cursor_item = pg.ScatterPlotItem(size=16, pen=pg.mkPen("#ffffff", width=2), brush=None)
-        self.cursor_item.setZValue(30)
-        for item in (self.path_item, self.cursor_item):
-            item.setEnabled(False)
-            self.plot.addItem(item)
+        self.path_item.setEnabled(False)
+        self.plot.addItem(self.path_item)
+        self.cursor_item = CursorRing()      # moved with setPos, outside the view's auto-range
+        self.plot.addItem(self.cursor_item, ignoreBounds=True)
         self.thumbnail = HoverThumbnail(self.plot_widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -209,8 +209,8 @@ class LatentMap(QWidget):
             colour.setAlpha(170)
             # one item per label: pxMode, a shared brush and no pen keep 60,000 points fast
             shown = idx[:0] if lod else idx       # with a level of detail, _frame_points fills them
-            item = pg.ScatterPlotItem(x=emb[shown, 0], y=emb[shown, 1], size=5, pen=None,
-                                      brush=pg.mkBrush(colour), pxMode=True, hoverable=False)
+            item = MapScatter(x=emb[shown, 0], y=emb[shown, 1], size=5, pen=None,
+                              brush=pg.mkBrush(colour), pxMode=True, hoverable=False)
             item.setEnabled(False)   # pyqtgraph then sends clicks on points to the view box, not the scatter
             self.plot.addItem(item)
             self._groups.append(item)
@@ -250,7 +250,11 @@ class LatentMap(QWidget):
 
     # -- cursor and path ----------------------------------------------------------------------------
     def set_cursor(self, x: float, y: float) -> None:
-        self.cursor_item.setData([x], [y])
+        self.cursor_item.place(x, y)
+
+    def cursor_position(self) -> tuple[float, float] | None:
+        """Where the cursor ring is, in map coordinates; None before the first point."""
+        return self.cursor_item.position()
 
     def set_path(self, points: np.ndarray | None, marked: np.ndarray | None = None, mark_colour: str = "") -> None:
         """The strip's frames (P, 2) as a dashed path; frames flagged in marked (P,) bool in mark_colour."""
