@@ -20,25 +20,26 @@ from bench.machine import describe_machine, summary, write_results  # noqa: E402
 WARMUP_STEPS = 4
 
 
-def images_per_second(weight: float, images: torch.Tensor, cond: torch.Tensor, shape) -> float:
-    from latent_atlas.models.model_factory import make_model_config
-    from latent_atlas.models.registry import build_model
-    from latent_atlas.models.training.events import TrainConfig
-    from latent_atlas.models.training.trainer import Trainer
+def consistency_spec(weight: float, n_images: int):
+    """One epoch of the bundled CVAE's architecture with the term at `weight`; no file is written."""
+    from latent_atlas.models.training.run_spec import DataSpec, ModelSpec, RunSpec
 
-    _, cfg = make_model_config("cvae", shape, cond_dim=cond.shape[1], latent_dim=16, hidden=256, width=64,
-                               beta=2.0, consistency=weight)
-    torch.manual_seed(0)
-    model = build_model("cvae", cfg)
-    trainer = Trainer(model, images, cond, TrainConfig(epochs=1, batch_size=128, lr=1e-3, seed=0,
-                                                       event_interval=0.0))
+    return RunSpec(family="cvae", data=DataSpec("fashion-mnist", image_size=28, limit=n_images),
+                   model=ModelSpec(latent_dim=16, hidden=256, width=64, beta=2.0, consistency=weight),
+                   epochs=1, batch_size=128, lr=1e-3, seed=0, event_interval=0.0)
+
+
+def images_per_second(weight: float, n_images: int) -> tuple[float, object]:
+    """(images/s after the warm-up steps, the data trained on)."""
+    run = consistency_spec(weight, n_images).build()
+    trainer = run.trainer
     start = None
     start_step = 0
     for _ in trainer.run():
         if start is None and trainer.step >= WARMUP_STEPS:
             start, start_step = time.perf_counter(), trainer.step
     steps = trainer.step - start_step
-    return steps * 128 / (time.perf_counter() - start)
+    return steps * 128 / (time.perf_counter() - start), run.data
 
 
 def main(argv=None) -> int:
@@ -52,15 +53,13 @@ def main(argv=None) -> int:
                 f"{WARMUP_STEPS} warm-up steps, then 4 timed")
     if args.threads:
         torch.set_num_threads(args.threads)
-    from latent_atlas.models.data import load_dataset
-    from latent_atlas.models.training.training_data import training_tensors
-
-    data = load_dataset("fashion-mnist", split="train", image_size=28, seed=0, limit=args.images)
-    images, cond, _ = training_tensors(data, True)
     rates = {0.0: [], 3.0: []}
+    data = None
     for _ in range(args.runs):
         for weight, found in rates.items():        # alternate, so drift in the machine hits both alike
-            found.append(images_per_second(weight, images, cond, data.image_shape))
+            rate, data = images_per_second(weight, args.images)
+            found.append(rate)
+    images = data.images
     plain, term = summary(rates[0.0]), summary(rates[3.0])
     ratios = [b / a for a, b in zip(rates[0.0], rates[3.0])]
     print(f"data: {data.source} ({len(images)} images), {torch.get_num_threads()} threads, {args.runs} runs")

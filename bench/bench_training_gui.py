@@ -237,7 +237,8 @@ def lateness(samples: np.ndarray) -> dict:
 
 def measure_case(case, runs, threads, panel, probe, tmp) -> dict:
     limit, epochs, batch = CASES[case]
-    form = form_for(case, epochs=epochs, batch_size=batch, limit=limit, out=str(Path(tmp) / "run.safetensors"))
+    form = form_for(case, epochs=epochs, batch_size=batch, limit=limit, out=str(Path(tmp) / "run.safetensors"),
+                    overwrite=True)    # each round trains into the same scratch files again
     r = {k: [] for k in ("bare", "cli", "cli_loop_only", "panel", "process", "thread_late", "process_late",
                          "whole_max", "bare_cpu", "cli_cpu", "cli_loop_only_cpu", "panel_probed")}
     idle = idle_lateness(probe, 3.0)

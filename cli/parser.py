@@ -42,10 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="vae (default); betavae (beta 4); ae (beta 0); cvae (conditioned on labels); gan")
     t.add_argument("--dataset", help="digits (default), shapes, fashion-mnist, mnist, emoji, or a folder")
     t.add_argument("--epochs", type=int, default=10, help="total epochs, counting those of a resumed run")
-    t.add_argument("--out", metavar="FILE.safetensors", help="where to save (default with --resume: that file)")
+    t.add_argument("--out", metavar="FILE.safetensors", help="where to save, in a folder that exists (default "
+                   "with --resume: that file)")
+    t.add_argument("--overwrite", action="store_true", help="replace an existing --out (the old file is kept as "
+                   "NAME.prev.safetensors); without it an existing file is refused unless --resume names it")
     t.add_argument("--latent-dim", type=int)
     t.add_argument("--beta", type=float, help="KL weight (0: autoencoder, 1: VAE, >1: beta-VAE)")
-    t.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default="bernoulli")
+    t.add_argument("--likelihood", choices=("bernoulli", "gaussian"), help="p(x|z) (default bernoulli)")
     t.add_argument("--consistency", type=float, metavar="W",
                    help="CVAE: weight of the condition-consistency term - prior samples must be read back as "
                         "their condition by a classifier trained alongside on the real images (default 0: off; "

@@ -6,21 +6,21 @@ first Ctrl-C (it saves a resumable checkpoint); a second Ctrl-C aborts.
 """
 from __future__ import annotations
 
+import os
 import signal
 import sys
-import tempfile
 import threading
-from pathlib import Path
 
 
 def run_train(args) -> int:
-    _check_numbers(args)                             # before importing torch: a typo fails at once
+    spec = spec_from_args(args)
+    _named(lambda: spec.validate(check_out=os.environ.get("RANK", "0") == "0"))   # before torchrun joins
     from latent_atlas.models.errors import LatentAtlasError
     from latent_atlas.models.training import distributed as ddp
 
     ctx = ddp.init_distributed(args.device)
     try:
-        return _train(args, ctx)
+        return _train(args, spec, ctx)
     except LatentAtlasError as e:
         if ctx is not None and not ctx.is_main:
             raise type(e)(f"rank {ctx.rank}: {e}") from None
@@ -29,71 +29,66 @@ def run_train(args) -> int:
         ddp.shutdown(ctx)
 
 
-def _check_numbers(args) -> None:
-    from latent_atlas.models.errors import ConfigError
+# the command line's words for the RunSpec fields its messages name
+FLAGS = {"family": "--model", "epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr", "seed": "--seed",
+         "checkpoint_every": "--checkpoint-every", "latent_dim": "--latent-dim", "beta": "--beta",
+         "consistency": "--consistency", "likelihood": "--likelihood", "image_size": "--image-size",
+         "channels": "--channels", "limit": "--limit", "condition": "--condition", "dataset": "--dataset",
+         "out": "--out", "resume": "--resume", "overwrite": "--overwrite"}
 
-    for name in ("epochs", "batch_size"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if args.lr is not None and not args.lr > 0:
-        raise ConfigError("--lr must be positive")
-    if args.checkpoint_every is not None and args.checkpoint_every < 0:
-        raise ConfigError(f"--checkpoint-every must be 0 (each epoch) or a number of steps, got {args.checkpoint_every}")
+
+def spec_from_args(args):
+    """The RunSpec these arguments ask for (models/training/run_spec.py holds every rule)."""
+    from latent_atlas.models.errors import ConfigError
+    from latent_atlas.models.training.run_spec import DataSpec, ModelSpec, RunSpec
+
     if args.out is None and args.resume is None:
         raise ConfigError("--out is required (where to save the checkpoint)")
+    return RunSpec(family=args.model,
+                   data=DataSpec(args.dataset, image_size=args.image_size, channels=args.channels, limit=args.limit,
+                                 attributes_file=args.attributes, font=args.font),
+                   model=ModelSpec(latent_dim=args.latent_dim, beta=args.beta, consistency=args.consistency,
+                                   likelihood=args.likelihood),
+                   condition=args.condition, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                   seed=args.seed, checkpoint_every=args.checkpoint_every, device=args.device, out=args.out,
+                   resume=args.resume, overwrite=args.overwrite)
 
 
-def _train(args, ctx) -> int:
+def _named(step):
+    """Runs step(); a RunSpec error comes out in the command line's words (its flags)."""
+    from latent_atlas.models.data.recorded_source import RecordedSourceRefused
+    from latent_atlas.models.training.run_spec import SpecError
+
+    try:
+        return step()
+    except SpecError as e:
+        raise e.named(FLAGS) from None
+    except RecordedSourceRefused as e:
+        raise RecordedSourceRefused(f"{e}; pass --dataset to say which data to train on") from None
+
+
+def _train(args, spec, ctx) -> int:
     import torch
 
-    from latent_atlas.models.data import load_dataset
-    from latent_atlas.models.device import resolve_device
-    from latent_atlas.models.errors import ConfigError
-    from latent_atlas.models.registry import build_model
     from latent_atlas.models.training import distributed as ddp
-    from latent_atlas.models.training.events import TrainConfig
-    from latent_atlas.models.training.trainer import Trainer, load_for_resume
-    from latent_atlas.models.training.training_data import training_tensors
 
     main = ctx is None or ctx.is_main
-    out = Path(args.out or args.resume)
-    if main:
-        _check_writable(out)
-    device = ctx.device if ctx is not None else resolve_device(args.device)
-    resumed = load_for_resume(args.resume)[0] if args.resume else None
-    plan = _plan(args, resumed)
-    data = load_dataset(plan["dataset"], split="train", image_size=plan["image_size"], channels=plan["channels"],
-                        limit=args.limit, seed=plan["seed"], attributes_file=args.attributes,
-                        font=args.font)
+    run = _named(lambda: spec.build(distributed=ctx))
+    data, trainer, model = run.data, run.trainer, run.model
     if main:
         for name, reason in data.skipped[:20]:
             print(f"skipped {name}: {reason}", file=sys.stderr)
         if len(data.skipped) > 20:
             print(f"... and {len(data.skipped) - 20} more skipped files", file=sys.stderr)
-    images, conditions, cond_names = training_tensors(data, plan["family"] == "cvae", plan["condition"])
-    kind, config = _model_config(args, plan, resumed, data, conditions)
-    torch.manual_seed(plan["seed"])                  # the initial weights, reproducible from --seed
-    model = build_model(kind, config)
-    train_config = TrainConfig(epochs=args.epochs, batch_size=plan["batch_size"], lr=plan["lr"], seed=plan["seed"],
-                               condition=plan["condition"], checkpoint_every=args.checkpoint_every,
-                               check_every=1 if device.type == "cpu" else 20)
-    dataset = {**data.describe(), "condition": plan["condition"] if kind == "cvae" else None,
-               "condition_names": cond_names, "family": plan["family"]}
-    trainer = Trainer(model, images, conditions, train_config, out=out, dataset=dataset, device=device,
-                      resume_from=args.resume, distributed=ctx)
-    if trainer.step >= trainer.total_steps:
-        done = trainer.step // trainer.steps_per_epoch
-        raise ConfigError(f"{args.resume} has trained {done} epochs already: pass --epochs above {done}")
     say = print if main else _silent
     restore = _stop_on_ctrl_c(trainer) if ctx is None else None   # before the first line: a test waits on it
     try:
         for w in trainer.warnings:
             say(f"warning: {w}", file=sys.stderr)
         n_params = sum(p.numel() for p in model.parameters())
-        where = f"{ctx.world_size} processes ({ctx.backend}), {device.type}" if ctx else str(device)
-        say(f"{'resuming' if args.resume else 'training'} {plan['family']} ({kind}, {n_params:,} parameters) on "
-            f"{data.name} ({len(data)} images {data.image_shape}) on {where}, {torch.get_num_threads()} threads")
+        where = f"{ctx.world_size} processes ({ctx.backend}), {trainer.device.type}" if ctx else str(trainer.device)
+        say(f"{'resuming' if args.resume else 'training'} {run.spec.family} ({model.kind}, {n_params:,} parameters) "
+            f"on {data.name} ({len(data)} images {data.image_shape}) on {where}, {torch.get_num_threads()} threads")
         last = _loop(trainer, quiet=args.quiet or not main, main=main)
     finally:
         if restore is not None:
@@ -128,71 +123,6 @@ def _loop(trainer, quiet: bool, main: bool):
     finally:
         bar.close()
     return last
-
-
-def _plan(args, resumed) -> dict:
-    """What to train on and how: the arguments, with a resumed checkpoint's choices as defaults."""
-    from latent_atlas.models.errors import ConfigError
-    from latent_atlas.models.model_factory import DEFAULT_LR
-
-    saved_ds = resumed.dataset if resumed else {}
-    saved_tc = (resumed.train_state.get("train_config") or {}) if resumed else {}
-    family = saved_ds.get("family") or (resumed.kind if resumed else None)
-    if resumed is not None:
-        if args.model and args.model != family:
-            raise ConfigError(f"{args.resume} holds a {family}; it cannot resume as --model {args.model}")
-        for flag, value in (("--latent-dim", args.latent_dim), ("--beta", args.beta),
-                            ("--consistency", args.consistency),
-                            ("--image-size", args.image_size), ("--channels", args.channels)):
-            if value is not None:
-                raise ConfigError(f"{flag} cannot change when resuming {args.resume}: it is fixed by the checkpoint")
-    family = family or args.model or "vae"
-    spec = args.dataset or (_recorded_data(saved_ds, args.resume) if resumed else "digits")
-    c, h, w = resumed.config.image_shape if resumed else (args.channels, args.image_size, args.image_size)
-    seed = args.seed if args.seed is not None else int(saved_tc.get("seed", 0))
-    kind_lr = DEFAULT_LR["gan" if family == "gan" else "cvae" if family == "cvae" else "vae"]
-    return {"family": family, "dataset": spec, "image_size": h if h == w else None, "channels": c,
-            "seed": seed, "batch_size": args.batch_size or int(saved_tc.get("batch_size", 128)),
-            "lr": args.lr or float(saved_tc.get("lr", kind_lr)),
-            "condition": args.condition or saved_ds.get("condition") or saved_tc.get("condition") or "labels"}
-
-
-def _recorded_data(saved_ds: dict, path) -> str:
-    """The data a resumed checkpoint records, if it may be used without asking (recorded_source.py)."""
-    from latent_atlas.models.data.recorded_source import RecordedSourceRefused, recorded_dataset
-
-    try:
-        return recorded_dataset(saved_ds, path)
-    except RecordedSourceRefused as e:
-        raise RecordedSourceRefused(f"{e}; pass --dataset to say which data to train on") from None
-
-
-def _model_config(args, plan, resumed, data, conditions):
-    from latent_atlas.models.model_factory import make_model_config
-
-    if resumed is None:
-        return make_model_config(plan["family"], data.image_shape, latent_dim=args.latent_dim, beta=args.beta,
-                                 cond_dim=0 if conditions is None else conditions.shape[1],
-                                 likelihood=args.likelihood, consistency=args.consistency,
-                                 condition=plan["condition"])
-    from latent_atlas.models.training.training_data import check_resume_fits
-
-    check_resume_fits(args.resume, resumed.config, data, conditions, plan["condition"])
-    return resumed.kind, resumed.config
-
-
-def _check_writable(out: Path) -> None:
-    from latent_atlas.models.errors import ConfigError
-
-    if out.is_dir():
-        raise ConfigError(f"cannot write {out}: it is a folder")
-    if not out.parent.is_dir():
-        raise ConfigError(f"cannot write {out}: folder {out.parent} does not exist")
-    try:   # find out now, not after the first epoch
-        with tempfile.TemporaryFile(dir=out.parent):
-            pass
-    except OSError as e:
-        raise ConfigError(f"cannot write {out}: folder {out.parent} is not writable ({e.strerror or e})") from None
 
 
 def _stop_on_ctrl_c(trainer):

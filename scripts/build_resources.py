@@ -1,9 +1,11 @@
 """Rebuild everything in resources/: the Fashion-MNIST subset and the bundled checkpoints.
 
-    python scripts/build_resources.py [--only NAME ...] [--epochs-scale 1.0]
+    python scripts/build_resources.py [--only NAME ...] [--epochs-scale 1.0] [--overwrite]
 
-Each model is trained by the project's own trainer with a fixed seed, then saved slim (float16 weights,
-no optimiser state) so the folder stays small. Needs the full Fashion-MNIST IDX files
+Each model is a RunSpec (models/training/run_spec.py) trained by the project's own trainer with a fixed seed
+into a hidden full checkpoint, then saved slim (float16 weights, no optimiser state) so the folder stays
+small. A full checkpoint left by a stopped build is refused, as every entry point refuses an existing
+output: `--finish NAME FULL` saves it, `--overwrite` trains it again. Needs the full Fashion-MNIST IDX files
 (apt-get install dataset-fashion-mnist). The shipped files were built one model per process with
 OMP_NUM_THREADS=1 (the GAN takes about 30 minutes on one core, the CVAE 34 - half of it the
 condition-consistency term -, the VAE 4).
@@ -21,15 +23,13 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from latent_atlas.models.checkpoints.atomic_io import atomic_write_bytes  # noqa: E402
 from latent_atlas.models.checkpoints.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from latent_atlas.models.data import load_dataset  # noqa: E402
 from latent_atlas.models.data.emoji_subset import write_subset  # noqa: E402
 from latent_atlas.models.errors import DatasetError  # noqa: E402
-from latent_atlas.models.model_factory import DEFAULT_LR, make_model_config  # noqa: E402
-from latent_atlas.models.registry import build_model  # noqa: E402
-from latent_atlas.models.training.events import TrainConfig  # noqa: E402
-from latent_atlas.models.training.trainer import Trainer, previous_path  # noqa: E402
-from latent_atlas.models.training.training_data import training_tensors  # noqa: E402
+from latent_atlas.models.training.run_spec import DataSpec, ModelSpec, RunSpec  # noqa: E402
+from latent_atlas.models.training.trainer import previous_path  # noqa: E402
 
 MODELS = ROOT / "resources" / "models"
 SUBSET = ROOT / "resources" / "fashion-mnist-subset"
@@ -89,21 +89,20 @@ def write_emoji_subset() -> None:
     print(f"wrote {write_subset(data)} (emoji subset)")
 
 
-def train(name: str, epochs_scale: float, models: Path = MODELS) -> None:
+def bundle_spec(name: str, epochs_scale: float = 1.0, models: Path = MODELS, overwrite: bool = False) -> RunSpec:
+    """The run that builds bundled model `name`, into the hidden full checkpoint models/.NAME.full.safetensors."""
     family, dataset, size, overrides, epochs, _, _ = BUNDLE[name]
-    data = load_dataset(dataset, split="train", image_size=size, seed=0)
-    condition = overrides.get("condition", "labels")
-    images, cond, cond_names = training_tensors(data, family == "cvae", condition)
-    kind, config = make_model_config(family, data.image_shape, cond_dim=0 if cond is None else cond.shape[1],
-                                     **overrides)
-    torch.manual_seed(0)
-    model = build_model(kind, config)
-    epochs = max(1, round(epochs * epochs_scale))
-    full = models / f".{name}.full.safetensors"
-    ds = {**data.describe(), "condition": condition if kind == "cvae" else None, "condition_names": cond_names,
-          "family": family}
-    trainer = Trainer(model, images, cond, TrainConfig(epochs=epochs, lr=DEFAULT_LR[kind], seed=0), out=full,
-                      dataset=ds)
+    overrides = dict(overrides)
+    condition = overrides.pop("condition", "labels")
+    return RunSpec(family=family, data=DataSpec(dataset, image_size=size), model=ModelSpec(**overrides),
+                   condition=condition, epochs=max(1, round(epochs * epochs_scale)), seed=0,
+                   out=models / f".{name}.full.safetensors", overwrite=overwrite, bundled_ok=True)
+
+
+def train(name: str, epochs_scale: float, models: Path = MODELS, overwrite: bool = False) -> None:
+    spec = bundle_spec(name, epochs_scale, models, overwrite)
+    run = spec.build()
+    trainer, epochs = run.trainer, spec.epochs
     t0 = time.time()
     for event in trainer.run():
         if event.kind == "epoch":
@@ -111,7 +110,7 @@ def train(name: str, epochs_scale: float, models: Path = MODELS) -> None:
             print(f"{name}: epoch {event.epoch}/{epochs} {time.time() - t0:.0f}s {terms}", flush=True)
         elif event.kind == "warning":
             print(f"{name}: warning: {event.message}", flush=True)
-    finish(name, full, models)
+    finish(name, spec.output(), models)
     print(f"{name}: saved in {time.time() - t0:.0f}s", flush=True)
 
 
@@ -131,7 +130,7 @@ def finish(name: str, full: Path, models: Path = MODELS) -> None:
 def write_index() -> None:
     index = [{"name": desc, "file": f"{name}.safetensors", "description": desc, "default": default}
              for name, (_, _, _, _, _, desc, default) in BUNDLE.items() if (MODELS / f"{name}.safetensors").exists()]
-    (MODELS / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+    atomic_write_bytes(MODELS / "index.json", (json.dumps(index, indent=1) + "\n").encode())
 
 
 def main() -> None:
@@ -140,6 +139,8 @@ def main() -> None:
     p.add_argument("--epochs-scale", type=float, default=1.0)
     p.add_argument("--models-dir", type=Path, default=MODELS,
                    help="train into this folder instead (copy the files into resources/models/ afterwards)")
+    p.add_argument("--overwrite", action="store_true", help="train again over a full checkpoint a stopped build "
+                   "left (default: refuse it, so that --finish can save it)")
     p.add_argument("--finish", nargs=2, metavar=("NAME", "FULL"), help="only save NAME's bundled file from the "
                    "full checkpoint FULL of a run that was stopped early (the epoch it reached is recorded)")
     args = p.parse_args()
@@ -151,7 +152,7 @@ def main() -> None:
     write_idx_subset()
     write_emoji_subset()
     for name in args.only or BUNDLE:
-        train(name, args.epochs_scale, args.models_dir)
+        train(name, args.epochs_scale, args.models_dir, args.overwrite)
     write_index()
 
 

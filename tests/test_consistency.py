@@ -134,16 +134,20 @@ def test_a_hostile_header_cannot_ask_for_a_bad_consistency_setting(bad, message)
         config_from_dict(VAEConfig, data)
 
 
-def test_resuming_with_the_other_kind_of_condition_is_refused_when_the_term_reads_it():
+def test_resuming_with_the_other_kind_of_condition_is_refused():
+    """One rule (run_spec.check_resume_data) for every CVAE: the condition a checkpoint records is the one
+    it continues on, with or without the consistency term that reads it back."""
     from types import SimpleNamespace
 
-    from latent_atlas.models.training.training_data import check_resume_fits
+    from latent_atlas.models.training.run_spec import check_resume_data
 
     data = SimpleNamespace(image_shape=(1, 8, 8), name="faces")
     conditions = torch.zeros(5, 2)
     cfg = VAEConfig(image_shape=(1, 8, 8), cond_dim=2, consistency=1.0, condition_kind="attributes")
-    check_resume_fits("c.safetensors", cfg, data, conditions, "attributes")
-    with pytest.raises(ConfigError, match="c.safetensors is conditioned on attributes; it cannot resume on labels"):
-        check_resume_fits("c.safetensors", cfg, data, conditions, "labels")
-    # without the term the kind is not read back (and checkpoints from before it do not record it): no check
-    check_resume_fits("c.safetensors", dataclasses.replace(cfg, consistency=0.0), data, conditions, "labels")
+    for consistency in (1.0, 0.0):
+        ckpt = SimpleNamespace(kind="cvae", config=dataclasses.replace(cfg, consistency=consistency),
+                               dataset={"name": "faces", "condition": "attributes"})
+        assert check_resume_data("c.safetensors", ckpt, data, conditions, ["a", "b"], "attributes") == []
+        with pytest.raises(ConfigError, match="c.safetensors is conditioned on attributes; it cannot resume on "
+                                              "labels"):
+            check_resume_data("c.safetensors", ckpt, data, conditions, ["a", "b"], "labels")

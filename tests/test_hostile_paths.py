@@ -199,8 +199,10 @@ def test_the_training_tab_does_not_resume_on_a_recorded_root(qtbot, rooted_check
     panel.error.connect(lambda title, message: errors.append(message))
     qtbot.addWidget(panel)
     loaded_specs = []
-    real_load = training_setup.load_dataset
-    monkeypatch.setattr(training_setup, "load_dataset",
+    import latent_atlas.models.data as data_module
+
+    real_load = data_module.load_dataset           # what RunSpec.build loads through
+    monkeypatch.setattr(data_module, "load_dataset",
                         lambda spec, **kw: loaded_specs.append(spec) or real_load(spec, **kw))
     shown_before = panel.form.form().dataset
     assert panel.resume_from(str(rooted_checkpoint)) is None

@@ -51,7 +51,10 @@ def test_output_rules_name_the_problem(tmp_path):
         check_output(tmp_path / "dir.safetensors")
     with pytest.raises(ConfigError, match=".safetensors"):
         check_output(tmp_path / "model.pt")
-    assert check_output(tmp_path / "new" / "m.safetensors") == tmp_path / "new" / "m.safetensors"
+    # a folder that does not exist is a typo until shown otherwise (run_spec.py); only the default one is made
+    with pytest.raises(ConfigError, match="does not exist"):
+        check_output(tmp_path / "new" / "m.safetensors")
+    assert check_output(tmp_path / "m.safetensors") == tmp_path / "m.safetensors"
 
 
 def test_tiny_epochs_checkpoint_every_few_epochs_on_an_epoch_end():

@@ -1,30 +1,35 @@
-"""The Training panel's choices as plain data, and what they turn into: a dataset, a model, a TrainConfig.
+"""The Training panel's choices as plain data, and what they turn into: a RunSpec, then a trainer.
 
 No Qt: `prepare_run` loads the data and builds the model, so the training thread calls it (it can take
-seconds for MNIST) and tests call it directly. It mirrors `latent-atlas train`, so a run started in
-the editor and one started on the command line build the same model from the same choices.
+seconds for MNIST) and tests call it directly. The form becomes a RunSpec (models/training/run_spec.py),
+the specification `latent-atlas train` builds too: the same choices give the same run, and the rules for
+resuming and for the output file are that module's, not this one's.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from latent_atlas.editor.core.bundled import RESOURCES
 from latent_atlas.editor.core.probe_map import ProbeProjector, probe_indices
-from latent_atlas.models.checkpoints.header import FormatProblem, parse_metadata, read_header
-from latent_atlas.models.data import DATASET_NAMES, load_dataset
+from latent_atlas.models.data import DATASET_NAMES
 from latent_atlas.models.data.recorded_source import recorded_dataset
-from latent_atlas.models.errors import CheckpointError, ConfigError
-from latent_atlas.models.model_factory import DEFAULT_LR, FAMILIES, make_model_config
-from latent_atlas.models.registry import build_model, make_config
-from latent_atlas.models.training.events import TrainConfig
-from latent_atlas.models.training.trainer import Trainer, load_for_resume
-from latent_atlas.models.training.training_data import check_resume_fits, training_tensors
+from latent_atlas.models.model_factory import DEFAULT_LR, FAMILIES
+from latent_atlas.models.training.run_spec import (
+    DataSpec,
+    ModelSpec,
+    RunSpec,
+    SpecError,
+    check_output,
+    default_output,
+    read_resume_header,
+    recorded_condition,
+)
+from latent_atlas.models.training.trainer import Trainer
+
+__all__ = ["check_output", "default_output"]      # the output rules live in run_spec; the form shows them
 
 FAMILY_NAMES = {"vae": "VAE", "betavae": "beta-VAE", "ae": "Autoencoder", "cvae": "CVAE", "gan": "GAN"}
 FOLDER = "folder"                      # the dataset choice that means "a folder picked with a dialog"
@@ -32,6 +37,11 @@ FOLDER = "folder"                      # the dataset choice that means "a folder
 PLOTTED_TERMS = {"vae": ("recon", "kl", "beta_kl", "elbo"), "cvae": ("recon", "kl", "beta_kl", "elbo"),
                  "gan": ("d_loss", "g_loss", "d_real", "d_fake", "jsd")}
 PREVIEW_COUNT = 16                     # a 4x4 grid
+# the form's words for the RunSpec fields its messages name
+LABELS = {"family": "Model", "epochs": "Epochs", "batch_size": "Batch size", "lr": "Learning rate",
+          "latent_dim": "Latent size", "beta": "Beta", "consistency": "Condition consistency",
+          "condition": "CVAE condition", "dataset": "Dataset", "out": "output file (Save as)",
+          "resume": "Resume from…", "overwrite": "the … button beside Save as (it asks before replacing)"}
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,8 @@ class TrainingForm:
     epochs: int = 30
     condition: str = "labels"          # CVAE: condition on one-hot "labels" or on "attributes"
     device: str = "cpu"
-    out: str = ""                      # "" -> default_output()
+    out: str = ""                      # "" -> default_output() (a resume: the resumed file)
+    overwrite: bool = False            # replace an existing `out` (the Save as dialog asked the user)
     seed: int = 0
     limit: int | None = None           # train on the first `limit` images only (quick trials, tests)
     resume_from: str | None = None
@@ -138,80 +149,38 @@ def form_for(dataset: str = "digits", family: str | None = None, **overrides) ->
     return replace(TrainingForm(family=family, dataset=dataset), **{**defaults_for(dataset, family), **overrides})
 
 
-def default_output(dataset: str, family: str) -> Path:
-    """A new file under ~/LatentAtlas/trained (or the temp folder if home is not writable); never resources/."""
-    name = Path(dataset).name if dataset not in DATASET_NAMES else dataset
-    home = Path.home() / "LatentAtlas" / "trained"
-    folder = home if _writable_or_creatable(home) else Path(tempfile.gettempdir()) / "LatentAtlas"
-    path = folder / f"{family}-{name}.safetensors"
-    n = 2
-    while path.exists():
-        path, n = folder / f"{family}-{name}-{n}.safetensors", n + 1
-    return path
-
-
-def check_output(path: str | Path) -> Path:
-    """ConfigError if the checkpoint cannot or must not be written there (a folder, resources/, read-only)."""
-    path = Path(path).expanduser()
-    if not str(path).strip() or path.name == "":
-        raise ConfigError("choose an output file for the checkpoint")
-    if _inside(path, RESOURCES):
-        raise ConfigError(f"{path}: will not write inside {RESOURCES}: the bundled models live there")
-    if path.is_dir():
-        raise ConfigError(f"cannot write {path}: it is a folder")
-    if path.suffix != ".safetensors":
-        raise ConfigError(f"{path}: a checkpoint file must end in .safetensors")
-    if not _writable_or_creatable(path.parent):
-        raise ConfigError(f"cannot write {path}: folder {path.parent} is not writable")
-    return path
+def run_spec(form: TrainingForm) -> RunSpec:
+    """The RunSpec this form asks for. What a family has no use for is left out (a GAN's beta, a VAE's
+    condition and consistency), so the form's leftovers are never an error."""
+    kind = FAMILIES.get(form.family, ("vae", {}))[0]
+    cvae = kind == "cvae"
+    out = form.out or ("" if form.resume_from else str(default_output(form.dataset, form.family)))
+    return RunSpec(family=form.family, data=DataSpec(form.dataset, limit=form.limit,
+                                                      attributes_file=form.attributes_file or None),
+                   model=ModelSpec(latent_dim=form.latent_dim, beta=None if kind == "gan" else form.beta,
+                                   consistency=form.consistency if cvae else None),
+                   condition=form.condition if cvae else None, epochs=form.epochs, batch_size=form.batch_size,
+                   lr=form.lr, seed=form.seed, checkpoint_every=form.checkpoint_every,
+                   event_interval=form.event_interval, device=form.device, out=out or None,
+                   resume=form.resume_from, overwrite=form.overwrite)
 
 
 def prepare_run(form: TrainingForm) -> PreparedRun:
     """Loads the data, builds the model (or reads the one to resume) and the Trainer. Raises
     LatentAtlasError subclasses (DatasetError, ConfigError, CheckpointError) with a readable message."""
-    resumed = load_for_resume(form.resume_from)[0] if form.resume_from else None
-    if resumed is not None:
-        form = _resumed_form(form, resumed.kind, resumed.config, resumed.dataset, resumed.train_state,
-                             dataset_spec=form.dataset)    # the data shown in the form, never a recorded path
-    out = check_output(form.out or default_output(form.dataset, form.family))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if form.family not in FAMILIES:
-        raise ConfigError(f"unknown model family {form.family!r} (choose from {', '.join(FAMILIES)})")
-    image_size = resumed.config.image_shape[1] if resumed is not None else None
-    data = load_dataset(form.dataset, split="train", limit=form.limit, seed=form.seed, image_size=image_size,
-                        attributes_file=form.attributes_file or None)
-    conditional = form.family == "cvae"
-    images, conditions, cond_names = training_tensors(data, conditional, form.condition)
-    if resumed is not None:
-        kind, config = resumed.kind, resumed.config
-        check_resume_fits(form.resume_from, config, data, conditions, form.condition)
-    else:
-        kind, config = make_model_config(form.family, data.image_shape, latent_dim=form.latent_dim,
-                                         beta=None if form.family == "gan" else form.beta,
-                                         cond_dim=0 if conditions is None else conditions.shape[1],
-                                         consistency=form.consistency if conditional else None,
-                                         condition=form.condition)
-    torch.manual_seed(form.seed)                     # the initial weights, reproducible from the seed
-    model = build_model(kind, config)
-    device = torch.device(form.device)
-    train_config = TrainConfig(epochs=form.epochs, batch_size=form.batch_size, lr=form.lr, seed=form.seed,
-                               condition=form.condition, event_interval=form.event_interval,
-                               check_every=1 if device.type == "cpu" else 20,
-                               checkpoint_every=form.checkpoint_every)
-    dataset = {**data.describe(), "condition": form.condition if conditional else None,
-               "condition_names": cond_names, "family": form.family}
-    trainer = Trainer(model, images, conditions, train_config, out=out, dataset=dataset, device=device,
-                      resume_from=form.resume_from)
-    if trainer.step >= trainer.total_steps:
-        done = trainer.step // trainer.steps_per_epoch
-        raise ConfigError(f"{form.resume_from} has trained {done} epochs already: set Epochs above {done}")
-    z, c = preview_inputs(model, conditions, form.condition, form.seed)
+    try:
+        run = run_spec(form).build()
+    except SpecError as e:
+        raise e.named(LABELS) from None
+    model, images, conditions, data = run.model, run.images, run.conditions, run.data
+    seed, device = run.spec.seed, run.trainer.device
+    z, c = preview_inputs(model, conditions, run.spec.condition, seed)
     probe = None
     if model.can_encode:
-        idx = probe_indices(len(images), seed=form.seed)
+        idx = probe_indices(len(images), seed=seed)
         labels = None if data.labels is None else np.asarray(data.labels)[idx]
         probe = ProbeSet(images[idx], None if conditions is None else conditions[idx], labels)
-    return PreparedRun(trainer, form.family, z.to(device), None if c is None else c.to(device), probe)
+    return PreparedRun(run.trainer, run.spec.family, z.to(device), None if c is None else c.to(device), probe)
 
 
 def preview_inputs(model, conditions: torch.Tensor | None, condition: str, seed: int):
@@ -232,15 +201,11 @@ def resume_form(path: str | Path, current: TrainingForm, keep_dataset: bool = Fa
     path. Reads only the header (no tensors), so the GUI thread may call it; CheckpointError if unreadable.
     The recorded data only if recorded_dataset accepts it, else RecordedSourceRefused (keep_dataset: the
     current form's data instead, for the user to choose)."""
-    header = read_header(path)
-    try:
-        info = parse_metadata(header["__metadata__"])
-        config = make_config(info["kind"], info["config"])
-    except (FormatProblem, ConfigError) as e:
-        raise CheckpointError(f"{path}: {e}") from None
-    spec = current.dataset if keep_dataset else _recorded_spec(info["dataset"], path, current.dataset)
-    form = _resumed_form(current, info["kind"], config, info["dataset"], info["train_state"], dataset_spec=spec)
-    return replace(form, resume_from=str(path), out=str(path), epochs=_epochs_to_resume(info["train_state"], current))
+    h = read_resume_header(path)
+    spec = current.dataset if keep_dataset else _recorded_spec(h.dataset, path, current.dataset)
+    form = _resumed_form(current, h.kind, h.config, h.dataset, h.train_state, dataset_spec=spec)
+    return replace(form, resume_from=str(path), out=str(path), epochs=_epochs_to_resume(h.train_state, current),
+                   overwrite=False)
 
 
 def _epochs_to_resume(train_state: dict, current: TrainingForm) -> int:
@@ -269,21 +234,5 @@ def _resumed_form(form: TrainingForm, kind: str, config, dataset: dict, train_st
                    beta=float(getattr(config, "beta", form.beta)),
                    consistency=float(getattr(config, "consistency", 0.0)),
                    batch_size=int(tc.get("batch_size", form.batch_size)), lr=float(tc.get("lr", form.lr)),
-                   seed=int(tc.get("seed", form.seed)), condition=ds.get("condition") or form.condition)
-
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-        return True
-    except ValueError:
-        return False
-
-
-def _writable_or_creatable(folder: Path) -> bool:
-    """True if `folder` is writable, or does not exist yet and its nearest existing parent is."""
-    for f in (folder, *folder.parents):
-        if f.exists():
-            return f.is_dir() and os.access(f, os.W_OK | os.X_OK)
-    return False
+                   seed=int(tc.get("seed", form.seed)),
+                   condition=recorded_condition(kind, config, ds) if kind == "cvae" else form.condition)

@@ -53,6 +53,7 @@ class TrainingFormWidget(QWidget):
         self._family_touched = False
         self._filling = False
         self._hidden = TrainingForm()          # values the form has no widget for (seed, limit, resume_from)
+        self._replace_confirmed = ""           # an existing file the Save as dialog asked to replace
         self._build()
         self.set_form(TrainingForm(family="vae", dataset="digits", **defaults_for("digits", "vae")))
 
@@ -114,11 +115,21 @@ class TrainingFormWidget(QWidget):
 
     # -- values ---------------------------------------------------------------------------------------
     def form(self) -> TrainingForm:
+        out = self.output.text().strip()
         return replace(self._hidden, family=self.family.currentData(), dataset=self._dataset_spec(),
                        attributes_file=self.attributes.text().strip() or None, latent_dim=self.latent.value(),
-                       beta=self.beta.value(), consistency=self.consistency.value(), lr=self.lr.value(),
-                       batch_size=self.batch.value(), epochs=self.epochs.value(), condition=self.condition.currentData(),
-                       device=self.device.currentData(), out=self.output.text().strip())
+                       beta=self._exact(self.beta, self._hidden.beta),
+                       consistency=self._exact(self.consistency, self._hidden.consistency),
+                       lr=self._exact(self.lr, self._hidden.lr), batch_size=self.batch.value(),
+                       epochs=self.epochs.value(), condition=self.condition.currentData(),
+                       device=self.device.currentData(), out=out,
+                       overwrite=bool(out) and out == self._replace_confirmed)
+
+    @staticmethod
+    def _exact(box: QDoubleSpinBox, given: float) -> float:
+        """The value given to set_form while the box still shows it: a box rounds to its decimals, and a
+        resumed checkpoint's beta 0.125 must not come back as a request for 0.13."""
+        return given if box.valueFromText(box.textFromValue(given)) == box.value() else box.value()
 
     def set_form(self, form: TrainingForm) -> None:
         """Shows `form`; what has no widget (seed, limit, resume_from, event interval) is kept as given."""
@@ -138,6 +149,7 @@ class TrainingFormWidget(QWidget):
             index = self.device.findData(form.device.split(":")[0])
             self.device.setCurrentIndex(index if index >= 0 else self.device.count() - 1)
             self.output.setText(form.out)
+            self._replace_confirmed = form.out if form.overwrite else ""
         finally:
             self._filling = False
         self._update_enabled()
@@ -194,9 +206,13 @@ class TrainingFormWidget(QWidget):
             self.attributes.setText(path)
 
     def _pick_output(self) -> None:
-        path = self.ask_output(self, self.output.text() or self.output.placeholderText())
-        if path:
-            self.output.setText(path if path.endswith(".safetensors") else str(Path(path)) + ".safetensors")
+        chosen = self.ask_output(self, self.output.text() or self.output.placeholderText())
+        if chosen:
+            path = chosen if chosen.endswith(".safetensors") else str(Path(chosen)) + ".safetensors"
+            self.output.setText(path)
+            # the dialog asks before it returns an existing file (Qt's default); a name typed in is not asked,
+            # nor one the suffix was added to here
+            self._replace_confirmed = path if path == chosen and Path(path).exists() else ""
 
 
 def _row(*widgets) -> QWidget:
