@@ -94,11 +94,10 @@ def drag_run(app, window, panel, counter, seconds: float) -> dict:
     view = window.map.view
     decode_ms: list[float] = []
 
-    def on_decoded(result) -> None:
-        if result.purpose == "strip":
-            decode_ms.append(result.elapsed_ms)
+    def on_decoded(result, _asked) -> None:
+        decode_ms.append(result.elapsed_ms)
 
-    window.controller.decoded.connect(on_decoded)
+    panel.channel.result.connect(on_decoded)
     state = {"ticks": 0}
     view.drag_started.emit(*(centre + radius * [1, 0]))
     updates0, painted0 = panel.strip_view.updates, counter.painted
@@ -120,7 +119,7 @@ def drag_run(app, window, panel, counter, seconds: float) -> dict:
     shown, painted = panel.strip_view.updates - updates0, counter.painted - painted0
     view.drag_finished.emit(*(centre + radius * [1, 0]))
     wait(app, 300)                                   # let the last strip land before the next run
-    window.controller.decoded.disconnect(on_decoded)
+    panel.channel.result.disconnect(on_decoded)
     return {"seconds": elapsed, "drag_events_per_s": state["ticks"] / elapsed, "shown_per_s": shown / elapsed,
             "painted_per_s": painted / elapsed, "decode_ms_median": float(np.median(decode_ms)) if decode_ms else None}
 

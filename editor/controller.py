@@ -6,7 +6,6 @@ the model loader and projections are imported by the jobs that need them.
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from latent_atlas.editor.core.messages import DecodeRequest, DecodeResult
 from latent_atlas.editor.core.state import CurrentPoint, EditorState
+from latent_atlas.editor.workers.decode_channel import DecodeChannel
 from latent_atlas.editor.workers.decode_worker import DecodeWorker
 from latent_atlas.editor.workers.job_worker import JobWorker
 from latent_atlas.models.device import resolve_device
@@ -37,8 +37,6 @@ class Controller(QObject):
     projection_ready = Signal(str)
     decode_timing = Signal(float)          # ms of the last decode
     device_changed = Signal(str)
-    decoded = Signal(object)               # DecodeResult of any purpose other than "current"
-    task_done = Signal(int, str, object)
 
     def __init__(self, state: EditorState, device: str = "auto", map_limit: int = 10_000, parent=None):
         super().__init__(parent)
@@ -50,14 +48,18 @@ class Controller(QObject):
         self.use_map_cache = False  # the editor's start-up turns it on: loads write editor/core/map_cache.py
         self.projection_method = "pca"
         self.projection_options: dict = {}
-        self._ids = itertools.count(1)
-        self._last_shown = 0
+        self._ids = itertools.count(1)           # request ids, shared by every channel
+        self._channel_numbers = itertools.count(1)
+        self._channels: dict[str, DecodeChannel] = {}
         self._load_job: JobWorker | None = None
         self._projection_job: JobWorker | None = None
         self._finished_jobs: list[JobWorker] = []
         self.decoder = DecodeWorker()
         self.decoder.answered.connect(self._on_decoder_answered)
+        self.decoder.failed.connect(self._on_decoder_failed)
         self.decoder.start()
+        self._current = self.channel("current")     # the image of the current latent
+        self._current.result.connect(self._on_current_decoded)
         state.events.latent_changed.connect(self._on_state_latent_changed)
 
     @property
@@ -75,7 +77,7 @@ class Controller(QObject):
         `data_folder`: the data the user chose for the map, in place of the one the file records."""
         if self._load_job is not None:
             self._load_job.cancel()
-        fn = partial(self._load, str(path), self.device, self.projection_method, cached, data_folder)
+        fn = partial(self._load, str(path), self.device, self._first_projection(), cached, data_folder)
         job = self.start_job(f"opening {Path(path).name}", fn, self._on_loaded, self.load_failed.emit)
         job.progressed.connect(self.load_progress)
         self._load_job = job
@@ -86,7 +88,7 @@ class Controller(QObject):
         thread, then the same as an opened checkpoint."""
         if self._load_job is not None:
             self._load_job.cancel()
-        projection = self.projection_method
+        projection = self._first_projection()
         fn = partial(self._load_module, model, data, origin, projection)
         job = self.start_job(f"opening {origin['module']}", fn, self._on_loaded, self.load_failed.emit)
         job.progressed.connect(self.load_progress)
@@ -114,28 +116,59 @@ class Controller(QObject):
         from latent_atlas.editor.core.attributes import vectors_from_checkpoint
 
         self.decoder.set_model(loaded.model)   # the worker owns the module from now on
+        for channel in self._channels.values():
+            channel.forget()                   # nothing asked of the model before is shown on this one
         self.state.set_model(loaded, stored_edits=vectors_from_checkpoint(loaded.checkpoint.vectors))
         self.model_loaded.emit(loaded)
+        self._project_loaded(loaded)
         if loaded.embedding is not None and len(loaded.embedding):
             self.select_data_point(loaded.start_index)   # the first view shows a typical image
 
     # -- projection -----------------------------------------------------------------------------------
+    def _first_projection(self) -> str:
+        """What a load fits: PCA in place of t-SNE or UMAP, which follow from set_projection (kept fits,
+        real progress, Cancel) once the model is open."""
+        return "pca" if self.projection_method in ("tsne", "umap") else self.projection_method
+
+    def _project_loaded(self, loaded: LoadedModel) -> None:
+        from latent_atlas.editor.core.projection_store import fit_key, session_store
+
+        if loaded.projection is None:
+            return
+        first = loaded.projection
+        session_store().keep(fit_key(loaded.sha256, loaded.latents, first.method, first.params()), first)
+        if self.projection_method != first.method:
+            self.set_projection(self.projection_method, **self.projection_options)
+
     def set_projection(self, method: str, **options) -> None:
+        """The map by `method`: a fit kept for this model's latents (this session or on disk,
+        editor/core/projection_store.py) is shown without refitting; otherwise it is fitted in a job."""
+        from latent_atlas.editor.core.projection_store import ProjectionError, fit_key, session_store
+
         self.projection_method, self.projection_options = method, options
         loaded = self.state.loaded
         if loaded is None:
             return
         if self._projection_job is not None:
             self._projection_job.cancel()
-        latents = loaded.latents
-        if method in ("tsne", "umap"):
-            options = {**options, "in_subprocess": True}   # so Cancel and closing the window stop it
+            self._projection_job = None
+        store, latents = session_store(), loaded.latents
+        try:
+            key = fit_key(loaded.sha256, latents, method, options)
+        except ProjectionError as e:
+            self.projection_failed.emit(str(e))
+            return
+        known = store.known(key)
+        if known is not None:                          # fitted before in this session: no job, no refit
+            self.state.set_projection(known)
+            self.projection_ready.emit(method)
+            return
+        # t-SNE and UMAP run in a child process, so Cancel and closing the window stop them
+        where = {"in_subprocess": True} if method in ("tsne", "umap") else {}
 
         def fit(progress, should_stop):
-            from latent_atlas.models.latent.projection import make_projection
-
-            return make_projection(method, **options).fit(latents, progress=lambda f: progress(f, method),
-                                                          should_stop=should_stop)
+            return store.get_or_fit(key, method, options, latents, fit_options=where,
+                                    progress=lambda f: progress(f, method), should_stop=should_stop)
 
         def done(projection):
             self._projection_job = None
@@ -186,29 +219,30 @@ class Controller(QObject):
         self.state.set_point(CurrentPoint(np.asarray(z, np.float32), cursor, source=source))
 
     # -- decoding -------------------------------------------------------------------------------------
+    def channel(self, name: str) -> DecodeChannel:
+        """A new line to the decode worker for one consumer (editor/workers/decode_channel.py): its own
+        newest request waits, and only its own newest answers come back."""
+        key = f"{name}#{next(self._channel_numbers)}"
+        channel = DecodeChannel(key, self.decoder.submit, self._ids, self)
+        self._channels[key] = channel
+        return channel
+
     def _on_state_latent_changed(self, state: EditorState) -> None:
         z = state.latent_tensor()
         if z is not None:
-            self.ask("current", DecodeRequest(z, state.condition_tensor()))
+            self._current.submit(DecodeRequest(z, state.condition_tensor()))
 
-    def decode(self, z: torch.Tensor, c: torch.Tensor | None, purpose: str) -> int:
-        return self.ask(purpose, DecodeRequest(z, c))
+    def _on_current_decoded(self, result: DecodeResult, _context) -> None:
+        self.decode_timing.emit(result.elapsed_ms)
+        self.state.show_decoded(result)
 
-    def ask(self, purpose: str, request) -> int:
-        """Sends a typed request (editor/core/messages.py) to the decode worker; returns its id."""
-        request = replace(request, id=next(self._ids))
-        self.decoder.submit(purpose, request)
-        return request.id
+    def _on_decoder_answered(self, key: str, request_id: int, answer) -> None:
+        if key in self._channels:
+            self._channels[key].deliver(request_id, answer)
 
-    def _on_decoder_answered(self, purpose: str, request_id: int, answer) -> None:
-        if not isinstance(answer, DecodeResult):
-            self.task_done.emit(request_id, purpose, answer)
-        elif purpose != "current":
-            self.decoded.emit(answer)
-        elif answer.id >= self._last_shown:     # else stale: a newer image is already on screen
-            self._last_shown = answer.id
-            self.decode_timing.emit(answer.elapsed_ms)
-            self.state.show_decoded(answer)
+    def _on_decoder_failed(self, key: str, request_id: int, message: str) -> None:
+        if key in self._channels:
+            self._channels[key].fail(request_id, message)
 
     # -- device ---------------------------------------------------------------------------------------
     def set_device(self, name: str) -> None:

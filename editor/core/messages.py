@@ -71,6 +71,5 @@ class MoveRequest:
 @dataclass(frozen=True)
 class DecodeResult:
     id: int
-    purpose: str
     images: np.ndarray              # (B, H, W, C) uint8
     elapsed_ms: float

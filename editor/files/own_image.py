@@ -23,7 +23,6 @@ from latent_atlas.editor.core.messages import EncodeRequest, InversionCopyReques
 if TYPE_CHECKING:            # editor.core.inversion needs torch: imported when an image is opened
     from latent_atlas.editor.core.inversion import InversionResult
 
-PURPOSE = "own-image"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 MARKER_COLOUR = "#ff9900"
 
@@ -33,8 +32,7 @@ class OwnImage(QObject):
         super().__init__(window)
         self._window = window
         self._state, self._controller = window.state, window.controller
-        self._task_id = 0
-        self._pending: tuple | None = None       # (loaded, path, image) while the worker has it
+        self._channel = self._controller.channel("own image")     # answers carry (loaded, path, image)
         self.job = None
         self.progress: QProgressDialog | None = None
         self.latent: np.ndarray | None = None    # the latent of the last image opened, (D,)
@@ -49,7 +47,7 @@ class OwnImage(QObject):
         window.map.plot.addItem(self.marker)
         self._state.events.model_changed.connect(self._on_state_model_changed)
         self._state.events.projection_changed.connect(lambda _emb: self._place_marker())
-        self._controller.task_done.connect(self._on_controller_task_done)
+        self._channel.result.connect(self._on_encoded_or_copied)
 
     # -- opening ----------------------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -80,25 +78,21 @@ class OwnImage(QObject):
             return
         if self.job is not None:
             self.job.cancel()
-        self._pending = (loaded, Path(path), image)
         if loaded.model.can_encode:
             condition = None if self._state.condition is None else self._state.condition.copy()
             request = EncodeRequest(image, condition)
         else:
             request = InversionCopyRequest()
-        self._task_id = self._controller.ask(PURPOSE, request)
+        self._channel.forget()               # a newer image replaces one the worker may still have
+        self._channel.submit(request, (loaded, Path(path), image))
         self._window.statusBar().showMessage(f"Encoding {Path(path).name}…" if loaded.model.can_encode
                                              else f"Preparing to invert {Path(path).name}…", 5000)
 
-    def _on_controller_task_done(self, task_id: int, purpose: str, result) -> None:
-        if purpose != PURPOSE or task_id != self._task_id or self._pending is None:
-            return
-        loaded, path, image = self._pending
+    def _on_encoded_or_copied(self, result, asked: tuple) -> None:
+        loaded, path, image = asked
         if self._state.loaded is not loaded:
-            self._pending = None
             return   # another model was opened meanwhile
         if loaded.model.can_encode:
-            self._pending = None
             self._show(loaded, path, image, np.asarray(result, np.float32), "encoded: posterior mean")
         else:
             self._start_inversion(loaded, path, image, result)
@@ -141,7 +135,6 @@ class OwnImage(QObject):
             self.progress = None
 
     def _on_job_ended(self, title: str | None, message: str) -> None:
-        self._pending = None
         self._close_progress()
         if title:
             self._window.show_error(title, message)
@@ -149,7 +142,6 @@ class OwnImage(QObject):
             self._window.statusBar().showMessage(message, 5000)
 
     def _on_inverted(self, loaded, path: Path, image: np.ndarray, result: InversionResult) -> None:
-        self._pending = None
         self._close_progress()
         if self._state.loaded is not loaded:
             return

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from latent_atlas.editor.core import attributes as attrs
+from latent_atlas.editor.core.messages import DecodeRequest
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.panels.attribute_row import AttributeRow, more_rows_text, names_to_show
 from latent_atlas.editor.panels.cosine_table import CosineTable
@@ -71,16 +72,15 @@ class AttributePanel(QWidget):
         self.rows: dict[str, AttributeRow] = {}
         self.selected: str | None = None
         self._candidate_list: list[attrs.AttributeCandidate] = []
-        self._strip_mark: int | None = None
         self._strip_stale = False
         self.errors: list[str] = []
-        self._strip_id = 0
+        self._strip = controller.channel("attribute strip")
         self._cosine_key = None
         self._show_all = False       # the user asked for every row of a long list
         self._build()
         state.events.model_changed.connect(self._on_state_model_changed)
         state.events.latent_changed.connect(self._on_state_latent_changed)
-        controller.decoded.connect(self._on_controller_decoded)
+        self._strip.result.connect(self._on_strip_decoded)
         self.setEnabled(False)
 
     def _build(self) -> None:
@@ -356,12 +356,10 @@ class AttributePanel(QWidget):
             return
         self.strip_label.setText(f"{edit.name} from α = −2 to +2 (click a frame to use its α)")
         z = attrs.latents_with_weight(state.current.base, state.edits, edit.name, STRIP_ALPHAS)
-        self._strip_id = self._controller.decode(torch.from_numpy(z), state.condition_tensor(), "attr_strip")
         marked = np.flatnonzero(np.isclose(STRIP_ALPHAS, edit.weight))
-        self._strip_mark = int(marked[0]) if len(marked) else None
+        self._strip.submit(DecodeRequest(torch.from_numpy(z), state.condition_tensor()),
+                           int(marked[0]) if len(marked) else None)
 
-    def _on_controller_decoded(self, result) -> None:
-        if result.purpose != "attr_strip" or result.id != self._strip_id:
-            return   # another panel's decode, or an older strip than the one last asked for
+    def _on_strip_decoded(self, result, marked: int | None) -> None:
         self.strip.set_images(result.images, [f"{a:+.1f}" for a in STRIP_ALPHAS])
-        self.strip.mark(self._strip_mark)
+        self.strip.mark(marked)

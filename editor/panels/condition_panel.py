@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from latent_atlas.editor.core.messages import DecodeRequest
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.widgets.image_row import ImageRow
 from latent_atlas.editor.widgets.plain_text import PlainLabel
@@ -47,7 +48,7 @@ class ConditionPanel(QWidget):
         self.one_hot = True
         self.names: list[str] = []
         self.checks: list[QCheckBox] = []
-        self._row_id = 0
+        self._row = controller.channel("condition row")
         self._row_stale = False
         self._row_conditions = np.zeros((0, 0), np.float32)
         self.hint = PlainLabel("The open model has no condition: this panel is for conditional VAEs (CVAE), whose "
@@ -97,7 +98,7 @@ class ConditionPanel(QWidget):
         self.controls.setVisible(False)            # no black, empty row for a model without a condition
         state.events.model_changed.connect(self._on_state_model_changed)
         state.events.latent_changed.connect(self._on_state_latent_changed)
-        controller.decoded.connect(self._on_controller_decoded)
+        self._row.result.connect(self._on_row_decoded)
 
     # -- public slots ---------------------------------------------------------------------------------
     def set_class(self, index: int) -> None:
@@ -177,10 +178,9 @@ class ConditionPanel(QWidget):
         self._row_stale = not self.isVisible()
         if z is None or self._row_stale:
             return      # a hidden tab decodes nothing; it catches up when shown
-        self._row_conditions = condition_rows(c, self.one_hot)
-        k = len(self._row_conditions)
-        batch = torch.from_numpy(np.repeat(z[None], k, axis=0))
-        self._row_id = self._controller.decode(batch, torch.from_numpy(self._row_conditions), "cond_row")
+        rows = condition_rows(c, self.one_hot)                       # (k, C), one image each
+        batch = torch.from_numpy(np.repeat(z[None], len(rows), axis=0))
+        self._row.submit(DecodeRequest(batch, torch.from_numpy(rows)), rows)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -197,9 +197,8 @@ class ConditionPanel(QWidget):
             check.setChecked(bool(value > 0.5))
             check.blockSignals(False)
 
-    def _on_controller_decoded(self, result) -> None:
-        if result.purpose != "cond_row" or result.id != self._row_id:
-            return
+    def _on_row_decoded(self, result, rows: np.ndarray) -> None:
+        self._row_conditions = rows
         if self.one_hot:
             captions = [n[:9] for n in self.names]
         else:

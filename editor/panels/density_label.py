@@ -1,7 +1,7 @@
 """A line under the images: how likely the current image is (ELBO and importance-weighted log p for a VAE,
 realness for a GAN), and an orange warning when the current latent leaves the data.
 
-The numbers come from the decode worker (a DensityRequest, purpose "density"), asked for a moment
+The numbers come from the decode worker (a DensityRequest on the label's own channel), asked for a moment
 after the latent stops changing, so a drag across the map does not keep the worker busy with them.
 """
 from __future__ import annotations
@@ -14,7 +14,6 @@ from latent_atlas.editor.core.messages import DensityRequest
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.widgets.status_line import StatusLine
 
-PURPOSE = "density"
 SETTLE_MS = 120      # wait for the latent to rest this long before asking
 
 
@@ -24,7 +23,7 @@ class DensityLabel(QWidget):
         self._state, self._controller = state, controller
         self._off: OffDataCheck | None = None
         self._note = ""
-        self._last_id = 0
+        self._channel = controller.channel("density")
         self.density: Density | None = None          # the numbers on screen
         # one line each, their space kept while empty or hidden: the tabs below never move (issue 15)
         self.numbers = StatusLine("")
@@ -43,8 +42,8 @@ class DensityLabel(QWidget):
         self._timer.timeout.connect(self.request)
         state.events.model_changed.connect(self._on_state_model_changed)
         state.events.latent_changed.connect(lambda _state: self._timer.start())
-        controller.task_done.connect(self._on_controller_task_done)
-        controller.decoder.failed.connect(self._on_decoder_failed)
+        self._channel.result.connect(self._on_density_answered)
+        self._channel.failed.connect(self._on_density_failed)
 
     def _on_state_model_changed(self, loaded) -> None:
         # the threshold is computed on the worker at the first request, never on the GUI thread
@@ -59,11 +58,9 @@ class DensityLabel(QWidget):
         if self._state.loaded is None or z is None:
             return
         condition = None if self._state.condition is None else self._state.condition.copy()
-        self._last_id = self._controller.ask(PURPOSE, DensityRequest(z, condition, self._off, self._note))
+        self._channel.submit(DensityRequest(z, condition, self._off, self._note))
 
-    def _on_controller_task_done(self, task_id: int, purpose: str, result) -> None:
-        if purpose != PURPOSE or task_id != self._last_id:
-            return   # someone else's task, or an older latent's numbers
+    def _on_density_answered(self, result, _context) -> None:
         if result is None:
             self._timer.start()      # it gave way to a click or a strip: ask again once the worker is quiet
             return
@@ -73,10 +70,9 @@ class DensityLabel(QWidget):
         self.warning.setText("⚠ " + warning if warning else "")
         self.warning.setVisible(bool(warning))
 
-    def _on_decoder_failed(self, purpose: str, _request_id: int, message: str) -> None:
-        if purpose == PURPOSE:
-            self.numbers.setText(f"density unavailable: {message}")
-            self.warning.hide()
+    def _on_density_failed(self, message: str) -> None:
+        self.numbers.setText(f"density unavailable: {message}")
+        self.warning.hide()
 
 
 def add_density_label(window) -> DensityLabel:

@@ -2,7 +2,7 @@
 
 The endpoints are a data point's own latent when the press/release is on one, else the projection's
 inverse. A path can also run through the current image (Set A, Set B, Add waypoint). Each update is ONE
-batched decode with purpose "strip"; the decode worker keeps only the newest, so a drag never queues up.
+batched decode on the panel's own channel; the decode worker keeps only the newest, so a drag never queues up.
 The path's waypoints are the state's (`state.waypoints`, kept per model): a model that comes back brings
 its strip.
 """
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from latent_atlas.editor.core.density import WARN_COLOUR, describe_off_frames
 from latent_atlas.editor.core.export import GIF_FRAME_MS, export_gif, export_png
 from latent_atlas.editor.core.image_convert import strip
-from latent_atlas.editor.core.messages import OffDataRequest
+from latent_atlas.editor.core.messages import DecodeRequest, OffDataRequest
 from latent_atlas.editor.core.recipe import make_recipe
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.core.strip import (
@@ -41,8 +41,6 @@ from latent_atlas.editor.widgets.status_line import StatusLine
 from latent_atlas.editor.widgets.tile_view import TileView
 from latent_atlas.models.errors import LatentAtlasError
 
-PURPOSE = "strip"
-OFF_DATA_PURPOSE = "strip_off_data"
 EXPORT_HEIGHT = 128     # exported frames are scaled up to at least this many pixels high
 
 
@@ -57,20 +55,19 @@ class InterpolationPanel(QWidget):
     def __init__(self, state: EditorState, controller, latent_map, parent=None):
         super().__init__(parent)
         self._state, self._controller, self._map = state, controller, latent_map
-        self._requests: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}   # id -> (frames, condition)
-        self._shown_id = 0
+        self.channel = controller.channel("strip")               # answers carry (frames, condition)
+        self._off_channel = controller.channel("strip off the data")
         self.frames: np.ndarray | None = None        # (N, D) latents of the strip on screen
         self.condition: np.ndarray | None = None     # the condition it was decoded with (CVAE)
         self._asked_condition: np.ndarray | None = None   # of the newest request, which may not be shown yet
         self.images: np.ndarray | None = None        # (N, H, W, C) uint8 on screen
         self.off_data: np.ndarray | None = None      # (N,) bool: frames farther from the data than it spreads
-        self._off_id = 0
         self._build()
         state.events.model_changed.connect(self._on_state_model_changed)
         state.events.latent_changed.connect(self._on_state_latent_changed)
         state.events.projection_changed.connect(lambda _embedding: self._redraw_path())
-        controller.decoded.connect(self._on_controller_decoded)
-        controller.task_done.connect(self._on_controller_task_done)
+        self.channel.result.connect(self._on_strip_decoded)
+        self._off_channel.result.connect(self._on_off_data_answered)
         view = latent_map.view
         view.drag_started.connect(self._on_map_drag_started)
         view.dragged.connect(self._on_map_dragged)
@@ -167,9 +164,9 @@ class InterpolationPanel(QWidget):
 
     def _forget_strip(self) -> None:
         """Takes the strip on screen away; the path stays."""
-        self._requests.clear()
+        self.channel.forget()
+        self._off_channel.forget()
         self.frames = self.images = self.off_data = self._asked_condition = None
-        self._off_id = 0
         self.warning.hide()
         self.strip_view.clear()
         self._map.set_path(None)
@@ -185,9 +182,7 @@ class InterpolationPanel(QWidget):
         self._redraw_path(frames)
         condition = None if self._state.condition is None else self._state.condition.copy()
         c = None if condition is None else torch.from_numpy(condition)
-        request_id = self._controller.decode(torch.from_numpy(frames), c, purpose=PURPOSE)
-        self._requests = {i: r for i, r in self._requests.items() if i > self._shown_id}
-        self._requests[request_id] = (frames, condition)
+        self.channel.submit(DecodeRequest(torch.from_numpy(frames), c), (frames, condition))
         self._asked_condition = condition
 
     def _redraw_path(self, frames: np.ndarray | None = None) -> None:
@@ -229,11 +224,8 @@ class InterpolationPanel(QWidget):
         self.request()
 
     # -- results --------------------------------------------------------------------------------------
-    def _on_controller_decoded(self, result) -> None:
-        if result.purpose != PURPOSE or result.id <= self._shown_id or result.id not in self._requests:
-            return   # another panel's, stale, or from before the model changed
-        self._shown_id = result.id
-        self.frames, self.condition = self._requests.pop(result.id)
+    def _on_strip_decoded(self, result, asked: tuple[np.ndarray, np.ndarray | None]) -> None:
+        self.frames, self.condition = asked
         self.images = result.images
         self.off_data = None
         self.strip_view.set_tiles(result.images, ncols=len(result.images))
@@ -245,11 +237,10 @@ class InterpolationPanel(QWidget):
         loaded = self._state.loaded
         if loaded is None or self.frames is None:
             return
-        self._off_id = self._controller.ask(OFF_DATA_PURPOSE, OffDataRequest(self.frames.copy(), loaded.off_data))
+        self._off_channel.forget()       # an answer still on its way is about the strip this one replaced
+        self._off_channel.submit(OffDataRequest(self.frames.copy(), loaded.off_data))
 
-    def _on_controller_task_done(self, task_id: int, purpose: str, result) -> None:
-        if purpose != OFF_DATA_PURPOSE or task_id != self._off_id or self.frames is None:
-            return   # someone else's, or for a strip no longer on screen
+    def _on_off_data_answered(self, result, _context) -> None:
         self.off_data = np.asarray(result, bool)
         text = describe_off_frames(self.off_data)
         self.warning.setText("⚠ " + text if text else "")

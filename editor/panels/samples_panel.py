@@ -1,6 +1,6 @@
 """Prior samples: a grid of decodes of z ~ N(0, T^2 I), with a temperature T and a seed. Click one to edit it.
 
-A CVAE's samples use the state's current condition. One batched decode with purpose "samples".
+A CVAE's samples use the state's current condition. One batched decode on the panel's own channel.
 """
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget
 
+from latent_atlas.editor.core.messages import DecodeRequest
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.widgets.plain_text import PlainLabel
 from latent_atlas.editor.widgets.tile_view import TileView
 
-PURPOSE = "samples"
 T_MIN, T_MAX, T_STEPS = 0.1, 1.5, 140     # the slider moves in steps of 0.01
 
 
@@ -40,15 +40,14 @@ class SamplesPanel(QWidget):
         super().__init__(parent)
         self._state, self._controller = state, controller
         self.rows, self.cols = rows, cols
-        self._requests: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
-        self._shown_id = 0
+        self._grid = controller.channel("samples")
         self.latents: np.ndarray | None = None       # (rows*cols, D) of the grid on screen
         self.condition: np.ndarray | None = None
         self._asked_condition: np.ndarray | None = None   # of the newest request, which may not be shown yet
         self._build()
         state.events.model_changed.connect(self._on_state_model_changed)
         state.events.latent_changed.connect(self._on_state_latent_changed)
-        controller.decoded.connect(self._on_controller_decoded)
+        self._grid.result.connect(self._on_grid_decoded)
 
     def _build(self) -> None:
         self.temperature = QSlider(Qt.Orientation.Horizontal)
@@ -100,15 +99,10 @@ class SamplesPanel(QWidget):
         condition = None if self._state.condition is None else self._state.condition.copy()
         self._asked_condition = condition
         c = None if condition is None else torch.from_numpy(condition)
-        request_id = self._controller.decode(torch.from_numpy(z), c, purpose=PURPOSE)
-        self._requests = {i: r for i, r in self._requests.items() if i > self._shown_id}
-        self._requests[request_id] = (z, condition)
+        self._grid.submit(DecodeRequest(torch.from_numpy(z), c), (z, condition))
 
-    def _on_controller_decoded(self, result) -> None:
-        if result.purpose != PURPOSE or result.id <= self._shown_id or result.id not in self._requests:
-            return
-        self._shown_id = result.id
-        self.latents, self.condition = self._requests.pop(result.id)
+    def _on_grid_decoded(self, result, asked: tuple[np.ndarray, np.ndarray | None]) -> None:
+        self.latents, self.condition = asked
         self.grid.set_tiles(result.images, ncols=self.cols)
         loaded = self._state.loaded
         described = None if self.condition is None or loaded is None else describe_condition(
@@ -121,7 +115,7 @@ class SamplesPanel(QWidget):
             self._controller.set_latent(self.latents[index].copy(), "sample")
 
     def _on_state_model_changed(self, loaded) -> None:
-        self._requests.clear()
+        self._grid.forget()
         self.latents, self.condition, self._asked_condition = None, None, None
         self.grid.clear()
         self.hint.setText(CLICK_HINT)

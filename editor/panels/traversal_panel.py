@@ -1,6 +1,6 @@
 """Latent traversal: for the current latent, each of the top dimensions swept from -3 to +3 with the others
 fixed, one row per dimension. Rows are ordered by the dimension's average KL over the data (the most used
-first; a GAN has no posterior, so index order). One batched decode with purpose "traversal", sent only
+first; a GAN has no posterior, so index order). One batched decode on the panel's own channel, sent only
 while the tab is visible.
 """
 from __future__ import annotations
@@ -10,12 +10,12 @@ import torch
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSpinBox, QVBoxLayout, QWidget
 
+from latent_atlas.editor.core.messages import DecodeRequest
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.widgets.plain_text import PlainLabel
 from latent_atlas.editor.widgets.tile_view import PAD, TileView
 from latent_atlas.models.latent.latent_math import dims_by_kl, kl_per_dimension, traversal
 
-PURPOSE = "traversal"
 DEFAULT_ROWS = 8
 MIN_LABEL_WIDTH = 78        # px of the row-label axis
 
@@ -47,8 +47,7 @@ class TraversalPanel(QWidget):
     def __init__(self, state: EditorState, controller, parent=None):
         super().__init__(parent)
         self._state, self._controller = state, controller
-        self._requests: dict[int, tuple[np.ndarray, list[int]]] = {}
-        self._shown_id = 0
+        self._grid = controller.channel("traversal")
         self._dirty = False
         self.order: list[int] = []
         self.kl: np.ndarray | None = None
@@ -57,7 +56,7 @@ class TraversalPanel(QWidget):
         self._build()
         state.events.model_changed.connect(self._on_state_model_changed)
         state.events.latent_changed.connect(self._on_state_latent_changed)
-        controller.decoded.connect(self._on_controller_decoded)
+        self._grid.result.connect(self._on_grid_decoded)
 
     def _build(self) -> None:
         self.rows = QSpinBox()
@@ -108,20 +107,15 @@ class TraversalPanel(QWidget):
         batch = traversal(torch.from_numpy(z), dims, torch.from_numpy(self.value_grid()))   # (rows, V, D)
         batch = batch.reshape(-1, z.shape[0]).numpy()
         c = self._state.condition_tensor()
-        request_id = self._controller.decode(torch.from_numpy(batch), c, purpose=PURPOSE)
-        self._requests = {i: r for i, r in self._requests.items() if i > self._shown_id}
-        self._requests[request_id] = (batch, dims)
+        self._grid.submit(DecodeRequest(torch.from_numpy(batch), c), (batch, dims))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._dirty:
             self.request()
 
-    def _on_controller_decoded(self, result) -> None:
-        if result.purpose != PURPOSE or result.id <= self._shown_id or result.id not in self._requests:
-            return
-        self._shown_id = result.id
-        self.latents, self.dims = self._requests.pop(result.id)
+    def _on_grid_decoded(self, result, asked: tuple[np.ndarray, list[int]]) -> None:
+        self.latents, self.dims = asked
         values = self.value_grid()
         self.grid.set_tiles(result.images, ncols=len(self.latents) // max(1, len(self.dims)))
         self._label_axes(values)
@@ -152,7 +146,7 @@ class TraversalPanel(QWidget):
         self.rows.setMaximum(len(self.order))
         self.rows.setValue(min(DEFAULT_ROWS, len(self.order)))
         self.rows.blockSignals(False)
-        self._requests.clear()
+        self._grid.forget()
         self.latents, self.dims = None, []
         self.grid.clear()
 

@@ -121,7 +121,7 @@ class DecodeWorker(QThread):
             c = c.unsqueeze(0).expand(z.shape[0], -1) if c.dim() == 1 else c
         images = images_to_hwc_uint8(model.decode(z, c))          # (B, H, W, C) uint8
         elapsed = (time.perf_counter() - t0) * 1000.0
-        return DecodeResult(request.id, key, images, elapsed)
+        return DecodeResult(request.id, images, elapsed)
 
     def _density(self, key: str, request: DensityRequest):
         from latent_atlas.editor.core.density import density_of
