@@ -165,6 +165,15 @@ def run_spec(form: TrainingForm) -> RunSpec:
                    resume=form.resume_from, overwrite=form.overwrite)
 
 
+def check_form(form: TrainingForm) -> None:
+    """ConfigError (in the form's words) or CheckpointError for what the form must change before a run can
+    start: the checks RunSpec.validate makes before any data is loaded."""
+    try:
+        run_spec(form).validate()
+    except SpecError as e:
+        raise e.named(LABELS) from None
+
+
 def prepare_run(form: TrainingForm) -> PreparedRun:
     """Loads the data, builds the model (or reads the one to resume) and the Trainer. Raises
     LatentAtlasError subclasses (DatasetError, ConfigError, CheckpointError) with a readable message."""

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from latent_atlas.editor.core.clock_text import clock
 from latent_atlas.editor.core.loss_buffer import LossBuffer
-from latent_atlas.editor.core.training_setup import RunInfo, TrainingForm, plotted_terms, resume_form
+from latent_atlas.editor.core.training_setup import RunInfo, TrainingForm, check_form, plotted_terms, resume_form
 from latent_atlas.editor.training.loss_plots import LossPlots
 from latent_atlas.editor.training.preview_grid import PreviewGrid
 from latent_atlas.editor.training.probe_plot import ProbePlot
@@ -167,10 +167,16 @@ class TrainingPanel(QWidget):
         return self.worker is not None and self.worker.isRunning()
 
     def start(self, form: TrainingForm | None = None) -> TrainingWorker | None:
-        """Starts a run with `form` (default: what the form shows). None if one is still running."""
+        """Starts a run with `form` (default: what the form shows). None if one is still running, or if the
+        form asks for something the run specification refuses (shown, no thread started)."""
         if self.running:
             return None
         form = form or self.form.form()
+        try:
+            check_form(form)         # header reads and stats only: the GUI thread may; the data loads later
+        except LatentAtlasError as e:
+            self.error.emit("Cannot start training", str(e))
+            return None
         if self.worker is not None:
             self.worker.deleteLater()
         # now, not once training competes for the GIL
