@@ -25,7 +25,13 @@ from PySide6.QtWidgets import (
 
 from latent_atlas.editor.core.clock_text import clock
 from latent_atlas.editor.core.loss_buffer import LossBuffer
-from latent_atlas.editor.core.training_setup import RunInfo, TrainingForm, check_form, plotted_terms, resume_form
+from latent_atlas.editor.core.training_setup import (
+    RunInfo,
+    TrainingForm,
+    check_form,
+    plotted_terms,
+    resume_form,
+)
 from latent_atlas.editor.training.loss_plots import LossPlots
 from latent_atlas.editor.training.preview_grid import PreviewGrid
 from latent_atlas.editor.training.probe_plot import ProbePlot
