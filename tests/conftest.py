@@ -25,6 +25,16 @@ def _one_torch_thread():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _projections_fitted_afresh():
+    """The editor keeps projection fits for the session and on disk (editor/core/projection_store.py): each
+    test starts without them, so a test that waits for a t-SNE fit gets one whatever ran before it."""
+    from latent_atlas.editor.core.projection_store import forget_all
+
+    forget_all()
+    yield
+
+
 TINY = {"vae": {"image_shape": [1, 8, 8], "latent_dim": 4, "width": 8, "hidden": 32},
         "cvae": {"image_shape": [1, 8, 8], "latent_dim": 4, "width": 8, "hidden": 32, "cond_dim": 10},
         "gan": {"image_shape": [1, 8, 8], "latent_dim": 4, "width": 8}}

@@ -69,7 +69,7 @@ def read_cached(sha256: str, split: str, limit: int, projection: str) -> CachedM
             data = f.read(MAX_FILE_BYTES + 1)
         return _checked(data, sha256, projection)
     except Exception:                  # noqa: BLE001 -- any flaw (the library's own errors too): a cold start
-        _forget(path)
+        forget(path)
         return None
 
 
@@ -158,13 +158,14 @@ def write_cached(loaded, sha256: str, split: str, limit: int, first_image: np.nd
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, data)
-        _trim(path.parent)
+        trim(path.parent)
     except OSError:
         return None
     return path
 
 
-def _trim(folder: Path) -> None:
+def trim(folder: Path) -> None:
+    """The newest files up to MAX_FOLDER_BYTES stay (maps and projection fits, editor/core/projection_store.py)."""
     files = sorted(folder.glob("*.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
     total = 0
     for f in files:
@@ -173,7 +174,7 @@ def _trim(folder: Path) -> None:
             f.unlink(missing_ok=True)
 
 
-def _forget(path: Path) -> None:
+def forget(path: Path) -> None:
     try:
         path.unlink(missing_ok=True)
     except OSError:

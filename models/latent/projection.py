@@ -114,6 +114,44 @@ class Projection:
     def _transform(self, Z) -> np.ndarray: raise NotImplementedError
     def _inverse(self, P) -> np.ndarray: raise NotImplementedError
 
+    # -- keeping a fit: editor/core/projection_store.py ------------------------------------------------
+    def params(self) -> dict:
+        """The options that decide the fit (JSON numbers and lists): make_projection(method, **params)
+        makes the same projection. Where it runs (in_subprocess) is not one of them."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self).items()
+                if not k.startswith("_") and k != "in_subprocess"}
+
+    def fitted_arrays(self) -> dict[str, np.ndarray]:
+        """What restore() needs besides the latents, as plain arrays (no pickle): a cache file holds these."""
+        self._require_fitted()
+        return self._arrays()
+
+    def restore(self, Z, arrays: dict[str, np.ndarray]) -> Projection:
+        """The fitted projection again, from the latents Z it was fitted on and fitted_arrays(), without
+        refitting. The arrays may come from a file anyone could have written: ProjectionError unless every
+        one has the dtype, shape and values a fit makes."""
+        Z = _as_points(Z, None, "latents")
+        try:
+            state = self._restored(Z, {k: np.asarray(v) for k, v in arrays.items()})
+        except (KeyError, ValueError, IndexError) as e:
+            raise ProjectionError(f"the stored {self.method} projection does not fit these latents: {e}") from None
+        self.__dict__.update(state)
+        self._latent_dim = Z.shape[1]
+        return self
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"embedding": self._embedding}
+
+    def _restored(self, Z, arrays) -> dict:
+        return {"_embedding": _checked_embedding(arrays, len(Z))}
+
+
+def _checked_embedding(arrays: dict, n: int) -> np.ndarray:
+    embedding = arrays["embedding"]
+    if embedding.dtype != np.float32 or embedding.shape != (n, 2) or not np.isfinite(embedding).all():
+        raise ValueError(f"embedding {embedding.dtype} {embedding.shape} is not {n} finite float32 map points")
+    return embedding
+
 
 class PCAProjection(Projection):
     """Two chosen principal components. inverse(P) = mean + P @ W, exactly undone by transform."""
@@ -152,6 +190,24 @@ class PCAProjection(Projection):
 
     def _transform(self, Z):
         return ((Z.astype(np.float64) - self._mean) @ self._W.T).astype(np.float32)
+
+    def _arrays(self):
+        return {"mean": self._mean, "W": self._W}
+
+    def _restored(self, Z, arrays):
+        mean, W = arrays["mean"], arrays["W"]
+        d = Z.shape[1]
+        if mean.dtype != np.float64 or mean.shape != (d,) or W.dtype != np.float64 or W.shape != (2, d):
+            raise ValueError(f"mean {mean.shape} and axes {W.shape} are not ({d},) and (2, {d}) float64")
+        if not (np.isfinite(mean).all() and np.isfinite(W).all()) or not np.allclose(W @ W.T, np.eye(2), atol=1e-6):
+            raise ValueError("the axes are not two orthonormal directions")
+        centred = Z.astype(np.float64) - mean
+        embedding = centred @ W.T                                            # (N, 2): cheap, so not stored
+        state = {"_mean": mean, "_W": W, "_embedding": embedding.astype(np.float32)}
+        if self.keep_residual:
+            state["_residual"] = (centred - embedding @ W).astype(np.float32)
+            state["_tree"] = cKDTree(embedding)
+        return state
 
     def _inverse(self, P):
         P64 = P.astype(np.float64)
@@ -225,9 +281,22 @@ class _NeighbourMapProjection(Projection):
         rest = np.setdiff1d(np.arange(n), subset)
         if len(rest):
             embedding[rest] = NeighbourEmbedding(Z[subset], embedding[subset], self.k)(Z[rest])
-        return {"_embedding": embedding,
+        return self._maps(Z, embedding, subset)
+
+    def _maps(self, Z, embedding, fitted) -> dict:
+        return {"_embedding": embedding, "_fitted": fitted,
                 "_to_map": NeighbourEmbedding(Z, embedding, self.k),
                 "_from_map": TriangulationInverse(embedding, Z, self.k)}
+
+    def _arrays(self):
+        return {"embedding": self._embedding, "fitted": self._fitted}
+
+    def _restored(self, Z, arrays):
+        embedding, fitted = _checked_embedding(arrays, len(Z)), arrays["fitted"]
+        if (fitted.dtype != np.int64 or fitted.ndim != 1 or len(fitted) < 3 or fitted[0] < 0
+                or fitted[-1] >= len(Z) or np.any(np.diff(fitted) <= 0)):
+            raise ValueError("the fitted points are not increasing indices of the latents")
+        return self._maps(Z, embedding, fitted)
 
     def _transform(self, Z):
         return self._to_map(Z)
@@ -263,6 +332,19 @@ class TSNEProjection(_NeighbourMapProjection):
                  max_iter: int = 1000, k: int = 8, in_subprocess: bool = False):
         super().__init__(max_points, random_state, k, in_subprocess)
         self.perplexity, self.max_iter = float(perplexity), int(max_iter)
+
+    def _maps(self, Z, embedding, fitted):
+        """transform places new latents as openTSNE's transform does (models/latent/tsne_placement.py), not
+        between their neighbours' points: a latent between two clusters goes to one of them, as t-SNE would
+        put it. Without openTSNE: the neighbour weighting."""
+        from latent_atlas.models.latent.tsne_placement import TSNEPlacement, opentsne_available
+
+        maps = super()._maps(Z, embedding, fitted)
+        maps["_placement"] = TSNEPlacement(Z, embedding, fitted) if opentsne_available() else None
+        return maps
+
+    def _transform(self, Z):
+        return self._to_map(Z) if self._placement is None else self._placement(Z)
 
     def _embed(self, Z, progress=None, should_stop=None):
         perplexity = min(self.perplexity, (len(Z) - 1) / 3)     # both libraries require perplexity < N
