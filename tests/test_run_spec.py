@@ -251,3 +251,25 @@ def test_a_stopped_run_leaves_one_complete_checkpoint_that_resumes(tmp_path):
     resumed = RunSpec(resume=out, data=DataSpec(limit=128), epochs=3).build().trainer   # into itself: allowed
     assert resumed.step == 2 and resumed.out == out
     assert torch.equal(resumed.images, trainer.images)               # the recorded data, the same 128 images
+
+
+def test_the_build_scripts_specs_give_the_shipped_models_configs(tmp_path):
+    """Each bundled model's RunSpec, resolved and turned into a config for the shipped file's image shape and
+    condition size, is the config that file holds: the build script's move to RunSpec changed no model."""
+    from latent_atlas.models.training.run_spec import _model_config, read_resume_header
+
+    build = load_script("build_resources")
+    shipped = 0
+    for name in build.BUNDLE:
+        path = build.MODELS / f"{name}.safetensors"
+        if not path.exists():
+            continue
+        saved = read_resume_header(path)
+        spec = build.bundle_spec(name, models=tmp_path)
+        spec.validate()
+        conditions = torch.zeros(1, saved.config.cond_dim) if saved.config.cond_dim else None
+        kind, config = _model_config(spec._resolved(None), saved.config.image_shape, conditions)
+        assert (kind, config) == (saved.kind, saved.config), name
+        assert spec.output() == tmp_path / f".{name}.full.safetensors"
+        shipped += 1
+    assert shipped >= 3
