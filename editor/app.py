@@ -45,11 +45,11 @@ def create_window(device: str = "auto", map_limit: int = 10_000, *, complete: bo
 
 
 def finish_startup(window) -> None:
-    """The part of start-up that imports torch, scipy and scikit-learn (about a second): the device menu
-    and the tool panels. ConfigError when the requested device is not on this machine."""
+    """The part of start-up that imports torch and scipy (about a second): the device menu and the tool
+    panels. ConfigError when the requested device is not on this machine. scikit-learn (a second more) is
+    imported where it is used (the off-data index, t-SNE, direction finding), not before the first image."""
     with _plain_imports():
-        import scipy.spatial  # noqa: F401
-        import sklearn.decomposition  # noqa: F401
+        import scipy.spatial  # noqa: F401  (the first image is the densest map point: editor/core/loaded_model)
         import torch  # noqa: F401
 
         import latent_atlas.editor.core.loaded_model  # noqa: F401  (the model loader: checkpoints, data, projections)

@@ -11,7 +11,6 @@ from typing import Literal
 
 import numpy as np
 import torch
-from sklearn.neighbors import NearestNeighbors
 
 _EPS = 1e-12
 _PARALLEL_SIN = 1e-4      # below this sin(angle) slerp divides by ~0; lerp is the same curve to 1e-8 there
@@ -204,6 +203,8 @@ class NearestData:
         if x.ndim != 2 or x.shape[0] < 1:
             raise ValueError(f"NearestData needs data latents as (N, D) with N >= 1; got {tuple(x.shape)}")
         self.n = x.shape[0]
+        from sklearn.neighbors import NearestNeighbors   # here: importing scikit-learn takes a second
+
         self._index = NearestNeighbors(n_neighbors=1).fit(x)
 
     def distance(self, z: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.spatial import Delaunay, QhullError, cKDTree
-from sklearn.neighbors import NearestNeighbors
 
 _SNAP = 1e-9    # barycentric weights this near 0 or 1 are rounded: a vertex returns its latent exactly
 
@@ -84,6 +83,8 @@ class NeighbourEmbedding:
         self._k = min(k, len(self._embedding))
         self._power = power
         latents = np.asarray(latents, dtype=np.float32)
+        from sklearn.neighbors import NearestNeighbors   # here: importing scikit-learn takes a second
+
         self._nn = NearestNeighbors(n_neighbors=self._k).fit(latents)
         # sklearn's brute-force distances (chosen for D > 15) use |x|^2 - 2xy + |y|^2, which leaves ~1e-8
         # relative noise instead of 0 for a fitted latent; anything that close is that latent
