@@ -275,15 +275,15 @@ class MainWindow(QMainWindow):
         self.data_notice.show_reason(loaded.data_refused)
         if not loaded.is_module:                       # a user's module opens from code, not File > Recent
             self.recent.add(str(loaded.path))
-        model = loaded.model
-        self.model_label.setText(f"{loaded.name} · {loaded.kind} · z{model.latent_dim}")
+        info = loaded.info
+        self.model_label.setText(f"{loaded.name} · {loaded.kind} · z{info.latent_dim}")
         self.setWindowTitle(f"Latent Atlas — {loaded.name}")
         index = -1 if loaded.is_module else self.model_picker.findData(str(Path(loaded.path).resolve()))
         self.model_picker.setItemText(0, loaded.name if index < 0 else "Bundled models…")
         self.model_picker.setCurrentIndex(max(0, index))
-        self.map_toolbar.set_latent_dim(model.latent_dim)
+        self.map_toolbar.set_latent_dim(info.latent_dim)
         self.map_toolbar.select(loaded.projection.method if loaded.projection else "pca")
-        self.original_view.setVisible(model.can_encode)
+        self.original_view.setVisible(info.can_encode)
         self.original_view.clear()
         self.decoded_view.clear()
         self.map_toolbar.set_colour_choices(loaded.labels is not None, loaded.attribute_names)
@@ -318,7 +318,7 @@ class MainWindow(QMainWindow):
         if point.cursor is not None:
             self.map.set_cursor(*point.cursor)
         loaded = state.loaded
-        if point.data_index is not None and loaded is not None and loaded.model.can_encode:
+        if point.data_index is not None and loaded is not None and loaded.info.can_encode:
             i = point.data_index
             label = ""
             if loaded.labels is not None and 0 <= loaded.labels[i] < len(loaded.label_names):
@@ -332,7 +332,7 @@ class MainWindow(QMainWindow):
             self.original_view.clear(f"none: not a data point ({point.source})")
         z = state.latent()
         source = point.source
-        if source == "data" and loaded is not None and not loaded.model.can_encode:
+        if source == "data" and loaded is not None and not loaded.info.can_encode:
             source = "map sample"              # a GAN's map holds prior samples, not encoded data
         self.info.setText(f"|z| = {np.linalg.norm(z):.2f} · source: {source}"
                           + (f" · map ({point.cursor[0]:.2f}, {point.cursor[1]:.2f})" if point.cursor else ""))

@@ -13,7 +13,7 @@ from latent_atlas.editor.core.messages import (
     DecodeResult,
     DensityRequest,
     EncodeRequest,
-    InversionCopyRequest,
+    ModelCopyRequest,
     OffDataRequest,
 )
 from latent_atlas.editor.workers.decode_worker import DecodeWorker
@@ -48,7 +48,7 @@ def test_every_request_type_is_answered_on_the_worker(qtbot, worker, digits_vae_
                 "density": DensityRequest(z, off=OffDataCheck(data), id=2),
                 "encode": EncodeRequest(image, id=3),
                 "off": OffDataRequest(np.stack([z, 100 * z]), OffDataCheck(data), id=4),
-                "copy": InversionCopyRequest(id=5)}
+                "copy": ModelCopyRequest(id=5)}
     answers = {}
     worker.answered.connect(lambda key, request_id, answer: answers.__setitem__(key, (request_id, answer)))
     for key, request in requests.items():

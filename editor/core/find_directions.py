@@ -10,26 +10,17 @@ SUPERVISED = {"Mean difference", "Classifier normal"}
 PRIOR_SAMPLES, COMPONENTS = 4000, 8
 
 
-def sefa_reason(loaded) -> str:
-    """'' when SeFa can run on this model, else why not (in words)."""
-    try:
-        weight = loaded.model.latent_weight()
-    except (AttributeError, RuntimeError, TypeError) as e:    # someone else's module: no weight to read
-        return f"SeFa needs the decoder's first layer: {e}"
-    if weight is None:
-        return (f"SeFa needs a decoder whose first layer is a linear map of z; this {loaded.kind} has none")
-    return ""
-
-
-def find(loaded, method: str, label: int | None = None, seed: int = 0) -> list[dirs.Direction]:
-    """The directions of one method; runs on a worker (PCA and the classifier fit take seconds)."""
+def find(loaded, method: str, label: int | None = None, seed: int = 0, model=None) -> list[dirs.Direction]:
+    """The directions of one method; runs on a worker (PCA and the classifier fit take seconds). SeFa reads
+    `model`, this thread's own copy (the editor's decode worker makes it: ModelCopyRequest), or else the
+    loaded model's module (outside the editor). Whether SeFa can run: loaded.info.sefa_reason."""
     if method == "PCA of data latents":
         return dirs.pca_directions(loaded.latents, COMPONENTS)
     if method == "PCA of prior latents":
         z = np.random.default_rng(seed).standard_normal((PRIOR_SAMPLES, loaded.latents.shape[1]))
         return dirs.pca_directions(z.astype(np.float32), COMPONENTS)
     if method == "SeFa":
-        return dirs.model_sefa_directions(loaded.model, COMPONENTS)
+        return dirs.model_sefa_directions(loaded.model if model is None else model, COMPONENTS)
     if method in SUPERVISED:
         if loaded.labels is None or label is None:
             raise dirs.DirectionError(f"{method} needs labelled data; this model's map has no labels")

@@ -12,6 +12,7 @@ import torch
 
 from latent_atlas.editor.core.density import OffDataCheck
 from latent_atlas.editor.core.image_convert import chw_to_hwc, images_to_hwc_uint8
+from latent_atlas.editor.core.model_info import ModelInfo
 from latent_atlas.models.checkpoints.checkpoint import Checkpoint, load_checkpoint
 from latent_atlas.models.data import ImageData, load_dataset
 from latent_atlas.models.data.recorded_source import recorded_dataset
@@ -46,6 +47,10 @@ class LoadedModel:
     start_index: int = 0                  # the data point shown first: see densest_point
     origin: dict | None = None            # a user's module (ModuleSource.describe()); None for a checkpoint
     data_refused: str | None = None       # why the data the file records was not loaded (shown to the user)
+    info: ModelInfo = field(init=False)   # what the GUI thread reads: it never touches the module
+
+    def __post_init__(self):              # runs where the LoadedModel is built: the load job's thread
+        self.info = ModelInfo.of(self.checkpoint.model, self.checkpoint.kind)
 
     @cached_property
     def sha256(self) -> str:
@@ -63,6 +68,8 @@ class LoadedModel:
 
     @property
     def model(self):
+        """The module: the load job's until the controller hands it to the decode worker, the worker's
+        after. The GUI thread reads `info` instead."""
         return self.checkpoint.model
 
     @cached_property

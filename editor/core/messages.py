@@ -46,9 +46,9 @@ class EncodeRequest:
 
 
 @dataclass(frozen=True, eq=False)
-class InversionCopyRequest:
-    """A private frozen copy of the model, made where the model lives, for a GAN inversion job: the job
-    thread then owns that copy (editor/core/inversion.py copy_for_inversion)."""
+class ModelCopyRequest:
+    """A private frozen eval copy of the model, made where the model lives, for a job thread that then owns
+    it: a GAN inversion, a vector's score, SeFa (editor/core/inversion.py copy_for_inversion)."""
     id: int = 0
 
 

@@ -119,7 +119,7 @@ def make_session(state: EditorState, projection: str = "pca", projection_options
         "format": SESSION_FORMAT, "version": SESSION_VERSION,
         "checkpoint": str(Path(loaded.path).resolve()), "checkpoint_sha256": loaded.sha256,
         **({"module": module_record(loaded.origin)} if loaded.origin is not None else {}),
-        "latent_dim": int(loaded.model.latent_dim), "cond_dim": int(loaded.model.cond_dim or 0),
+        "latent_dim": loaded.info.latent_dim, "cond_dim": loaded.info.cond_dim,
         "point": None if point is None else {
             "base": np.asarray(point.base, np.float32).tolist(),
             "cursor": None if point.cursor is None else [float(point.cursor[0]), float(point.cursor[1])],

@@ -108,8 +108,8 @@ class EditorState:
             self.edits, self.waypoints = work.edits, work.waypoints
             self.groups = work.groups if work.data_key == data_key(loaded) else _empty_groups()
         self.condition = None
-        if loaded.model.cond_dim:
-            self.condition = np.zeros(loaded.model.cond_dim, np.float32)
+        if loaded.info.cond_dim:
+            self.condition = np.zeros(loaded.info.cond_dim, np.float32)
             self.condition[0] = 1.0
         self.current = None
         self.events.model_changed.emit(loaded)

@@ -42,7 +42,7 @@ class VectorScore:
 
 
 def _uses_classifier(loaded) -> bool:
-    return ds_.reads_with_classifier(loaded.label_names, loaded.model.image_shape)
+    return ds_.reads_with_classifier(loaded.label_names, loaded.info.image_shape)
 
 
 def reader_reason(loaded) -> str:
@@ -93,13 +93,15 @@ def _target_mask(loaded, model, reader, target: str) -> np.ndarray:
 
 
 def score_vector(loaded, name: str, vector: np.ndarray, target: str, walked: int = WALKED,
-                 seed: int = 0) -> VectorScore:
-    """Runs on a worker: fits the reader (or loads the classifier), decodes, reads. ConfigError in words
+                 seed: int = 0, model=None) -> VectorScore:
+    """Runs on a worker: fits the reader (or loads the classifier), decodes, reads; `model` is that
+    thread's own copy (None: a copy of the loaded module, outside the editor). ConfigError in words
     when the target is unknown or no map latent lacks it."""
     reason = reader_reason(loaded)
     if reason:
         raise ConfigError(reason)
-    model = copy.deepcopy(loaded.model).eval()      # this thread's own module: nothing nn.Module is shared
+    # this thread's own module, nothing nn.Module is shared: the editor's decode worker made `model`
+    model = copy.deepcopy(loaded.model).eval() if model is None else model
     reader = make_reader(loaded, seed)
     reader.target(target)
     mask = _target_mask(loaded, model, reader, target)

@@ -121,7 +121,7 @@ class SessionActions(QObject):
             session = read_session(path)
             loaded = self.window.state.loaded
             if made_on(session, loaded):        # a module's session needs that module open (it says which)
-                check_fits(session, loaded.model.latent_dim, int(loaded.model.cond_dim or 0), len(loaded.latents))
+                check_fits(session, loaded.info.latent_dim, loaded.info.cond_dim, len(loaded.latents))
                 self._apply(session)
                 return True
             check_checkpoint(session)
@@ -142,7 +142,7 @@ class SessionActions(QObject):
     def _apply(self, session: Session, fresh: bool = False) -> None:
         window, loaded = self.window, self.window.state.loaded
         try:
-            check_fits(session, loaded.model.latent_dim, int(loaded.model.cond_dim or 0), len(loaded.latents))
+            check_fits(session, loaded.info.latent_dim, loaded.info.cond_dim, len(loaded.latents))
         except SessionError as e:
             window.show_error("Could not open the session", str(e))
             return

@@ -18,7 +18,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 from latent_atlas.editor.core.image_convert import chw_to_hwc
-from latent_atlas.editor.core.messages import EncodeRequest, InversionCopyRequest
+from latent_atlas.editor.core.messages import EncodeRequest, ModelCopyRequest
 
 if TYPE_CHECKING:            # editor.core.inversion needs torch: imported when an image is opened
     from latent_atlas.editor.core.inversion import InversionResult
@@ -72,27 +72,27 @@ class OwnImage(QObject):
             self._window.show_error("No model", f"Open a checkpoint before the image {Path(path).name}.")
             return
         try:
-            image, self._fit_note = read_image_noted(path, loaded.model.image_shape)   # (C, H, W) uint8
+            image, self._fit_note = read_image_noted(path, loaded.info.image_shape)   # (C, H, W) uint8
         except ImageFileError as e:
             self._window.show_error("Could not open the image", str(e))
             return
         if self.job is not None:
             self.job.cancel()
-        if loaded.model.can_encode:
+        if loaded.info.can_encode:
             condition = None if self._state.condition is None else self._state.condition.copy()
             request = EncodeRequest(image, condition)
         else:
-            request = InversionCopyRequest()
+            request = ModelCopyRequest()
         self._channel.forget()               # a newer image replaces one the worker may still have
         self._channel.submit(request, (loaded, Path(path), image))
-        self._window.statusBar().showMessage(f"Encoding {Path(path).name}…" if loaded.model.can_encode
+        self._window.statusBar().showMessage(f"Encoding {Path(path).name}…" if loaded.info.can_encode
                                              else f"Preparing to invert {Path(path).name}…", 5000)
 
     def _on_encoded_or_copied(self, result, asked: tuple) -> None:
         loaded, path, image = asked
         if self._state.loaded is not loaded:
             return   # another model was opened meanwhile
-        if loaded.model.can_encode:
+        if loaded.info.can_encode:
             self._show(loaded, path, image, np.asarray(result, np.float32), "encoded: posterior mean")
         else:
             self._start_inversion(loaded, path, image, result)

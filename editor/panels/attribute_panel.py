@@ -202,7 +202,7 @@ class AttributePanel(QWidget):
     def save_vectors(self, path: str) -> bool:
         loaded = self._state.loaded
         try:
-            attrs.save_vectors_file(path, self._state.edits, loaded.model.latent_dim, loaded.sha256)
+            attrs.save_vectors_file(path, self._state.edits, loaded.info.latent_dim, loaded.sha256)
         except (LatentAtlasError, OSError) as e:
             self._fail("Could not save the vectors", str(e))
             return False
@@ -212,7 +212,7 @@ class AttributePanel(QWidget):
     def load_vectors(self, path: str) -> list[str]:
         loaded = self._state.loaded
         try:
-            found = attrs.load_vectors_file(path, loaded.model.latent_dim)
+            found = attrs.load_vectors_file(path, loaded.info.latent_dim)
         except LatentAtlasError as e:
             self._fail("Could not load the vectors", str(e))
             return []

@@ -125,7 +125,7 @@ class ConditionPanel(QWidget):
         if loaded is None:
             return None
         seed = self.seed.value() if seed is None else int(seed)
-        z = np.random.default_rng(seed).standard_normal(loaded.model.latent_dim).astype(np.float32)
+        z = np.random.default_rng(seed).standard_normal(loaded.info.latent_dim).astype(np.float32)
         self.seed.setValue((seed + 1) % (MAX_SEED + 1))
         self._controller.set_latent(z, source="sample")
         return z
@@ -140,7 +140,7 @@ class ConditionPanel(QWidget):
 
     # -- following the state ------------------------------------------------------------------------------
     def _on_state_model_changed(self, loaded) -> None:
-        cond_dim = int(loaded.model.cond_dim or 0)
+        cond_dim = loaded.info.cond_dim
         self.hint.setVisible(not cond_dim)
         self.controls.setEnabled(bool(cond_dim))
         self.controls.setVisible(bool(cond_dim))
@@ -171,7 +171,7 @@ class ConditionPanel(QWidget):
 
     def _on_state_latent_changed(self, state: EditorState) -> None:
         c = state.condition
-        if c is None or state.loaded is None or not state.loaded.model.cond_dim:
+        if c is None or state.loaded is None or not state.loaded.info.cond_dim:
             return
         self._show_condition(c)
         z = state.latent()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from latent_atlas.editor.core import find_directions as fd
+from latent_atlas.editor.core.messages import ModelCopyRequest
 from latent_atlas.editor.widgets.plain_text import PlainLabel, tooltip
 
 
@@ -33,6 +34,8 @@ class DirectionsSection(QWidget):
         self.toggle.setAutoRaise(True)
         self.toggle.toggled.connect(self.set_open)
         self._panel, self._state, self._controller = panel, state, controller
+        self._copies = controller.channel("SeFa model copy")      # SeFa's job reads its own copy
+        self._copies.result.connect(lambda model, asked: self._start(*asked, model=model))
         self._request = 0
         self._label_of_found: int | None = None
         self.directions = []
@@ -87,7 +90,7 @@ class DirectionsSection(QWidget):
         if loaded is not None and loaded.labels is not None:
             self.label.addItems(list(loaded.label_names))
         sefa = fd.METHODS.index("SeFa")
-        reason = fd.sefa_reason(loaded) if loaded is not None else "no model"
+        reason = loaded.info.sefa_reason if loaded is not None else "no model"
         self.method.model().item(sefa).setEnabled(not reason)
         self.method.setItemData(sefa, tooltip(reason or "eigenvectors of the first layer's weight"),
                                 Qt.ItemDataRole.ToolTipRole)
@@ -113,7 +116,16 @@ class DirectionsSection(QWidget):
         request, method = self._request, self.method.currentText()
         label = self.label.currentIndex() if method in fd.SUPERVISED else None
         self.note.setText(f"finding {method}…")
-        self._controller.start_job("find directions", lambda progress, stop: fd.find(loaded, method, label),
+        if method == "SeFa":            # reads the module's weights: on a copy the decode worker makes
+            self._copies.submit(ModelCopyRequest(), (request, loaded, method, label))
+        else:
+            self._start(request, loaded, method, label)
+
+    def _start(self, request: int, loaded, method: str, label: int | None, model=None) -> None:
+        if request != self._request:
+            return
+        self._controller.start_job("find directions",
+                                   lambda progress, stop: fd.find(loaded, method, label, model=model),
                                    lambda result, r=request, lab=label: self._done(r, result, lab),
                                    lambda message, r=request: self._failed(r, message))
 

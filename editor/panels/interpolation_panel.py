@@ -207,7 +207,7 @@ class InterpolationPanel(QWidget):
         loaded = self._state.loaded
         if not isinstance(saved, dict) or loaded is None:
             return
-        points = waypoints_from_json(saved.get("waypoints"), loaded.model.latent_dim)
+        points = waypoints_from_json(saved.get("waypoints"), loaded.info.latent_dim)
         if points is None:
             return
         frames, mode = saved.get("frames"), saved.get("mode")

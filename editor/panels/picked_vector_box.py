@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from latent_atlas.editor.core import conditional_edit as cond
 from latent_atlas.editor.core import vector_score as vs
+from latent_atlas.editor.core.messages import ModelCopyRequest
 from latent_atlas.editor.widgets.plain_text import PlainLabel, capped, tooltip
 
 
@@ -46,6 +47,8 @@ class PickedVectorBox(QGroupBox):
     def __init__(self, state, controller, parent=None):
         super().__init__("Picked vector (the one chosen on the left of its row)", parent)
         self._state, self._controller = state, controller
+        self._copies = controller.channel("score model copy")   # the score job's own copy of the module
+        self._copies.result.connect(self._on_copy_made)
         self._picked: str | None = None
         self._request = 0
         self.walked = vs.WALKED
@@ -158,8 +161,15 @@ class PickedVectorBox(QGroupBox):
         self._request += 1
         request, walked, name, vector = self._request, self.walked, edit.name, edit.vector.copy()
         self.score_label.setText(f"scoring {name} for {target} on {walked} map images…")
+        self._copies.submit(ModelCopyRequest(), (request, loaded, name, vector, target, walked))
+
+    def _on_copy_made(self, model, asked: tuple) -> None:
+        request, loaded, name, vector, target, walked = asked
+        if request != self._request or loaded is not self._state.loaded:
+            return
         self._controller.start_job(
-            "score vector", lambda progress, stop: vs.score_vector(loaded, name, vector, target, walked),
+            "score vector",
+            lambda progress, stop: vs.score_vector(loaded, name, vector, target, walked, model=model),
             lambda result, r=request: self._scored(r, result),
             lambda message, r=request: self._failed(r, message))
 

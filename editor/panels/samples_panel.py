@@ -94,7 +94,7 @@ class SamplesPanel(QWidget):
         loaded = self._state.loaded
         if loaded is None:
             return
-        z = prior_latents(self.rows * self.cols, loaded.model.latent_dim, self.temperature_value(),
+        z = prior_latents(self.rows * self.cols, loaded.info.latent_dim, self.temperature_value(),
                           self.seed.value())
         condition = None if self._state.condition is None else self._state.condition.copy()
         self._asked_condition = condition

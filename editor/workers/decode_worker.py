@@ -20,7 +20,7 @@ from latent_atlas.editor.core.messages import (
     DecodeResult,
     DensityRequest,
     EncodeRequest,
-    InversionCopyRequest,
+    ModelCopyRequest,
     MoveRequest,
     OffDataRequest,
 )
@@ -45,7 +45,7 @@ class DecodeWorker(QThread):
         self._quit = False
         self._threads_set = False
         self._handlers = {DecodeRequest: self._decode, DensityRequest: self._density,
-                          EncodeRequest: self._encode, InversionCopyRequest: self._copy_for_inversion,
+                          EncodeRequest: self._encode, ModelCopyRequest: self._copy,
                           OffDataRequest: self._off_data, MoveRequest: self._move}
 
     # -- called from the GUI thread -----------------------------------------------------------------
@@ -134,7 +134,7 @@ class DecodeWorker(QThread):
 
         return encode_image(self._model, request.image, request.condition)
 
-    def _copy_for_inversion(self, key: str, request: InversionCopyRequest):
+    def _copy(self, key: str, request: ModelCopyRequest):
         from latent_atlas.editor.core.inversion import copy_for_inversion
 
         return copy_for_inversion(self._model)
