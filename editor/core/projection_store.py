@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from latent_atlas.editor.core import map_cache
-from latent_atlas.models.latent.projection import Projection, ProjectionError, make_projection
+from latent_atlas.models.latent import projection as projections     # looked up on use: tests replace make_projection
+from latent_atlas.models.latent.projection import Projection, ProjectionError
 
 STORE_VERSION = "1"
 MAX_IN_MEMORY = 12         # fits kept for the session (a 60,000-point t-SNE with its inverse: ~30 MB)
@@ -32,7 +33,7 @@ MAX_ARRAYS = 4
 def fit_key(sha256: str, latents: np.ndarray, method: str, options: dict) -> str:
     """The key of the fit of `method` with `options` on these latents of that checkpoint. ProjectionError
     for options the method does not take (or UMAP without umap-learn)."""
-    params = make_projection(method, **options).params()
+    params = projections.make_projection(method, **options).params()
     latents = np.ascontiguousarray(latents, np.float32)
     digest = hashlib.sha256(latents.data).hexdigest()       # 60,000 x 32 floats: ~5 ms
     text = json.dumps({"sha256": sha256, "method": method, "params": params, "latents": digest,
@@ -69,7 +70,7 @@ class ProjectionStore:
         if projection is None and self.use_disk:
             projection = self._read(key, method, options, latents)
         if projection is None:
-            projection = make_projection(method, **options, **(fit_options or {}))
+            projection = projections.make_projection(method, **options, **(fit_options or {}))
             projection.fit(latents, progress=progress, should_stop=should_stop)
             self.fits_made += 1
             if self.use_disk:
@@ -87,6 +88,7 @@ class ProjectionStore:
     def clear(self) -> None:
         with self._lock:
             self._fits.clear()
+            self.fits_made = 0
 
     # -- disk -------------------------------------------------------------------------------------------
     def _read(self, key, method, options, latents) -> Projection | None:
@@ -101,7 +103,7 @@ class ProjectionStore:
             meta, arrays = _parse(data)
             if meta.get("version") != STORE_VERSION or meta.get("key") != key or meta.get("method") != method:
                 raise ValueError("made for another fit or version")
-            return make_projection(method, **options).restore(latents, arrays)
+            return projections.make_projection(method, **options).restore(latents, arrays)
         except Exception:                  # noqa: BLE001 -- any flaw (the library's own errors too): refit
             map_cache.forget(path)
             return None
