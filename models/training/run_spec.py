@@ -151,7 +151,8 @@ class RunSpec:
 
         main = distributed is None or distributed.is_main
         self.validate(check_out=main)
-        resumed = load_for_resume(self.resume)[0] if self.resume is not None else None
+        loaded = load_for_resume(self.resume) if self.resume is not None else None   # (checkpoint, warning)
+        resumed = loaded[0] if loaded is not None else None
         spec = self._resolved(resumed)
         out = spec.output()
         if main and out is not None and _same_path(out.parent, default_folder()):
@@ -177,7 +178,7 @@ class RunSpec:
         dataset = {**data.describe(), "condition": spec.condition if conditional else None,
                    "condition_names": cond_names, "family": spec.family}
         trainer = Trainer(model, images, conditions, train_config, out=out, dataset=dataset, device=device,
-                          resume_from=self.resume, distributed=distributed)
+                          resume_from=self.resume, distributed=distributed, resumed=loaded)
         trainer.warnings[:0] = warnings
         if trainer.step >= trainer.total_steps:
             done = trainer.step // trainer.steps_per_epoch

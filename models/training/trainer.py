@@ -31,9 +31,11 @@ HISTORY_CAP = 20_000   # points per curve kept in the checkpoint; older points a
 class Trainer:
     def __init__(self, model, images: torch.Tensor, conditions: torch.Tensor | None, config: TrainConfig,
                  *, out: str | Path | None = None, dataset: dict | None = None, device="cpu",
-                 resume_from: str | Path | None = None, distributed: ddp.DistributedContext | None = None):
+                 resume_from: str | Path | None = None, distributed: ddp.DistributedContext | None = None,
+                 resumed: tuple | None = None):
         """images: (N, C, H, W) uint8; conditions: (N, cond_dim) float or None.
-        distributed: this process's place in a torchrun job (None: a plain single-process run)."""
+        distributed: this process's place in a torchrun job (None: a plain single-process run).
+        resumed: load_for_resume(resume_from) when the caller has read it already (RunSpec.build)."""
         self.model = model.to(device)
         self.config = config
         self.device = torch.device(device)
@@ -64,7 +66,7 @@ class Trainer:
         self._rotate_out = True            # False while self.out is known to be corrupt
         self._event_every = 1              # distributed: steps between progress events, set by rank 0
         if resume_from is not None:
-            self._resume(Path(resume_from))
+            self._resume(Path(resume_from), resumed)
         else:
             torch.manual_seed(self._rank_seed(0))
         if distributed is not None:
@@ -267,8 +269,8 @@ class Trainer:
                         optimizers=self.optimizers, train_state=state, rng_state=rng)
         self._rotate_out = True
 
-    def _resume(self, path: Path) -> None:
-        ckpt, warning = load_for_resume(path, device=self.device)
+    def _resume(self, path: Path, resumed: tuple | None = None) -> None:
+        ckpt, warning = resumed if resumed is not None else load_for_resume(path, device=self.device)
         if warning:
             self.warnings.append(warning)
             if self.out is not None and self.out.resolve() == path.resolve():
