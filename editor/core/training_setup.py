@@ -26,6 +26,7 @@ from latent_atlas.models.training.run_spec import (
     default_output,
     read_resume_header,
     recorded_condition,
+    recorded_family,
 )
 from latent_atlas.models.training.trainer import Trainer
 
@@ -239,7 +240,7 @@ def _recorded_spec(dataset: dict, path, fallback: str) -> str:
 def _resumed_form(form: TrainingForm, kind: str, config, dataset: dict, train_state: dict,
                   dataset_spec: str) -> TrainingForm:
     ds, tc = dataset or {}, (train_state or {}).get("train_config") or {}
-    return replace(form, family=ds.get("family") or kind, dataset=dataset_spec, latent_dim=config.latent_dim,
+    return replace(form, family=recorded_family(kind, ds), dataset=dataset_spec, latent_dim=config.latent_dim,
                    beta=float(getattr(config, "beta", form.beta)),
                    consistency=float(getattr(config, "consistency", 0.0)),
                    batch_size=int(tc.get("batch_size", form.batch_size)), lr=float(tc.get("lr", form.lr)),

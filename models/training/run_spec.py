@@ -120,14 +120,14 @@ class RunSpec:
         if self.condition is not None and self.condition not in CONDITIONS:
             raise SpecError("condition", f"{{condition}} must be labels or attributes, not {self.condition!r}")
         header = read_resume_header(self.resume) if self.resume is not None else None
-        if header is not None:
-            _check_resume_fields(self, header)
         family = self.family or (header.family if header else "vae")
         kind = FAMILIES[family][0]
         if self.model.consistency and kind != "cvae":
             raise SpecError("consistency", f"{{consistency}} applies to a CVAE, not to a {family}")
         if self.model.beta is not None and kind == "gan":
             raise SpecError("beta", "{beta} applies to the VAE family, not to a GAN")
+        if header is not None:
+            _check_resume_fields(self, header)
         if check_out and self.output() is not None:
             check_output(self.output(), resume=self.resume, overwrite=self.overwrite, bundled_ok=self.bundled_ok)
 
@@ -201,7 +201,7 @@ class RunSpec:
             from latent_atlas.models.data.recorded_source import recorded_dataset
 
             source = recorded_dataset(ds, self.resume)
-        return replace(self, family=ds.get("family") or resumed.kind,
+        return replace(self, family=recorded_family(resumed.kind, ds),
                        data=replace(self.data, source=source, image_size=h if h == w else None, channels=c),
                        condition=recorded_condition(resumed.kind, resumed.config, ds),
                        batch_size=self.batch_size or int(tc.get("batch_size", DEFAULT_BATCH_SIZE)),
@@ -247,7 +247,7 @@ def read_resume_header(path) -> ResumeHeader:
         except (FormatProblem, ConfigError) as e:
             raise CheckpointError(f"{p}: {e}") from None
         ds = info["dataset"] or {}
-        return ResumeHeader(p, info["kind"], ds.get("family") or info["kind"], config, ds,
+        return ResumeHeader(p, info["kind"], recorded_family(info["kind"], ds), config, ds,
                             info["train_state"] or {})
 
     path = Path(path).expanduser()
@@ -258,6 +258,13 @@ def read_resume_header(path) -> ResumeHeader:
         if not prev.exists():
             raise
         return read(prev)
+
+
+def recorded_family(kind: str, dataset: dict) -> str:
+    """The family a checkpoint records (betavae, ae: a VAE with another beta), or its kind when it records
+    none or one this version does not know."""
+    family = (dataset or {}).get("family")
+    return family if family in FAMILIES and FAMILIES[family][0] == kind else kind
 
 
 def recorded_condition(kind: str, config, dataset: dict) -> str:
