@@ -1,35 +1,7 @@
 """One run specification for every way of training: `latent-atlas train`, the editor's Training tab, the
 build script, the benchmarks and the reference VAE each make a `RunSpec` and call `build()`.
 
-A field left None means "the default", and on a resume "the checkpoint's". The rules, written once:
-
-Resume (`resume=FILE`). The checkpoint fixes the model: its family, kind and config (latent size, beta,
-consistency, width, hidden, likelihood, image size, channels) and, for a CVAE, what it is conditioned on.
-A spec may repeat those values; a different one is refused in one line naming the field. The data must
-fit the model: the same image shape and condition size and, for a CVAE, the same condition names (a
-CVAE conditioned on Fashion-MNIST's classes does not continue on the digits' classes); other data of that
-shape is allowed with a warning (fine-tuning). Batch size, learning rate and seed may change; unset, they
-are the checkpoint's. No data named: the data the checkpoint records, if it may be used without asking
-(recorded_source.py). The run continues from the saved step with the saved weights, optimiser state, RNG
-state and curves (from the start of that epoch if the steps per epoch changed); `epochs` counts from the
-run's start, so a checkpoint that has trained that many already is refused. An unreadable file falls
-back to <name>.prev.safetensors, with a warning.
-
-Output (`out`). None writes nothing (benchmarks, tests). Otherwise a file ending in .safetensors, never
-inside resources/ (the bundled models; the build script alone may, `bundled_ok`), in a folder that exists
-and is writable: a missing folder is an error (a typo must not scatter runs over new folders), except the
-default folder ~/LatentAtlas/trained, which is created. An existing file is refused unless the spec
-resumes from that very file (training continues in place) or says `overwrite` (the old file is then kept
-as <name>.prev.safetensors when the first checkpoint replaces it). A resume writes into its own file unless
-`out` names another. Every write is atomic (temp file, fsync, rename): after a failed, stopped or killed
-run `out` holds the last complete checkpoint or does not exist, never part of one. `out` is always the
-latest checkpoint and <name>.prev.safetensors the one before; there is no "best" file, since training
-holds no data out to judge one by.
-
-Seed: 0 unless set (on a resume: the checkpoint's): the initial weights, the data order and the noise.
-Device: "auto" picks CUDA, then MPS, then CPU; torchrun's context picks its own. Threads are the caller's
-policy (the editor's training thread takes the batch pool, the command line torch's default), not the spec's.
-Checkpoints: `checkpoint_every` None is the trainer's pacing (each epoch, or every few short epochs).
+The rules for resuming and for output files are written once, in RunSpec's docstring.
 """
 from __future__ import annotations
 
@@ -94,6 +66,38 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class RunSpec:
+    """One training run, as every entry point describes it; `validate()` checks it, `build()` makes it.
+
+    A field left None means "the default", and on a resume "the checkpoint's". The rules, written once:
+
+    Resume (`resume=FILE`). The checkpoint fixes the model: its family, kind and config (latent size, beta,
+    consistency, width, hidden, likelihood, image size, channels) and, for a CVAE, what it is conditioned on.
+    A spec may repeat those values; a different one is refused in one line naming the field. The data must
+    fit the model: the same image shape and condition size and, for a CVAE, the same condition names (a
+    CVAE conditioned on Fashion-MNIST's classes does not continue on the digits' classes); other data of that
+    shape is allowed with a warning (fine-tuning). Batch size, learning rate and seed may change; unset, they
+    are the checkpoint's. No data named: the data the checkpoint records, if it may be used without asking
+    (recorded_source.py). The run continues from the saved step with the saved weights, optimiser state, RNG
+    state and curves (from the start of that epoch if the steps per epoch changed); `epochs` counts from the
+    run's start, so a checkpoint that has trained that many already is refused. An unreadable file falls
+    back to <name>.prev.safetensors, with a warning.
+
+    Output (`out`). None writes nothing (benchmarks, tests). Otherwise a file ending in .safetensors, never
+    inside resources/ (the bundled models; the build script alone may, `bundled_ok`), in a folder that exists
+    and is writable: a missing folder is an error (a typo must not scatter runs over new folders), except the
+    default folder ~/LatentAtlas/trained, which is created. An existing file is refused unless the spec
+    resumes from that very file (training continues in place) or says `overwrite` (the old file is then kept
+    as <name>.prev.safetensors when the first checkpoint replaces it). A resume writes into its own file unless
+    `out` names another. Every write is atomic (temp file, fsync, rename): after a failed, stopped or killed
+    run `out` holds the last complete checkpoint or does not exist, never part of one. `out` is always the
+    latest checkpoint and <name>.prev.safetensors the one before; there is no "best" file, since training
+    holds no data out to judge one by.
+
+    Seed: 0 unless set (on a resume: the checkpoint's): the initial weights, the data order and the noise.
+    Device: "auto" picks CUDA, then MPS, then CPU; torchrun's context picks its own. Threads are the
+    caller's policy (the editor's training thread takes the batch pool, the command line torch's default).
+    Checkpoints: `checkpoint_every` None is the trainer's pacing (each epoch, or every few short epochs).
+    """
     family: str | None = None          # vae, betavae, ae, cvae, gan; None: vae / the checkpoint's
     data: DataSpec = field(default_factory=DataSpec)
     model: ModelSpec = field(default_factory=ModelSpec)
