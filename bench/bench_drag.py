@@ -183,10 +183,20 @@ def main() -> int:
                   f"{r['drag_events_per_s']:.0f} drag events/s, decode {decode}; "
                   f"bare decode {references[-1]:.1f} strips/s")
             for cond, rows in contended.items():       # interleaved with the quiet runs
-                with condition(cond, app, window, Path(tmp.name)):
+                with condition(cond, app, window, Path(tmp.name)) as contender:
+                    trainer = getattr(contender, "_trainer", None)     # the Training tab's run, if training
+                    steps, t0 = (trainer.step if trainer else 0), time.perf_counter()
                     rows.append(drag_run(app, window, panel, counter, args.seconds))
+                    note = ""
+                    if trainer is not None:         # what the drag cost the training: its steps/s, drag vs none
+                        during = (trainer.step - steps) / (time.perf_counter() - t0)
+                        steps, t0 = trainer.step, time.perf_counter()
+                        wait(app, int(args.seconds * 1000))
+                        idle = (trainer.step - steps) / (time.perf_counter() - t0)
+                        rows[-1].update(training_steps_per_s_during=during, training_steps_per_s_idle=idle)
+                        note = f"; training {during:.0f} steps/s during the drag, {idle:.0f} without"
                 print(f"run {i + 1} {cond}: {rows[-1]['painted_per_s']:.1f} strips painted/s "
-                      f"({rows[-1]['painted_per_s'] / r['painted_per_s']:.2f} of quiet)", flush=True)
+                      f"({rows[-1]['painted_per_s'] / r['painted_per_s']:.2f} of quiet){note}", flush=True)
     finally:
         window.controller.shutdown()
     painted = summary([r["painted_per_s"] for r in runs])

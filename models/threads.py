@@ -13,6 +13,7 @@ are 1. LATENT_ATLAS_INTERACTIVE_THREADS overrides the interactive count.
 from __future__ import annotations
 
 import os
+import time
 
 
 def cores() -> int:
@@ -43,3 +44,33 @@ def use_batch_threads() -> None:
     import torch
 
     torch.set_num_threads(batch_threads())
+
+
+class InteractiveActivity:
+    """Whether the person at the screen is waiting on the network: a click's decode or a drag's strip was
+    asked for or answered within the last `linger_s`. Batch work in the same process (the Training tab's
+    steps) calls give_way() between steps and holds back while it is so, because on a machine with few cores a
+    training step and a decode share them: measured by `python -m bench.bench_drag --contended` (drag strips/s
+    while training, against quiet). A drag's requests come every few milliseconds, so the linger covers the
+    gaps between them; a single click holds training back for about the linger. Thread-safe."""
+
+    def __init__(self, linger_s: float = 0.06, max_wait_s: float = 0.25):
+        self.linger_s, self.max_wait_s = linger_s, max_wait_s
+        self._last = -1e9                 # time.monotonic() of the last interactive request or answer
+
+    def touch(self) -> None:
+        self._last = time.monotonic()     # one float store: atomic under the GIL, no lock needed
+
+    def active(self) -> bool:
+        return time.monotonic() - self._last < self.linger_s
+
+    def give_way(self) -> float:
+        """Sleep while interactive work is active, at most max_wait_s (training never stops for long);
+        returns the seconds held."""
+        t0 = time.monotonic()
+        while self.active() and time.monotonic() - t0 < self.max_wait_s:
+            time.sleep(0.004)
+        return time.monotonic() - t0
+
+
+INTERACTIVE = InteractiveActivity()      # the process's one: the decode worker touches it, training reads it

@@ -24,6 +24,7 @@ from latent_atlas.editor.core.messages import (
     MoveRequest,
     OffDataRequest,
 )
+from latent_atlas.models.threads import INTERACTIVE
 
 if TYPE_CHECKING:            # torch is first imported here, on this thread, by the first request
     import torch
@@ -54,6 +55,8 @@ class DecodeWorker(QThread):
         if type(request) not in self._handlers:     # a lambda or partial would run a panel's code here
             raise TypeError(f"the decode worker takes no {type(request).__name__}: "
                             "send a request of editor/core/messages.py")
+        if isinstance(request, DecodeRequest):
+            INTERACTIVE.touch()                      # a person waits on it: training in this process holds back
         with self._lock:
             self._pending[key] = request
         self._wake.set()
@@ -94,7 +97,10 @@ class DecodeWorker(QThread):
                 if self._model is None:
                     break
                 try:
-                    self.answered.emit(key, request.id, self._handle(key, request))
+                    answer = self._handle(key, request)
+                    if isinstance(request, DecodeRequest):
+                        INTERACTIVE.touch()
+                    self.answered.emit(key, request.id, answer)
                 except Exception as e:   # a failing request must not kill the thread
                     traceback.print_exc()
                     self.failed.emit(key, request.id, f"{type(e).__name__}: {e}")

@@ -80,12 +80,13 @@ class TrainingWorker(QThread):
 
     # -- the thread -----------------------------------------------------------------------------------
     def run(self) -> None:
-        from latent_atlas.models.threads import use_batch_threads
+        from latent_atlas.models.threads import INTERACTIVE, use_batch_threads
 
         use_batch_threads()                    # this thread's own pool: the decode worker keeps its one
         run = None
         try:
             run = prepare_run(self.form)
+            run.trainer.give_way = INTERACTIVE.give_way   # a click's or a drag's decode goes first (issue 18)
             with self._lock:
                 self._trainer = run.trainer
                 if self._stop.is_set():

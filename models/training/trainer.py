@@ -13,7 +13,7 @@ import math
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -56,6 +56,7 @@ class Trainer:
         self._stop_agreed = False          # distributed: every rank stops at the same step
         self._running = threading.Event()
         self._running.set()
+        self.give_way: Callable[[], object] | None = None   # called before each step (the editor: clicks first)
         world = distributed.world_size if distributed else 1
         per_rank = math.ceil(len(self.images) / world)
         self.steps_per_epoch = max(1, math.ceil(per_rank / config.batch_size))
@@ -116,6 +117,9 @@ class Trainer:
                 if self._stop_agreed if self.dist else self._stop.is_set():
                     yield from self._finish("stopped", epoch, t_start, paused_s)
                     return
+                if self.give_way is not None:
+                    held = self.give_way()
+                    t_window += held if isinstance(held, float) else 0.0   # images/s leaves it out too
                 idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
                 x = self.images[idx].float().div_(255.0)                 # (B, C, H, W) in [0, 1]
                 c = None if self.conditions is None else self.conditions[idx]
