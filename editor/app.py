@@ -53,10 +53,8 @@ def finish_startup(window) -> None:
         import torch  # noqa: F401
 
         import latent_atlas.editor.core.loaded_model  # noqa: F401  (the model loader: checkpoints, data, projections)
-    from latent_atlas.editor.panels.tool_panels import add_tool_panels
-
     window.attach_devices()
-    add_tool_panels(window)
+    window.add_tool_panels()
 
 
 def check_display(environ=os.environ, platform: str = sys.platform) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -27,8 +29,8 @@ from latent_atlas.editor.core.clock_text import clock
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.files.convert_offer import ConvertOffer
 from latent_atlas.editor.files.export_actions import ExportActions
-from latent_atlas.editor.files.history_actions import install_history_actions
-from latent_atlas.editor.files.own_image import install_own_image
+from latent_atlas.editor.files.history_actions import NumberBoxUndo, SessionActions
+from latent_atlas.editor.files.own_image import OwnImage
 from latent_atlas.editor.files.recent_files import RecentFiles
 from latent_atlas.editor.map.latent_map import LatentMap
 from latent_atlas.editor.map.map_toolbar import UMAP_INSTALL, MapToolbar, method_name, umap_installed
@@ -66,12 +68,17 @@ class MainWindow(QMainWindow):
         self.exports = ExportActions(self)
         self._umap_worker_pid = None           # the worker process that has compiled UMAP's code, if any
         self._projection_text, self._projection_t0 = "", 0.0    # the running fit's line and start, for its ETA
+        # each asked before the window closes; one that answers False keeps it open (a training run's)
+        self.close_guards: list[Callable[[], bool]] = []
         self._build_panels()
         self._build_toolbar()
         self._build_menus()
         self._build_status()
         self._connect()
-        install_history_actions(self)
+        self.session = SessionActions(self)      # File > Open / Save Session, and the undo history
+        self.history = self.session.history
+        self._number_box_undo = NumberBoxUndo(self)
+        self._add_session_menus()
         self.convert_offer = ConvertOffer(self)
 
     # -- layout ---------------------------------------------------------------------------------------
@@ -98,7 +105,7 @@ class MainWindow(QMainWindow):
         self.tools = ToolTabs()
         self.tools.setDocumentMode(True)
         top = QWidget()
-        tv = QVBoxLayout(top)
+        self._image_column = tv = QVBoxLayout(top)     # the density line joins it with the tool panels
         tv.setContentsMargins(0, 0, 0, 0)
         tv.addWidget(images, 1)
         tv.addWidget(self.info)
@@ -127,6 +134,42 @@ class MainWindow(QMainWindow):
         self.tools.addTab(widget, title)
         self.tools.show()
 
+    def add_tool_panels(self) -> None:
+        """The tabs under the images, the density line and the Training tab, each handed what it needs.
+        They import torch: editor.app.finish_startup calls this once the window is on screen."""
+        from PySide6.QtWidgets import QApplication
+
+        from latent_atlas.editor.panels.attribute_panel import AttributePanel
+        from latent_atlas.editor.panels.condition_panel import ConditionPanel
+        from latent_atlas.editor.panels.density_label import DensityLabel
+        from latent_atlas.editor.panels.interpolation_panel import InterpolationPanel
+        from latent_atlas.editor.panels.samples_panel import SamplesPanel
+        from latent_atlas.editor.panels.traversal_panel import TraversalPanel
+        from latent_atlas.editor.training.training_panel import TrainingPanel
+
+        state, controller = self.state, self.controller
+        attributes = AttributePanel(state, controller, self.map)
+        attributes.error.connect(self.show_error)
+        attributes.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        attributes.drag_finished.connect(self.history.seal)
+        if attributes.picker.selection is not None:
+            attributes.picker.selection.armed_changed.connect(self.map_toolbar.show_lasso_hint)
+        condition = ConditionPanel(state, controller)
+        interpolation = InterpolationPanel(state, controller, self.map)
+        for key, panel in (("attributes", attributes), ("condition", condition), ("interpolation", interpolation)):
+            self.session.add_panel_state(key, panel.panel_state, panel.restore_panel_state)
+        training = TrainingPanel()
+        training.error.connect(self.show_error)
+        training.open_requested.connect(self.open_path)
+        self.close_guards.append(training.confirm_close)
+        QApplication.instance().aboutToQuit.connect(training.shutdown)
+        for panel, title in ((attributes, "Attributes"), (condition, "Condition"), (interpolation, "Interpolate"),
+                             (SamplesPanel(state, controller), "Samples"),
+                             (TraversalPanel(state, controller), "Traversal"), (training, "Training")):
+            self.add_tool(panel, title)
+        self.density_label = DensityLabel(state, controller)     # just under the info line below the images
+        self._image_column.insertWidget(self._image_column.indexOf(self.info) + 1, self.density_label)
+
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("Model")
         bar.setMovable(False)
@@ -147,18 +190,21 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.open_action)
-        self.own_image = install_own_image(self, file_menu)
+        self.own_image = OwnImage(self.state, self.controller, self.original_view, self)
+        file_menu.addAction(self.own_image.action)
+        self.map.plot.addItem(self.own_image.marker)
+        self._file_menu = file_menu
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         bundled = file_menu.addMenu("&Bundled models")
         for m in bundled_models():
             bundled.addAction(m.name, lambda p=str(m.path): self.open_path(p))
-        file_menu.addSeparator()
+        self._file_exports = file_menu.addSeparator()     # the session actions go above it
         for action in self.exports.actions():
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close))
-        view = self.menuBar().addMenu("&View")
+        self._view_menu = view = self.menuBar().addMenu("&View")
         for text, method in (("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap")):
             action = view.addAction(f"Projection: {text}", lambda m=method: self.request_projection(m))
             if method == "umap" and not umap_installed():
@@ -171,6 +217,14 @@ class MainWindow(QMainWindow):
         view.addAction(self.train_split_action)
         self.device_menu = self.menuBar().addMenu("&Device")
         self.device_actions = {}
+
+    def _add_session_menus(self) -> None:
+        """Edit (undo, redo) after File; Open / Save Session in File, between the opening and the exports."""
+        edit = QMenu("&Edit", self)
+        edit.addActions([self.session.undo_action, self.session.redo_action])
+        self.menuBar().insertMenu(self._view_menu.menuAction(), edit)
+        self._file_menu.insertActions(self._file_exports, [self.session.open_action, self.session.save_action])
+        self._file_menu.insertSeparator(self.session.open_action)
 
     def attach_devices(self) -> None:
         """The Device menu and the device in the status bar: they need torch, so they are filled in once
@@ -411,8 +465,8 @@ class MainWindow(QMainWindow):
         self.last_error_box = box
 
     def closeEvent(self, event) -> None:
-        for hook in getattr(self, "close_hooks", []):
-            if not hook():
+        for may_close in self.close_guards:
+            if not may_close():
                 event.ignore()
                 return
         self.controller.shutdown()

@@ -12,7 +12,10 @@ HEAVY = ("sklearn", "scipy.signal", "scipy.stats", "scipy.interpolate")
 
 PROBE = """
 import json, sys
-import latent_atlas.editor.app, latent_atlas.editor.main_window, latent_atlas.editor.panels.tool_panels
+import latent_atlas.editor.app, latent_atlas.editor.main_window
+import latent_atlas.editor.panels.attribute_panel, latent_atlas.editor.panels.condition_panel
+import latent_atlas.editor.panels.interpolation_panel, latent_atlas.editor.panels.samples_panel
+import latent_atlas.editor.panels.traversal_panel, latent_atlas.editor.panels.density_label
 import latent_atlas.editor.core.loaded_model, latent_atlas.editor.training.training_panel
 print(json.dumps(sorted(sys.modules)))
 """

@@ -138,7 +138,7 @@ panel = next(window.tools.widget(i) for i in range(window.tools.count())
              if isinstance(window.tools.widget(i), TrainingPanel))
 panel.confirm = lambda: True                       # the user answers "Stop and save"
 if mode == "unguarded":                            # negative control: nothing stops the thread on close
-    window.close_hooks = []
+    window.close_guards.clear()
     app.aboutToQuit.disconnect(panel.shutdown)
 window.show()
 panel.form.set_form(form_for("digits", epochs=1000, batch_size=16, out=out))

@@ -1,8 +1,8 @@
 """Edit > Undo / Redo (Ctrl+Z, Ctrl+Shift+Z) and File > Save Session / Open Session.
 
-`install_history_actions(window)` adds the menus and sets `window.history` (editor.core.history.History)
-and `window.session` (this module's SessionActions). Panels keep extra state in sessions with
-`window.session.add_panel_state(key, get_state, set_state)`: get_state() -> JSON-able dict.
+The main window builds a SessionActions (its `history` is editor.core.history.History) and puts its
+actions in its menus. Panels keep extra state in sessions through the window, which registers each with
+`session.add_panel_state(key, get_state, set_state)`: get_state() -> JSON-able dict.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QFileDialog, QMenu
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QFileDialog
 
 from latent_atlas.editor.core.history import History
 from latent_atlas.editor.core.session import (
@@ -166,26 +166,3 @@ class SessionActions(QObject):
         self.redo_action.setEnabled(history.can_redo)
         self.undo_action.setText(f"&Undo {history.undo_label}" if history.can_undo else "&Undo")
         self.redo_action.setText(f"&Redo {history.redo_label}" if history.can_redo else "&Redo")
-
-def install_history_actions(window) -> SessionActions:
-    """Adds Edit (undo, redo) after File, and Save / Open Session to File, before its first separator."""
-    actions = SessionActions(window)
-    window.history, window.session = actions.history, actions
-    actions.number_box_undo = NumberBoxUndo(window)
-    bar = window.menuBar()
-    menus = [a for a in bar.actions() if a.menu() is not None]
-    file_menu: QMenu | None = next((a.menu() for a in menus if a.text().replace("&", "") == "File"), None)
-    edit = QMenu("&Edit", window)
-    edit.addAction(actions.undo_action)
-    edit.addAction(actions.redo_action)
-    if len(menus) > 1:
-        bar.insertMenu(menus[1], edit)
-    else:
-        bar.addMenu(edit)
-    if file_menu is not None:
-        separator = next((a for a in file_menu.actions() if a.isSeparator()), None)
-        file_menu.insertActions(separator, [actions.open_action, actions.save_action])
-        file_menu.insertSeparator(actions.open_action)
-    else:
-        edit.addActions([actions.open_action, actions.save_action])
-    return actions

@@ -28,10 +28,11 @@ MARKER_COLOUR = "#ff9900"
 
 
 class OwnImage(QObject):
-    def __init__(self, window):
+    def __init__(self, state, controller, original_view, window):
+        """`original_view` shows your image; `window` parents the dialogs and shows errors and status."""
         super().__init__(window)
-        self._window = window
-        self._state, self._controller = window.state, window.controller
+        self._window, self._original_view = window, original_view
+        self._state, self._controller = state, controller
         self._channel = self._controller.channel("own image")     # answers carry (loaded, path, image)
         self.job = None
         self.progress: QProgressDialog | None = None
@@ -43,8 +44,7 @@ class OwnImage(QObject):
         self.marker = pg.ScatterPlotItem(size=20, symbol="star", pen=pg.mkPen("#202020", width=1),
                                          brush=pg.mkBrush(MARKER_COLOUR))
         self.marker.setZValue(25)
-        self.marker.setEnabled(False)     # clicks go through to the map's view box
-        window.map.plot.addItem(self.marker)
+        self.marker.setEnabled(False)     # clicks go through to the map's view box (the window puts it there)
         self._state.events.model_changed.connect(self._on_state_model_changed)
         self._state.events.projection_changed.connect(lambda _emb: self._place_marker())
         self._channel.result.connect(self._on_encoded_or_copied)
@@ -153,8 +153,8 @@ class OwnImage(QObject):
     def _show(self, loaded, path: Path, image: np.ndarray, z: np.ndarray, how: str) -> None:
         self.latent = z
         self._controller.set_latent(z, "image")
-        self._window.original_view.setVisible(True)
-        self._window.original_view.set_image(chw_to_hwc(image[None])[0], f"your image: {path.name}")
+        self._original_view.setVisible(True)
+        self._original_view.set_image(chw_to_hwc(image[None])[0], f"your image: {path.name}")
         self._place_marker()
         fitted = f" ({self._fit_note})" if self._fit_note else ""      # e.g. 8x8 enlarged 3.5x to 28x28
         self._window.statusBar().showMessage(f"{path.name}{fitted} {how}", 10_000)
@@ -178,9 +178,3 @@ def _invert_job(model_copy, image, progress, should_stop) -> InversionResult:
 
     return invert_gan(model_copy, image, progress=progress, should_stop=should_stop)
 
-
-def install_own_image(window, file_menu) -> OwnImage:
-    """Adds File > Open image… and returns the handler (the window routes dropped images to it)."""
-    own = OwnImage(window)
-    file_menu.addAction(own.action)
-    return own

@@ -53,18 +53,6 @@ class AttributePanel(QWidget):
     status = Signal(str)
     drag_finished = Signal()          # a weight slider was let go (ends one undo step)
 
-    @classmethod
-    def for_window(cls, window) -> AttributePanel:
-        panel = cls(window.state, window.controller, window.map)
-        panel.error.connect(window.show_error)
-        panel.status.connect(lambda text: window.statusBar().showMessage(text, 8000))
-        if hasattr(window, "session"):
-            window.session.add_panel_state("attributes", panel.panel_state, panel.restore_panel_state)
-            panel.drag_finished.connect(window.history.seal)
-        if panel.picker.selection is not None and hasattr(window, "map_toolbar"):
-            panel.picker.selection.armed_changed.connect(window.map_toolbar.show_lasso_hint)
-        return panel
-
     def __init__(self, state: EditorState, controller, latent_map=None, parent=None):
         super().__init__(parent)
         self._state, self._controller = state, controller

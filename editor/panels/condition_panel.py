@@ -35,13 +35,6 @@ def condition_rows(condition: np.ndarray, one_hot: bool) -> np.ndarray:
 
 
 class ConditionPanel(QWidget):
-    @classmethod
-    def for_window(cls, window) -> ConditionPanel:
-        panel = cls(window.state, window.controller)
-        if hasattr(window, "session"):
-            window.session.add_panel_state("condition", panel.panel_state, panel.restore_panel_state)
-        return panel
-
     def __init__(self, state: EditorState, controller, parent=None):
         super().__init__(parent)
         self._state, self._controller = state, controller

@@ -74,11 +74,3 @@ class DensityLabel(QWidget):
         self.numbers.setText(f"density unavailable: {message}")
         self.warning.hide()
 
-
-def add_density_label(window) -> DensityLabel:
-    """Puts the label just under the info line below the images."""
-    label = DensityLabel(window.state, window.controller)
-    layout = window.info.parentWidget().layout()
-    layout.insertWidget(layout.indexOf(window.info) + 1, label)
-    window.density_label = label
-    return label

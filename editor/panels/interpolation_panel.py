@@ -45,13 +45,6 @@ EXPORT_HEIGHT = 128     # exported frames are scaled up to at least this many pi
 
 
 class InterpolationPanel(QWidget):
-    @classmethod
-    def for_window(cls, window) -> InterpolationPanel:
-        panel = cls(window.state, window.controller, window.map)
-        if hasattr(window, "session"):
-            window.session.add_panel_state("interpolation", panel.panel_state, panel.restore_panel_state)
-        return panel
-
     def __init__(self, state: EditorState, controller, latent_map, parent=None):
         super().__init__(parent)
         self._state, self._controller, self._map = state, controller, latent_map

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QApplication,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
@@ -65,15 +64,6 @@ class TrainingPanel(QWidget):
     error = Signal(str, str)                  # title, message: the window shows a dialog
     open_requested = Signal(str)              # a checkpoint to open in the editor
     run_finished = Signal(str)                # "done", "stopped", "diverged" or "failed"
-
-    @classmethod
-    def for_window(cls, window) -> TrainingPanel:
-        panel = cls()
-        panel.error.connect(window.show_error)
-        panel.open_requested.connect(window.open_path)
-        window.close_hooks = getattr(window, "close_hooks", []) + [panel.confirm_close]
-        QApplication.instance().aboutToQuit.connect(panel.shutdown)
-        return panel
 
     def __init__(self, parent=None):
         super().__init__(parent)
