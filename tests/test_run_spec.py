@@ -19,7 +19,7 @@ from latent_atlas.main import main
 from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 from latent_atlas.models.errors import ConfigError
 from latent_atlas.models.networks.vae import VAE
-from latent_atlas.models.training.run_spec import DataSpec, RunSpec, SpecError
+from latent_atlas.models.training.run_spec import DataSpec, ModelSpec, RunSpec, SpecError
 from latent_atlas.models.training.trainer import previous_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -273,3 +273,25 @@ def test_the_build_scripts_specs_give_the_shipped_models_configs(tmp_path):
         assert spec.output() == tmp_path / f".{name}.full.safetensors"
         shipped += 1
     assert shipped >= 3
+
+
+def test_the_tab_resumes_a_beta_and_an_lr_its_boxes_cannot_show_exactly(qtbot, tmp_path):
+    """The boxes round beta to 2 decimals and clamp lr at 1e-5; a resumed checkpoint's 0.125 and 2e-6 must
+    reach the RunSpec as they are, or the resume would be refused (beta) or train at another rate (lr)."""
+    from latent_atlas.editor.training.training_panel import TrainingPanel
+
+    out = tmp_path / "odd.safetensors"
+    spec = RunSpec(data=DataSpec("digits", limit=64), model=ModelSpec(beta=0.125), lr=2e-6, epochs=1,
+                   batch_size=32, out=out)
+    for _ in spec.build().trainer.run():
+        pass
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.form.set_form(resume_form(out, form_for("digits", epochs=2)))
+    assert panel.form.beta.value() == 0.13 and panel.form.lr.value() == 1e-5       # what the boxes show
+    form = panel.form.form()
+    assert (form.beta, form.lr) == (0.125, 2e-6)
+    check_form(form)
+    panel.form.beta.setValue(0.5)                                                  # the user changes it
+    with pytest.raises(ConfigError, match="Beta cannot change"):
+        check_form(panel.form.form())

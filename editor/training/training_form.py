@@ -128,8 +128,11 @@ class TrainingFormWidget(QWidget):
     @staticmethod
     def _exact(box: QDoubleSpinBox, given: float) -> float:
         """The value given to set_form while the box still shows it: a box rounds to its decimals, and a
-        resumed checkpoint's beta 0.125 must not come back as a request for 0.13."""
-        return given if box.valueFromText(box.textFromValue(given)) == box.value() else box.value()
+        resumed checkpoint's beta 0.125 must not come back as a request for 0.13 (nor an lr of 2e-6, below
+        the box's minimum, as 1e-5)."""
+        rounded = box.valueFromText(box.textFromValue(given))          # as Qt rounds it, not Python's round()
+        shown = min(max(rounded, box.minimum()), box.maximum())
+        return given if abs(shown - box.value()) < 1e-12 else box.value()
 
     def set_form(self, form: TrainingForm) -> None:
         """Shows `form`; what has no widget (seed, limit, resume_from, event interval) is kept as given."""
