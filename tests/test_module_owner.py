@@ -2,11 +2,13 @@
 description; every network call and every copy of the module is made on the decode worker.
 
 The module is wrapped in a recorder that notes which thread reads each of its attributes, then the window
-is used as a person would: open, click, every tab that decodes, a strip, SeFa, your own image."""
+is used as a person would: open, click, every tab that decodes, a strip, SeFa, your own image. From the
+moment the editor takes the model, every read is the decode worker's (the load job's came before)."""
 from __future__ import annotations
 
 import copy
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,32 +25,47 @@ from tests.test_own_image import write_png
 
 
 class _Recorder:
-    """Forwards every attribute to the module and records (on the GUI thread?, name) for each read."""
+    """Forwards every attribute to the module and records (thread id, name) for each read."""
 
-    def __init__(self, module, seen: list):
+    def __init__(self, module):
         object.__setattr__(self, "_module", module)
-        object.__setattr__(self, "_seen", seen)
+        object.__setattr__(self, "reads", [])
 
     def __getattr__(self, name):
-        self._seen.append((threading.current_thread() is threading.main_thread(), name))
+        self.reads.append((threading.get_ident(), name))
         return getattr(self._module, name)
 
     def __deepcopy__(self, memo):     # a private copy (inversion, SeFa, score) is the copier's own module
-        self._seen.append((threading.current_thread() is threading.main_thread(), "__deepcopy__"))
+        self.reads.append((threading.get_ident(), "__deepcopy__"))
         return copy.deepcopy(self._module, memo)
 
 
-def _record_modules(monkeypatch) -> list:
-    seen: list = []
+@dataclass(frozen=True)
+class _WhichThread:
+    id: int = 0
+
+
+def _record_modules(monkeypatch, window) -> list:
+    """[(recorder, number of its reads when the editor took the model)], one per model opened."""
+    handed: list = []
     real = loaded_model.load_checkpoint
 
     def load_recorded(*args, **kwargs):
         ckpt = real(*args, **kwargs)
-        ckpt.model = _Recorder(ckpt.model, seen)
+        ckpt.model = _Recorder(ckpt.model)
         return ckpt
 
     monkeypatch.setattr(loaded_model, "load_checkpoint", load_recorded)
-    return seen
+    window.controller.model_loaded.connect(lambda loaded: handed.append((loaded.model, len(loaded.model.reads))))
+    return handed
+
+
+def _worker_thread(qtbot, monkeypatch, decoder) -> int:
+    monkeypatch.setitem(decoder._handlers, _WhichThread, lambda key, request: threading.get_ident())
+    with qtbot.waitSignal(decoder.answered, check_params_cb=lambda key, *_: key == "which thread",
+                          timeout=10_000) as got:
+        decoder.submit("which thread", _WhichThread())
+    return got.args[2]
 
 
 def _on_tab(qtbot, window, cls, ready):
@@ -60,7 +77,7 @@ def _on_tab(qtbot, window, cls, ready):
 
 def test_the_gui_thread_never_touches_the_module(qtbot, window, digits_vae_path, digits_cvae_path,
                                                  monkeypatch, tmp_path):
-    seen = _record_modules(monkeypatch)
+    handed = _record_modules(monkeypatch, window)
     loaded = open_and_wait(qtbot, window, digits_vae_path)
     qtbot.waitUntil(lambda: window.density_label.density is not None, timeout=10_000)
     window.controller.click(*loaded.embedding[5])
@@ -86,10 +103,14 @@ def test_the_gui_thread_never_touches_the_module(qtbot, window, digits_vae_path,
     qtbot.waitUntil(lambda: window.state.condition is not None and window.state.condition[3] == 1, timeout=10_000)
     qtbot.wait(300)                    # the density label's settle timer and the last answers land
 
-    worker_reads = {name for on_gui, name in seen if not on_gui}
-    assert {"decode", "encode", "elbo", "__deepcopy__"} <= worker_reads     # the recorder sees the worker
-    assert [name for on_gui, name in seen if on_gui] == []
+    worker = _worker_thread(qtbot, monkeypatch, window.controller.decoder)
+    assert len(handed) == 2 and worker != threading.get_ident()
+    for recorder, at_hand_off in handed:      # after the editor took it, only the decode worker reads it
+        after = recorder.reads[at_hand_off:]
+        assert {thread for thread, _ in after} == {worker}, [n for t, n in after if t != worker][:5]
+    names = {name for _, name in handed[0][0].reads[handed[0][1]:]}
+    assert {"decode", "encode", "elbo", "__deepcopy__"} <= names      # the recorder sees the worker's calls
     assert cvae.info.cond_dim == 10 and loaded.info.can_encode and loaded.info.latent_dim == frame_size
     _ = loaded.model.latent_dim                    # negative control: a read on the GUI thread is recorded
-    assert seen[-1] == (True, "latent_dim")
+    assert handed[0][0].reads[-1] == (threading.get_ident(), "latent_dim")
     assert np.array_equal(window.state.condition, np.eye(10, dtype=np.float32)[3])
