@@ -295,3 +295,21 @@ def test_the_tab_resumes_a_beta_and_an_lr_its_boxes_cannot_show_exactly(qtbot, t
     panel.form.beta.setValue(0.5)                                                  # the user changes it
     with pytest.raises(ConfigError, match="Beta cannot change"):
         check_form(panel.form.form())
+
+
+def test_a_cvae_with_the_consistency_term_is_the_same_run_from_the_cli_and_the_tab(tmp_path):
+    args = build_parser().parse_args(["train", "--model", "cvae", "--dataset", "digits", "--limit", "32",
+                                      "--epochs", "1", "--batch-size", "16", "--latent-dim", "8", "--beta", "1",
+                                      "--lr", "0.001", "--consistency", "2", "--device", "cpu",
+                                      "--out", str(tmp_path / "cli.safetensors")])
+    form = form_for("digits", "cvae", limit=32, epochs=1, batch_size=16, latent_dim=8, consistency=2.0,
+                    device="cpu", out=str(tmp_path / "tab.safetensors"))
+    runs, losses = [], []
+    for spec in (spec_from_args(args), run_spec(form)):
+        # built and run one after the other: the trainer seeds torch's global generator when it is built
+        runs.append(replace(spec, event_interval=0.0).build())
+        losses.append([e.terms for e in runs[-1].trainer.run() if e.kind == "progress"])
+    cli_run, tab_run = runs
+    assert replace(cli_run.spec, out=None) == replace(tab_run.spec, out=None)      # every default filled in
+    assert cli_run.model.config == tab_run.model.config and cli_run.model.config.consistency == 2.0
+    assert len(losses[0]) == 2 and losses[0] == losses[1] and "consistency" in losses[0][0]
