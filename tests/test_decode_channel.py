@@ -82,3 +82,35 @@ class _Echo(torch.nn.Module):
 
     def decode(self, z, c=None):
         return z[:, :1].reshape(-1, 1, 1, 1)
+
+
+def test_a_failure_reaches_only_its_channel_and_only_when_newest():
+    channel, _, got = _channel()
+    failures = []
+    channel.failed.connect(failures.append)
+    first = channel.submit(DecodeRequest(torch.zeros(2)), "a")
+    second = channel.submit(DecodeRequest(torch.ones(2)), "b")
+    channel.deliver(second, "B")
+    channel.fail(first, "too late")          # older than what is shown: dropped like a stale answer
+    third = channel.submit(DecodeRequest(torch.ones(2)), "c")
+    channel.fail(third, "ValueError: no")
+    assert got == [("B", "b")] and failures == ["ValueError: no"] and not channel.waiting
+
+
+def test_a_failing_density_says_so_and_the_image_still_decodes(qtbot, window, digits_vae_path, monkeypatch):
+    """The worker survives a request that raises; the density line names the error, the image still shows."""
+    from latent_atlas.editor.core import density
+    from tests.editor_helpers import open_and_wait
+
+    def broken(*args, **kwargs):
+        raise ValueError("no density here")
+
+    monkeypatch.setattr(density, "density_of", broken)
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    label = window.density_label
+    qtbot.waitUntil(lambda: label.numbers.text().startswith("density unavailable"), timeout=10_000)
+    assert "ValueError: no density here" in label.numbers.text() and not label.warning.isVisible()
+    shown = window.decoded_view.image
+    window.controller.select_data_point(7)
+    qtbot.waitUntil(lambda: window.decoded_view.image is not shown, timeout=10_000)
+    assert window.state.current.data_index == 7 and loaded is window.state.loaded
