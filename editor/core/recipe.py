@@ -38,6 +38,17 @@ MODULE_SCHEMA = Obj({"module": Str(max_len=2000), "file": Optional(Str(max_len=M
                      "weights": Optional(Str(max_len=MAX_PATH_CHARS)), "weights_sha256": Str(max_len=64)},
                     required=("module", "weights_sha256"))
 MODULE_KEYS = ("module", "file", "weights", "weights_sha256")
+# an exported map view (editor/files/export_actions.py): the projection and its options (as Projection.params
+# gives them), the range in map units (float64: float32 would move the view), the colour, the plot's size
+_projection_params = Obj({
+    "components": List(Int(0, MAX_LATENT), min_len=2, max_len=2), "keep_residual": Bool(),
+    "perplexity": Float(1e-3, 1e5), "max_points": Optional(Int(3, 10**9)), "random_state": Int(),
+    "max_iter": Int(1, 10**7), "k": Int(1, 10**4), "n_neighbors": Int(2, 10**6), "min_dist": Float(0.0, 1e3)})
+MAP_VIEW_SCHEMA = Obj({"method": Choice(("pca", "tsne", "umap", "identity")), "params": _projection_params,
+                       "range": List(Float(-1e30, 1e30), min_len=4, max_len=4), "colour_by": Int(-1, 10**6),
+                       "size": List(Int(1, 10**6), min_len=2, max_len=2), "points": Int(0, 10**9),
+                       "fit_key": Str(max_len=64)}, required=("method", "params", "range"),
+                      defaults={"colour_by": -1})
 RECIPE_SCHEMA = Obj({
     "format": Choice((RECIPE_FORMAT,)),
     "version": Choice((1,)),
@@ -54,6 +65,7 @@ RECIPE_SCHEMA = Obj({
     "note": Str(max_len=10_000, min_len=0),
     "module": Optional(MODULE_SCHEMA),
     "gif": Optional(Obj({"frame_ms": Int(10, 60_000), "bounce": Bool()})),   # how a GIF export played
+    "map_view": Optional(MAP_VIEW_SCHEMA),
 }, required=("format", "checkpoint", "latent"), defaults={"version": 1, "scale": 1, "smooth": False})
 
 

@@ -51,6 +51,8 @@ def render_recipe(recipe_file, out, checkpoint: str | None = None) -> Path:
     """OUT.png: the image, or the strip of the frames side by side; OUT.gif: the frames as the GIF export
     played them (the recipe's frame time and bounce). Pixels equal the export's on the same machine."""
     recipe = read_recipe(recipe_file)
+    if recipe.get("map_view"):
+        raise RecipeError(map_view_message(recipe_file, recipe["map_view"]))
     images = render_images(recipe, recipe_file, checkpoint)
     protected = [Path(recipe_file), Path(checkpoint or recipe["checkpoint"])]
     if Path(out).suffix.lower() == ".gif":
@@ -59,3 +61,13 @@ def render_recipe(recipe_file, out, checkpoint: str | None = None) -> Path:
                           protected=protected)
     image = images[0] if len(images) == 1 else strip(images)
     return export_png(out, image, scale=recipe["scale"], smooth=recipe["smooth"], protected=protected)
+
+
+def map_view_message(recipe_file, map_view: dict) -> str:
+    """Why a map view's recipe renders nothing here. The exported map is pyqtgraph's drawing of the editor's
+    plot: every data point (encoded from the data set, not in the recipe), the axes and legend in Qt's fonts at
+    the window's size, and the live cursor, strip path, lasso and your image on top. A decode of the recipe's
+    latent would be the image, not the map, so render refuses rather than write something else under its name."""
+    return (f"{shown(recipe_file)}: the recipe of a map view ({map_view['method']}), which `latent-atlas render` "
+            f"cannot draw: the editor draws maps from the whole data set.\n"
+            f"Open its checkpoint in the editor and use File > Show map view of a recipe… to see that view again.")

@@ -39,9 +39,10 @@ class ExportActions:
                                     triggered=self.export_image_dialog)
         self.latent_action = QAction("Export latent…", window, triggered=self.export_latent_dialog)
         self.map_action = QAction("Export map view…", window, triggered=self.export_map_dialog)
+        self.show_map_action = QAction("Show map view of a recipe…", window, triggered=self.show_map_view_dialog)
 
     def actions(self) -> list[QAction]:
-        return [self.image_action, self.latent_action, self.map_action]
+        return [self.image_action, self.latent_action, self.map_action, self.show_map_action]
 
     def _protected(self) -> list[Path]:
         loaded = self.window.state.loaded
@@ -68,16 +69,82 @@ class ExportActions:
         return export_latent(path, self.window.state.latent(), recipe=self.recipe(), protected=self._protected())
 
     def export_map(self, path: str) -> Path:
+        """The map as drawn (pyqtgraph's export of the plot). Its recipe's map_view says how to see it again
+        (show_map_view); `latent-atlas render` cannot draw it, see editor/core/render.py."""
         exporter = pg_exporters.ImageExporter(self.window.map.plot)
 
         def write(tmp: Path) -> None:
             if not exporter.export(toBytes=True).save(str(tmp), "PNG"):
                 raise OSError(f"could not encode {path} as PNG")
 
+        recipe = {**self.recipe(), "map_view": self.map_view()}
         atomic_write(path, write)
-        write_recipe(recipe_path(Path(path)),
-                     {**self.recipe(), "map_projection": self.window.state.loaded.projection.method},
-                     self._protected())
+        write_recipe(recipe_path(Path(path)), recipe, self._protected())
+        return Path(path)
+
+    def map_view(self) -> dict:
+        """What the exported map shows: the projection and its options, the range in map units, the colour,
+        the plot's size in pixels, and which fit of which data (the projection store's key)."""
+        from latent_atlas.editor.core.projection_store import fit_key
+
+        loaded, view = self.window.state.loaded, self.window.map.view
+        projection = loaded.projection
+        (x0, x1), (y0, y1) = view.viewRange()
+        size = self.window.map.plot.size()
+        colour = self.window.map_toolbar.colour.currentData()
+        return {"method": projection.method, "params": projection.params(), "range": [float(v) for v in (x0, x1, y0, y1)],
+                "colour_by": -1 if colour is None else int(colour),
+                "size": [round(size.width()), round(size.height())], "points": int(len(loaded.embedding)),
+                "fit_key": fit_key(loaded.sha256, loaded.latents, projection.method, projection.params())}
+
+    def show_map_view(self, map_view: dict) -> None:
+        """The map as a recipe's map_view recorded it, on the model open now: its projection (kept fits
+        come back at once; others are fitted first), colour and range. The window keeps its own size."""
+        def frame() -> None:
+            (x0, x1, y0, y1) = map_view["range"]
+            self.window.map.view.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+
+        colour = int(map_view.get("colour_by", -1))
+        index = self.window.map_toolbar.colour.findData(colour)
+        if index >= 0:
+            self.window.map_toolbar.colour.setCurrentIndex(index)
+            self.window.colour_map_by(colour)
+        loaded = self.window.state.loaded
+        method, params = map_view["method"], dict(map_view["params"])
+        if loaded.projection.method == method and loaded.projection.params() == params:
+            frame()
+            return
+        controller = self.window.controller
+
+        def ended(framed: bool) -> None:       # once: the fit's end frames the view, a failure does not
+            controller.projection_ready.disconnect(on_ready)
+            controller.projection_failed.disconnect(on_failed)
+            if framed:
+                frame()
+
+        def on_ready(_method: str) -> None:
+            ended(True)
+
+        def on_failed(_message: str) -> None:
+            ended(False)
+
+        controller.projection_ready.connect(on_ready)
+        controller.projection_failed.connect(on_failed)
+        self.window.request_projection(method, **params)
+
+    def show_map_view_file(self, path: str) -> Path:
+        """A map view's recipe (File > Export map view…) shown again on the model open now, if it is its model.
+        RecipeError names the file and what does not fit."""
+        from latent_atlas.editor.core.recipe import RecipeError, read_recipe
+
+        recipe = read_recipe(path)
+        loaded = self.window.state.loaded
+        if recipe.get("map_view") is None:
+            raise RecipeError(f"{Path(path).name}: not the recipe of a map view (File > Export map view… writes "
+                              f"those)")
+        if loaded is None or recipe.get("checkpoint_sha256") not in (None, loaded.sha256):
+            raise RecipeError(f"{Path(path).name}: made on another model\nits checkpoint: {recipe['checkpoint']}")
+        self.show_map_view(recipe["map_view"])
         return Path(path)
 
     # -- dialogs -----------------------------------------------------------------------------------------
@@ -106,6 +173,18 @@ class ExportActions:
                                               "NumPy array (*.npy);;JSON recipe (*.json)")
         if path:
             self._run(self.export_latent, path)
+
+    def show_map_view_dialog(self) -> None:
+        if self.window.state.loaded is None:
+            self.window.show_error("No model open", "Open the model the map view was exported from first.")
+            return
+        path, _ = QFileDialog.getOpenFileName(self.window, "Show map view of a recipe", "",
+                                              "Map view recipe (*.recipe.json);;JSON (*.json)")
+        if path:
+            try:
+                self.show_map_view_file(path)
+            except (LatentAtlasError, OSError) as e:
+                self.window.show_error("Cannot show that map view", str(e))
 
     def export_map_dialog(self) -> None:
         if self.window.state.loaded is None or not self._ready():

@@ -19,6 +19,7 @@ from latent_atlas.editor.widgets.plain_text import PlainLabel, html_text
 from latent_atlas.editor.widgets.qt_images import to_pixmap
 
 HOVER_RADIUS_PX = 8
+LEFT_AXIS_PX = 44
 MAX_LEGEND = 20
 
 
@@ -112,6 +113,10 @@ class LatentMap(QWidget):
             # grid lines and labels at the major ticks only: the minor levels' lines took 9 of a pan
             # frame's 15 ms with no points drawn (bench/bench_map.py)
             self.plot.getAxis(side).setStyle(maxTickLevel=0)
+        # a fixed width for the y labels ("-100.5" fits): pyqtgraph widens the axis for a longer label and
+        # never narrows it, so the view box moved under the pointer after one zoom, and the same view range
+        # drew at other pixels after another map had been shown (a map view's recipe could not be shown again)
+        self.plot.getAxis("left").setWidth(LEFT_AXIS_PX)
         self.plot.setMenuEnabled(False)
         # the legend has its own column right of the view, so it never covers points (issue 15, finding 14)
         self.legend = pg.LegendItem(labelTextSize="8pt", brush=(20, 20, 20, 200), pen=(90, 90, 90))

@@ -1,0 +1,105 @@
+"""Issue 15, finding 9, the map view: File > Export map view… writes the map as drawn and a recipe whose
+map_view (projection, options, range, colour, size) shows that view again, pixel for pixel in the same
+window; `latent-atlas render` cannot draw a map (it decodes latents) and says so instead of writing the
+current image under the map's name."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from latent_atlas.editor.core.projection_store import fit_key
+from latent_atlas.editor.core.recipe import RecipeError
+from latent_atlas.editor.core.render import render_recipe
+from tests.editor_helpers import open_and_wait
+
+
+def pixels(path):
+    return np.asarray(Image.open(path).convert("RGBA"))
+
+
+def zoom(window, fx0, fx1, fy0, fy1):
+    """The view on a part of the points' extent (fractions of it)."""
+    emb = window.state.loaded.embedding.astype(np.float64)        # float32 ranges overflow in pyqtgraph's checks
+    (lo_x, lo_y), (hi_x, hi_y) = emb.min(0).tolist(), emb.max(0).tolist()
+    window.map.view.setRange(xRange=(lo_x + fx0 * (hi_x - lo_x), lo_x + fx1 * (hi_x - lo_x)),
+                             yRange=(lo_y + fy0 * (hi_y - lo_y), lo_y + fy1 * (hi_y - lo_y)), padding=0)
+
+
+@pytest.fixture
+def tsne_view(qtbot, window, digits_vae_path, tmp_path):
+    """A zoomed t-SNE map exported: (window, loaded, png, recipe dict)."""
+    loaded = open_and_wait(qtbot, window, digits_vae_path)
+    with qtbot.waitSignal(window.controller.projection_ready, timeout=60_000):
+        window.request_projection("tsne", max_iter=300)
+    zoom(window, 0.1, 0.7, 0.2, 0.9)
+    qtbot.wait(50)
+    png = window.exports.export_map(str(tmp_path / "map.png"))
+    return window, loaded, png, json.loads((tmp_path / "map.png.recipe.json").read_text())
+
+
+def test_the_recipe_records_the_view_exported(tsne_view):
+    window, loaded, png, recipe = tsne_view
+    view = recipe["map_view"]
+    (x0, x1), (y0, y1) = window.map.view.viewRange()
+    assert view["range"] == [x0, x1, y0, y1]                       # float64, exactly
+    assert view["method"] == "tsne" and view["params"] == loaded.projection.params()
+    assert view["params"]["max_iter"] == 300 and view["points"] == len(loaded.embedding)
+    assert view["fit_key"] == fit_key(loaded.sha256, loaded.latents, "tsne", view["params"])
+    w, h = Image.open(png).size
+    assert abs(view["size"][0] - w) <= 1 and abs(view["size"][1] - h) <= 1
+
+
+def differing(a, b) -> np.ndarray:
+    """(K, 4) per-channel differences at the K pixels where two exports differ."""
+    a, b = pixels(a).astype(int), pixels(b).astype(int)
+    if a.shape != b.shape:                                         # another size: every pixel differs
+        return np.full((max(a.size, b.size) // 4, 4), 255)
+    d = a - b
+    return d[np.abs(d).sum(-1) > 0]
+
+
+def test_showing_the_recipe_again_gives_the_same_pixels(qtbot, tsne_view, tmp_path):
+    """Equal but for pyqtgraph's anti-aliasing: redrawing the same points at the same place (any set_points,
+    even with nothing changed) shifts the edge of a point or two by one level in 255. Measured: 2 pixels of
+    452,488, by 1. A view off by one pixel, or drawn with another axis width, differs in ~17,000."""
+    window, loaded, png, recipe = tsne_view
+    with qtbot.waitSignal(window.controller.projection_ready, timeout=10_000):
+        window.request_projection("pca")                           # another map, another range
+    zoom(window, 0.4, 0.6, 0.0, 0.5)
+    qtbot.wait(50)
+    moved = window.exports.export_map(str(tmp_path / "moved.png"))
+    assert len(differing(moved, png)) > 5000                       # negative control: the view did change
+    window.exports.show_map_view_file(str(tmp_path / "map.png.recipe.json"))
+    qtbot.waitUntil(lambda: loaded.projection.method == "tsne", timeout=10_000)
+    qtbot.wait(50)
+    again = window.exports.export_map(str(tmp_path / "again.png"))
+    d = differing(again, png)
+    assert len(d) <= 20 and (len(d) == 0 or np.abs(d).max() <= 2), (len(d), np.abs(d).max())
+    (x0, x1), (y0, y1) = window.map.view.viewRange()
+    assert [x0, x1, y0, y1] == recipe["map_view"]["range"]
+
+
+def test_render_refuses_a_map_view_recipe_naming_the_file(tsne_view, tmp_path):
+    _, _, png, _ = tsne_view
+    with pytest.raises(RecipeError) as info:
+        render_recipe(tmp_path / "map.png.recipe.json", tmp_path / "rendered.png")
+    first, second = str(info.value).split("\n")
+    assert "map.png.recipe.json" in first and "map view" in first and "Show map view" in second
+    assert not (tmp_path / "rendered.png").exists()
+
+
+def test_a_map_view_of_another_model_or_a_hostile_one_is_refused(qtbot, tsne_view, tmp_path):
+    window, loaded, png, recipe = tsne_view
+    other = dict(recipe, checkpoint_sha256="0" * 64)
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    with pytest.raises(RecipeError, match="made on another model"):
+        window.exports.show_map_view_file(str(tmp_path / "other.json"))
+    for bad in ({"range": [0, 1, 2, float("nan")]}, {"range": [0, 1e40, 0, 1]}, {"method": "mds"},
+                {"params": {"perplexity": -1}}):
+        (tmp_path / "bad.json").write_text(json.dumps(dict(recipe, map_view={**recipe["map_view"], **bad})))
+        with pytest.raises(RecipeError, match="bad.json: (map_view|not a recipe)"):
+            window.exports.show_map_view_file(str(tmp_path / "bad.json"))
+    assert loaded.projection.method == "tsne"                     # nothing changed
