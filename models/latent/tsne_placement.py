@@ -73,13 +73,13 @@ class TSNEPlacement:
                                    n_reference_samples=len(ref), n_jobs=1)
         P = np.asarray(P.todense()) * EXAGGERATION                          # (M, R), rows sum to 1.5
         Y = np.median(ref[nbr], axis=1)                                     # (M, 2) openTSNE's "median" start
-        update, gains = np.zeros_like(Y), np.ones_like(Y)
+        rx, ry = ref[:, 0], ref[:, 1]                                       # x and y apart: (M, R) arrays, not
+        update, gains = np.zeros_like(Y), np.ones_like(Y)                   # (M, R, 2), halve the time
         for _ in range(N_ITER):
-            diff = Y[:, None, :] - ref[None]                                # (M, R, 2)
-            w = 1.0 / (1.0 + np.einsum("mrd,mrd->mr", diff, diff))          # Student-t kernel, one degree
-            repulsion = np.einsum("mr,mrd->md", w * w, diff) / w.sum(1, keepdims=True)
-            attraction = np.einsum("mr,mrd->md", P * w, diff)
-            grad = attraction - repulsion
+            dx, dy = Y[:, :1] - rx, Y[:, 1:] - ry                           # (M, R)
+            w = 1.0 / (1.0 + dx * dx + dy * dy)                             # Student-t kernel, one degree
+            rep = w * w / w.sum(1, keepdims=True) - P * w                   # repulsion minus attraction
+            grad = -np.stack([(rep * dx).sum(1), (rep * dy).sum(1)], axis=1)
             norm = np.linalg.norm(grad, axis=1, keepdims=True)
             grad *= np.minimum(1.0, MAX_GRAD_NORM / (norm + 1e-6))
             flipped = np.sign(update) != np.sign(grad)
