@@ -105,10 +105,13 @@ class GANConfig:
     latent_dim: int = 64      # nz in the PyTorch DCGAN example (100 there)
     width: int = 64           # ngf = ndf: channels of the last generator / first discriminator layer
     cond_dim: int = 0         # kept for the common interface; conditional GANs are not built yet
+    augment: bool = False     # differentiable augmentation of what D sees (models/networks/diff_augment.py)
 
     def check(self) -> None:
         _check_shape(self.image_shape)
         _check_range("latent_dim", self.latent_dim, 1, MAX_LATENT)
+        if not isinstance(self.augment, bool):
+            raise ConfigError(f"augment must be true or false, got {self.augment!r}")
         _check_range("width", self.width, 1, MAX_WIDTH)
         _check_range("cond_dim", self.cond_dim, 0, 0)
         if self.width * 2 ** n_halvings(*self.image_shape[1:]) > 4 * MAX_WIDTH:
@@ -135,7 +138,7 @@ def config_from_dict(cls, data: dict):
                                                                for v in value):   # JSON: a list
                 raise ConfigError(f"config {name} must be a list of integers, got {value!r}")
             value = tuple(value)
-        elif isinstance(default, bool) or type(value) is not type(default) and not (
+        elif isinstance(default, bool) and type(value) is not bool or type(value) is not type(default) and not (
                 isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool)):
             raise ConfigError(f"config {name} must be {type(default).__name__}, got {value!r}")
         if isinstance(default, float):

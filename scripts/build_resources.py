@@ -28,6 +28,7 @@ from latent_atlas.models.checkpoints.checkpoint import load_checkpoint, save_che
 from latent_atlas.models.data import load_dataset  # noqa: E402
 from latent_atlas.models.data.emoji_subset import write_subset  # noqa: E402
 from latent_atlas.models.errors import DatasetError  # noqa: E402
+from latent_atlas.models.registry import make_config  # noqa: E402
 from latent_atlas.models.training.run_spec import DataSpec, ModelSpec, RunSpec  # noqa: E402
 from latent_atlas.models.training.trainer import previous_path  # noqa: E402
 
@@ -55,8 +56,10 @@ BUNDLE = {
     "emoji_cvae": ("cvae", "emoji", 64, {"latent_dim": 32, "width": 16, "hidden": 128, "condition": "attributes",
                                           "consistency": 1.0}, 120,
                    "Conditional VAE (z32 + skin tone and person) on emoji, RGB 64x64", False),
-    "emoji_gan": ("gan", "emoji", 64, {"latent_dim": 64, "width": 24}, 100,
-                  "DCGAN (z64) on emoji, RGB 64x64", False),
+    # the DCGAN at 32x32 (the emoji set's small size) and width 16 fits the 25 MB budget; without differentiable
+    # augmentation its discriminator memorised the ~3,000 emoji and won outright (64x64, width 24: noise)
+    "emoji_gan": ("gan", "emoji", 32, {"latent_dim": 64, "width": 16, "augment": True}, 300,
+                  "DCGAN (z64, differentiable augmentation) on emoji, RGB 32x32", False),
 }
 
 
@@ -94,7 +97,11 @@ def bundle_spec(name: str, epochs_scale: float = 1.0, models: Path = MODELS, ove
     family, dataset, size, overrides, epochs, _, _ = BUNDLE[name]
     overrides = dict(overrides)
     condition = overrides.pop("condition", "labels")
-    return RunSpec(family=family, data=DataSpec(dataset, image_size=size), model=ModelSpec(**overrides),
+    if overrides.pop("augment", False):          # a choice only a complete config carries (the GAN's augmentation)
+        model = ModelSpec(config=make_config(family, {"image_shape": [3, size, size], "augment": True, **overrides}))
+    else:
+        model = ModelSpec(**overrides)
+    return RunSpec(family=family, data=DataSpec(dataset, image_size=size), model=model,
                    condition=condition, epochs=max(1, round(epochs * epochs_scale)), seed=0,
                    out=models / f".{name}.full.safetensors", overwrite=overwrite, bundled_ok=True)
 

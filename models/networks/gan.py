@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from latent_atlas.models.base import GenerativeModel
 from latent_atlas.models.config import GANConfig
 from latent_atlas.models.networks.blocks import DCGANDiscriminator, DCGANGenerator, dcgan_init
+from latent_atlas.models.networks.diff_augment import diff_augment
 
 
 class GAN(GenerativeModel):
@@ -67,14 +68,15 @@ class GAN(GenerativeModel):
         real = x * 2.0 - 1.0
         z = torch.randn(x.shape[0], self.latent_dim, device=x.device)
         fake = self.generator(z)
-        real_logits = self.discriminator(real)
-        fake_logits_d = self.discriminator(fake.detach())
+        seen = diff_augment if self.config.augment else (lambda images: images)   # what D is shown
+        real_logits = self.discriminator(seen(real))
+        fake_logits_d = self.discriminator(seen(fake.detach()))
         d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
                   + F.binary_cross_entropy_with_logits(fake_logits_d, torch.zeros_like(fake_logits_d)))
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        fake_logits_g = self.discriminator(fake)                 # non-saturating: maximise log D(G(z))
+        fake_logits_g = self.discriminator(seen(fake))           # non-saturating: maximise log D(G(z))
         g_loss = F.binary_cross_entropy_with_logits(fake_logits_g, torch.ones_like(fake_logits_g))
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
