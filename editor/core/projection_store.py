@@ -26,7 +26,8 @@ from latent_atlas.models.latent import projection as projections     # looked up
 from latent_atlas.models.latent.projection import Projection, ProjectionError
 
 STORE_VERSION = "1"
-MAX_IN_MEMORY = 12         # fits kept for the session (a 60,000-point t-SNE with its inverse: ~30 MB)
+MAX_IN_MEMORY = 6          # fits kept for the session: a t-SNE of 60,000 32-d latents with its inverse
+#                            and placement holds ~80 MB (tracemalloc), of 10,000 16-d ~10 MB
 MAX_ARRAYS = 4
 
 
