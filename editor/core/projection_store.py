@@ -27,7 +27,7 @@ from latent_atlas.models.latent.projection import Projection, ProjectionError
 
 STORE_VERSION = "1"
 MAX_IN_MEMORY = 6          # fits kept for the session: a t-SNE of 60,000 32-d latents with its inverse
-#                            and placement holds ~80 MB (tracemalloc), of 10,000 16-d ~10 MB
+#                            and placement holds ~35 MB (tracemalloc, imports warm), of 10,000 16-d ~4 MB
 MAX_ARRAYS = 4
 
 
