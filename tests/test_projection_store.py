@@ -146,3 +146,12 @@ def test_the_folder_cap_covers_projection_files(monkeypatch):
         if i == 1:                                                # room for two files from now on
             monkeypatch.setattr(map_cache, "MAX_FOLDER_BYTES", int(2.5 * paths[0].stat().st_size))
     assert [p.is_file() for p in paths] == [False, False, True, True]     # the oldest went first
+
+
+def test_an_identity_map_of_2d_latents_is_kept_too():
+    Z = _latents(50, d=2)
+    key = fit_key(SHA, Z, "identity", {})
+    a = ProjectionStore().get_or_fit(key, "identity", {}, Z)
+    store = ProjectionStore()
+    b = store.get_or_fit(key, "identity", {}, Z)
+    assert store.fits_made == 0 and np.array_equal(b.embedding, Z) and np.array_equal(b.inverse(a.embedding), Z)
