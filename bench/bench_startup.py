@@ -36,10 +36,16 @@ if not OLD_ORDER:
     app.processEvents()
     if cached is not None:
         print("decoded", time.time(), flush=True)
-    finish_startup(window)
+
+
+def open_model():
+    window.controller.use_map_cache = True
+    window.controller.open(path, cached=cached)   # as editor.app._show_and_run: before the tool panels
+if not OLD_ORDER:
+    finish_startup(window, before_panels=open_model)
+else:
+    open_model()
 print("complete", time.time(), flush=True)
-window.controller.use_map_cache = True
-window.controller.open(path, cached=cached)
 if cached is None:
     while window.decoded_view.image is None:
         app.processEvents()

@@ -44,16 +44,19 @@ def create_window(device: str = "auto", map_limit: int = 10_000, *, complete: bo
     return app, window
 
 
-def finish_startup(window) -> None:
+def finish_startup(window, before_panels=None) -> None:
     """The part of start-up that imports torch and scipy (about a second): the device menu and the tool
     panels. ConfigError when the requested device is not on this machine. scikit-learn (a second more) is
     imported where it is used (the off-data index, t-SNE, direction finding), not before the first image."""
     with _plain_imports():
-        import scipy.spatial  # noqa: F401  (the first image is the densest map point: editor/core/loaded_model)
         import torch  # noqa: F401
 
         import latent_atlas.editor.core.loaded_model  # noqa: F401  (the model loader: checkpoints, data, projections)
     window.attach_devices()
+    if before_panels is not None:     # start-up opens its model here: the load job runs while the panels are built
+        before_panels()
+    with _plain_imports():            # the map's hover tree and the projections: here, not on a first hover
+        import scipy.spatial  # noqa: F401
     window.add_tool_panels()
 
 
@@ -144,23 +147,25 @@ def _show_and_run(app, window, args, path: str | None) -> int:
     app.processEvents()              # on screen now; the heavy imports follow
     cached = show_cached_map(window, path) if path is not None and args.projection == "pca" else None
     app.processEvents()
-    try:
-        finish_startup(window)
-    except Exception:
-        window.close()
-        raise
-    if cached is None:
-        window.statusBar().clearMessage()
-    if path is None:
-        window.show_empty_hint()
-        window.show_error("No model", "No bundled model was found. Open a checkpoint with File > Open.")
-    else:
+
+    def open_model() -> None:
         from latent_atlas.editor.widgets.plain_text import html_text
 
         if cached is None:
+            window.statusBar().clearMessage()
             window.map.plot.setTitle(html_text(f"Opening {os.path.basename(path)}…"), size="9pt")
         window.controller.use_map_cache = True
-        window.controller.open(path, cached=cached)
+        window.controller.open(path, cached=cached)   # a cold start's first image comes before its map
+
+    try:
+        finish_startup(window, before_panels=open_model if path is not None else None)
+    except Exception:
+        window.close()
+        raise
+    if path is None:
+        window.statusBar().clearMessage()
+        window.show_empty_hint()
+        window.show_error("No model", "No bundled model was found. Open a checkpoint with File > Open.")
     if args.screenshot:
         from latent_atlas.editor.screenshot import take_screenshot_when_ready
         return take_screenshot_when_ready(app, window, args.screenshot)

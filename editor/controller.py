@@ -36,6 +36,8 @@ class Controller(QObject):
     projection_failed = Signal(str)
     projection_ready = Signal(str)
     decode_timing = Signal(float)          # ms of the last decode
+    first_image = Signal(object)           # FirstImage: a cold start's first view, before its map is ready
+    _preview = Signal(object)              # the load job's FirstImage, queued onto the GUI thread
     device_changed = Signal(str)
 
     def __init__(self, state: EditorState, device: str = "auto", map_limit: int = 10_000, parent=None):
@@ -52,6 +54,8 @@ class Controller(QObject):
         self._channel_numbers = itertools.count(1)
         self._channels: dict[str, DecodeChannel] = {}
         self._load_job: JobWorker | None = None
+        self._loading = ""                        # the path the load job in flight opens
+        self._preview.connect(self._on_preview)
         self._projection_job: JobWorker | None = None
         self._finished_jobs: list[JobWorker] = []
         self.decoder = DecodeWorker()
@@ -77,11 +81,18 @@ class Controller(QObject):
         `data_folder`: the data the user chose for the map, in place of the one the file records."""
         if self._load_job is not None:
             self._load_job.cancel()
+        self._loading = str(path)
         fn = partial(self._load, str(path), self.device, self._first_projection(), cached, data_folder)
         job = self.start_job(f"opening {Path(path).name}", fn, self._on_loaded, self.load_failed.emit)
         job.progressed.connect(self.load_progress)
         self._load_job = job
         self.load_started.emit(str(path))
+
+    def _on_preview(self, first) -> None:
+        """Only the first model of the session shows its first image early: over another model's map it would
+        be a picture of one model beside the map of another."""
+        if self._load_job is not None and self._loading == str(first.path) and self.state.loaded is None:
+            self.first_image.emit(first)
 
     def open_module(self, model, data, origin: dict) -> None:
         """A user's module (models/adapters ModuleModel) and its data: encoded and projected off the GUI
@@ -107,7 +118,7 @@ class Controller(QObject):
         loaded = load_for_editor(path, device=device, map_limit=self.map_limit, map_split=self.map_split,
                                  projection=projection, progress=progress, should_stop=should_stop,
                                  cached=cached, use_cache=self.use_map_cache and data_folder is None,
-                                 data_folder=data_folder)
+                                 data_folder=data_folder, preview=self._preview.emit)
         _ = loaded.sha256       # hashed here, not on the GUI thread: the state keys the user's work by it
         return loaded
 

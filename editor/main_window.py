@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.state, self.controller = state, controller
         self.errors: list[str] = []            # every error shown, newest last (tests read it)
+        self._first_image_of: str | None = None  # the file whose early first image is on screen (cold start)
         self.setWindowTitle("Latent Atlas")
         self.setAcceptDrops(True)
         self.resize(1280, 800)
@@ -267,6 +268,7 @@ class MainWindow(QMainWindow):
         c.load_failed.connect(lambda msg: (self._idle(), self.show_empty_hint(),
                                            self.show_error("Could not open the checkpoint", msg)))
         c.model_loaded.connect(self._on_model_loaded)
+        c.first_image.connect(self._on_first_image)
         c.projection_started.connect(self._on_projection_started)
         c.projection_progress.connect(self._on_projection_progress)
         c.projection_ready.connect(self._on_projection_ready)
@@ -324,6 +326,14 @@ class MainWindow(QMainWindow):
         if self.state.loaded is not None and not self.state.loaded.is_module:
             self.controller.open(str(self.state.loaded.path), data_folder=folder)
 
+    def _on_first_image(self, first) -> None:
+        """A cold start's first view while the rest of the data is encoded: the same image, reconstruction
+        and caption the loaded model then shows (loaded_model.FirstImage)."""
+        self._first_image_of = str(first.path)
+        self.decoded_view.set_image(first.image)
+        self.original_view.title.setText("Original (data point)")
+        self.original_view.set_image(first.original, first.caption)
+
     def _on_model_loaded(self, loaded) -> None:
         self._idle()
         self.data_notice.show_reason(loaded.data_refused)
@@ -338,8 +348,10 @@ class MainWindow(QMainWindow):
         self.map_toolbar.set_latent_dim(info.latent_dim)
         self.map_toolbar.select(loaded.projection.method if loaded.projection else "pca")
         self.original_view.setVisible(info.can_encode)
-        self.original_view.clear()
-        self.decoded_view.clear()
+        if self._first_image_of != str(loaded.path):   # the early first image is the one the view shows next
+            self.original_view.clear()
+            self.decoded_view.clear()
+        self._first_image_of = None
         self.map_toolbar.set_colour_choices(loaded.labels is not None, loaded.attribute_names)
         self.map.set_points(loaded.embedding, loaded.labels, loaded.label_names, loaded.images,
                             title=f"{method_name(loaded.projection.method)} of {loaded.source_note}")

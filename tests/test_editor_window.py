@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from latent_atlas.editor.core.image_convert import images_to_hwc_uint8
-from latent_atlas.editor.core.loaded_model import densest_point
+from latent_atlas.editor.core.loaded_model import FIRST_POOL, typical_index
 from latent_atlas.editor.core.render import render_recipe
 from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 from tests.editor_helpers import click_map, empty_spot, open_and_wait, view_to_widget
@@ -30,8 +30,8 @@ def test_open_shows_map_and_first_image(qtbot, window, digits_vae_path):
     assert shown == len(loaded.latents) > 100
     assert window.decoded_view.image.shape == (8, 8, 1)
     assert "vae" in window.model_label.text()
-    # the first image is a typical data point: the middle of the densest cluster on the map
-    assert window.state.current.data_index == densest_point(loaded.embedding) == loaded.start_index
+    # the first image is a typical data point: the middle of the densest cluster of the first batch encoded
+    assert window.state.current.data_index == typical_index(loaded.latents[:FIRST_POOL]) == loaded.start_index
 
 
 def test_click_on_empty_map_decodes_the_inverse_of_that_point(qtbot, window, digits_vae_path):

@@ -108,8 +108,13 @@ def _map_data(ckpt: Checkpoint, limit: int, split: str, data_folder: str | None 
         return None, (str(e).splitlines() or [type(e).__name__])[0]
 
 
+FIRST_POOL = 500          # the first image is the most typical of the first FIRST_POOL data images
+
+
 @torch.inference_mode()
-def _encode_all(model, x: np.ndarray, cond: np.ndarray | None, progress, should_stop, batch=500):
+def _encode_all(model, x: np.ndarray, cond: np.ndarray | None, progress, should_stop, batch=FIRST_POOL,
+                first_batch: Callable[[np.ndarray], None] | None = None):
+    """Posterior means and log-variances of x, in batches; first_batch(means) runs after the first one."""
     mus, logvars = [], []
     for start in range(0, len(x), batch):
         if should_stop():
@@ -119,6 +124,8 @@ def _encode_all(model, x: np.ndarray, cond: np.ndarray | None, progress, should_
         mu, logvar = model.encode(xb, cb)
         mus.append(mu.float().cpu())
         logvars.append(logvar.float().cpu())
+        if start == 0 and first_batch is not None:
+            first_batch(mus[0].numpy())
         progress(0.2 + 0.6 * min(1.0, (start + batch) / len(x)), "encoding the dataset")
     return torch.cat(mus).numpy(), torch.cat(logvars).numpy()
 
@@ -127,9 +134,11 @@ def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, map_
                     projection: str = "pca",
                     progress: Callable[[float, str], None] = lambda f, s: None,
                     should_stop: Callable[[], bool] = lambda: False, cached=None,
-                    use_cache: bool = False, data_folder: str | None = None) -> LoadedModel:
+                    use_cache: bool = False, data_folder: str | None = None,
+                    preview: Callable[[FirstImage], None] | None = None) -> LoadedModel:
     """Runs in a worker thread. Raises LatentAtlasError with the file name on bad input. `cached` (a
-    map_cache.CachedMap of this file) skips encoding the data set; with use_cache a cold load writes one."""
+    map_cache.CachedMap of this file) skips encoding the data set; with use_cache a cold load writes one.
+    `preview` gets the FirstImage as soon as the first batch is encoded (a cold start shows it at once)."""
     from latent_atlas.editor.core import map_cache
 
     path = Path(path)
@@ -144,7 +153,7 @@ def load_for_editor(path, *, device: torch.device, map_limit: int = 10_000, map_
     progress(0.1, "loading the dataset")
     data, refused = (_map_data(ckpt, map_limit, map_split, data_folder) if ckpt.model.can_encode
                      else (None, None))
-    loaded = _prepare(path, ckpt, data, device, map_split, projection, progress, should_stop)
+    loaded = _prepare(path, ckpt, data, device, map_split, projection, progress, should_stop, preview=preview)
     if refused is not None and data is None:
         _note_refused(loaded, refused)
     if use_cache:
@@ -201,7 +210,46 @@ def load_module_for_editor(model, data: ImageData | None, origin: dict, *, proje
     return loaded
 
 
-def _prepare(path, ckpt, data, device, map_split, projection, progress, should_stop, module=False):
+@dataclass(frozen=True)
+class FirstImage:
+    """What a cold start can show before the whole data set is encoded: the data image that will be the
+    first view (LoadedModel.start_index), its reconstruction and its caption."""
+    path: Path
+    index: int
+    image: np.ndarray          # (H, W, C) uint8, the decode of the image's posterior mean
+    original: np.ndarray       # (H, W, C) uint8
+    caption: str
+
+
+def typical_index(latents: np.ndarray) -> int:
+    """The densest point of the latents' own 2-D PCA (densest_point): the middle of a cluster, the same
+    whatever projection the map then uses, and known once the first batch is encoded."""
+    x = np.asarray(latents, np.float64)
+    x = x - x.mean(0)
+    if len(x) >= 3 and x.shape[1] >= 2:
+        _, _, vt = np.linalg.svd(x, full_matrices=False)
+        x = x @ vt[:2].T
+    if len(x) > 2000:
+        return densest_point(x.astype(np.float32))
+    k = min(16, len(x) - 1)                 # densest_point's rule, in numpy: scipy is not imported yet
+    if k < 1:
+        return 0
+    d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)                      # (N, N)
+    return int(np.argmin(np.partition(d2, k, axis=1)[:, k]))               # column 0 is the point itself
+
+
+def _first_image(path, model, data, conditions, index, z) -> FirstImage:
+    with torch.inference_mode():
+        c = None if conditions is None else torch.from_numpy(conditions[index:index + 1]).to(model.device)
+        image = images_to_hwc_uint8(model.decode(torch.from_numpy(z[None]).to(model.device), c))[0]
+    label = ""
+    if data.labels is not None and 0 <= data.labels[index] < len(data.label_names):
+        label = f" {data.label_names[data.labels[index]]}"
+    return FirstImage(Path(path), index, image, chw_to_hwc(data.images[index:index + 1])[0], f"#{index}{label}")
+
+
+def _prepare(path, ckpt, data, device, map_split, projection, progress, should_stop, module=False,
+             preview: Callable[[FirstImage], None] | None = None):
     model = ckpt.model
     ds = ckpt.dataset or {}
     cond_names = list(ds.get("condition_names") or [])
@@ -223,8 +271,15 @@ def _prepare(path, ckpt, data, device, map_split, projection, progress, should_s
         if data is not None and conditions is not None and conditions.shape[1] != model.cond_dim:
             data = None   # the dataset on disk does not match what the CVAE was trained on
     warnings = []
+    start = None
     if data is not None:
-        latents, logvars = _encode_all(model, data.images, conditions, progress, should_stop)
+        def first_batch(means: np.ndarray) -> None:
+            nonlocal start
+            start = typical_index(means)
+            if preview is not None:
+                preview(_first_image(path, model, data, conditions, start, means[start]))
+        latents, logvars = _encode_all(model, data.images, conditions, progress, should_stop,
+                                       first_batch=first_batch)
         images = chw_to_hwc(data.images)
         note = (f"{len(data)} given images, posterior means" if module
                 else f"{data.name} {map_split} split, {len(data)} images, posterior means")
@@ -258,7 +313,7 @@ def _prepare(path, ckpt, data, device, map_split, projection, progress, should_s
                          list(data.attribute_names) if data is not None else [], note, warnings=warnings)
     progress(0.85, "projecting to 2-D")
     project(loaded, projection, should_stop=should_stop)
-    loaded.start_index = densest_point(loaded.embedding)
+    loaded.start_index = densest_point(loaded.embedding) if start is None else start   # prior samples: the map's
     progress(1.0, "ready")
     return loaded
 
@@ -292,4 +347,4 @@ def project(loaded: LoadedModel, method: str, should_stop=lambda: False, **optio
     loaded.projection, loaded.embedding = proj, proj.embedding
 
 
-__all__ = ["LoadedModel", "load_for_editor", "load_module_for_editor", "project", "densest_point", "Cancelled", "LatentAtlasError"]
+__all__ = ["LoadedModel", "FirstImage", "typical_index", "load_for_editor", "load_module_for_editor", "project", "densest_point", "Cancelled", "LatentAtlasError"]

@@ -203,7 +203,7 @@ class NearestData:
         if x.ndim != 2 or x.shape[0] < 1:
             raise ValueError(f"NearestData needs data latents as (N, D) with N >= 1; got {tuple(x.shape)}")
         self.n = x.shape[0]
-        from sklearn.neighbors import NearestNeighbors   # here: importing scikit-learn takes a second
+        from sklearn.neighbors import NearestNeighbors  # here: importing scikit-learn takes a second
 
         self._index = NearestNeighbors(n_neighbors=1).fit(x)
 

@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from latent_atlas.models.errors import LatentAtlasError
 from latent_atlas.models.latent.projection_inverse import NeighbourEmbedding, TriangulationInverse
@@ -185,6 +184,8 @@ class PCAProjection(Projection):
         state = {"_mean": mean, "_W": W, "_embedding": embedding.astype(np.float32)}
         if self.keep_residual:
             state["_residual"] = (centred - embedding @ W).astype(np.float32)  # (N, D) off-plane parts
+            from scipy.spatial import cKDTree  # here: a quarter second, after the first image
+
             state["_tree"] = cKDTree(embedding)
         return state
 
@@ -206,6 +207,8 @@ class PCAProjection(Projection):
         state = {"_mean": mean, "_W": W, "_embedding": embedding.astype(np.float32)}
         if self.keep_residual:
             state["_residual"] = (centred - embedding @ W).astype(np.float32)
+            from scipy.spatial import cKDTree  # here: a quarter second, after the first image
+
             state["_tree"] = cKDTree(embedding)
         return state
 

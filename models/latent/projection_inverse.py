@@ -11,7 +11,6 @@ inverse-distance weighted average of the embedding positions of the k nearest fi
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import Delaunay, QhullError, cKDTree
 
 _SNAP = 1e-9    # barycentric weights this near 0 or 1 are rounded: a vertex returns its latent exactly
 
@@ -42,9 +41,11 @@ class TriangulationInverse:
         self._latents = np.asarray(latents, dtype=np.float32)                   # (N, D)
         self._k = min(k, len(self._points))
         self._power = power
+        from scipy.spatial import Delaunay, QhullError, cKDTree  # here: the model loader imports this module
+
         self._tree = cKDTree(self._points)
         try:
-            self._tri: Delaunay | None = Delaunay(self._points)
+            self._tri = Delaunay(self._points)
             _ = self._tri.transform        # computed lazily by scipy: pay for it here, not on the first click
         except (QhullError, ValueError):   # all points on a line: no triangles, weighting everywhere
             self._tri = None
@@ -83,7 +84,7 @@ class NeighbourEmbedding:
         self._k = min(k, len(self._embedding))
         self._power = power
         latents = np.asarray(latents, dtype=np.float32)
-        from sklearn.neighbors import NearestNeighbors   # here: importing scikit-learn takes a second
+        from sklearn.neighbors import NearestNeighbors  # here: importing scikit-learn takes a second
 
         self._nn = NearestNeighbors(n_neighbors=self._k).fit(latents)
         # sklearn's brute-force distances (chosen for D > 15) use |x|^2 - 2xy + |y|^2, which leaves ~1e-8
