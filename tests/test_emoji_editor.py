@@ -93,3 +93,29 @@ def test_the_training_preview_of_an_emoji_cvae_is_in_colour(qtbot, tmp_path):
         assert grid.ndim == 3 and grid.shape[2] == 3
     finally:
         panel.shutdown()
+
+
+def test_the_bundled_emoji_gan_opens_in_colour_and_inverts_a_colour_picture(qtbot, window, tmp_path):
+    import torch
+
+    from latent_atlas.editor.core.image_convert import images_to_hwc_uint8
+    from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
+
+    path = resource_path("models", "emoji_gan.safetensors")
+    loaded = open_and_wait(qtbot, window, path)
+    assert loaded.info.kind == "gan" and window.decoded_view.image.shape == (32, 32, 3)
+    assert colourful(window.decoded_view.image) > 5
+    model = load_checkpoint(path).model.eval()
+    g = torch.Generator().manual_seed(5)
+    with torch.inference_mode():
+        target = images_to_hwc_uint8(model.decode(torch.randn(1, model.latent_dim, generator=g)))[0]
+        others = images_to_hwc_uint8(model.decode(torch.randn(16, model.latent_dim, generator=g)))
+    spread = np.median([np.mean((o / 255.0 - target / 255.0) ** 2) for o in others])
+    picture = tmp_path / "a gan emoji.png"
+    Image.fromarray(target).resize((96, 96), Image.Resampling.NEAREST).save(picture)   # the user's bigger copy
+    window.own_image.open(str(picture))
+    qtbot.waitUntil(lambda: window.state.current.source == "image", timeout=60_000)
+    with torch.inference_mode():
+        shown = images_to_hwc_uint8(model.decode(torch.from_numpy(window.state.current.base)[None]))[0]
+    assert shown.shape == (32, 32, 3) and colourful(shown) > 5
+    assert np.mean((shown / 255.0 - target / 255.0) ** 2) < 0.5 * spread       # nearer than other samples
