@@ -5,10 +5,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from latent_atlas.editor.core.lasso import points_in_polygon
 from latent_atlas.editor.panels.attribute_panel import AttributePanel
-from tests.editor_helpers import open_and_wait
+from tests.editor_helpers import open_and_wait, real_drag_path
 from tests.panel_helpers import tool
-from tests.test_attribute_panel import assert_lasso_is_the_drawn_rectangle, lasso_rectangle
+from tests.test_attribute_panel import rectangle_members
+
+
+def lasso_rectangle(window, x0, y0, x1, y1):
+    """A real left drag round the rectangle, in small steps (a move merged with the next cuts less)."""
+    real_drag_path(window, [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0 + 0.02 * (y1 - y0))], steps=10)
+
+
+def assert_lasso_landed_on(picker, emb, box, slack, group):
+    """The outline spans the rectangle drawn, in map units (a re-zoom between the drag and the group would
+    move it), and the group is the points inside it, none outside the rectangle. (How many of the points
+    inside the rectangle it holds depends on the corners a busy machine's merged mouse moves cut.)"""
+    poly = picker.selection.polygon()
+    np.testing.assert_allclose(poly.min(0), box[:2], atol=slack)
+    np.testing.assert_allclose(poly.max(0), box[2:], atol=slack)
+    assert group == set(np.flatnonzero(points_in_polygon(emb, poly)).tolist())
+    sure, maybe = rectangle_members(emb, *box, slack)
+    assert group <= maybe and len(group) > 10
 
 
 def boxes(emb):
@@ -53,7 +71,7 @@ def test_setting_a_lasso_group_keeps_the_view_and_the_second_lasso_lands_on_its_
     ranges, a_box, b_box, slack = set_group_keeps_the_view(qtbot, window, picker, emb)
     assert ranges[1] == ranges[0] and ranges[2] == ranges[0], ranges
     assert len(picker.groups["A"]) > 10 and len(picker.groups["B"]) > 10
-    assert_lasso_is_the_drawn_rectangle(picker, emb, b_box, slack, set(picker.groups["B"].tolist()))
+    assert_lasso_landed_on(picker, emb, b_box, slack, set(picker.groups["B"].tolist()))
 
 
 def test_negative_control_an_auto_ranging_view_re_zooms_when_a_group_is_set(qtbot, armed):
