@@ -155,3 +155,16 @@ def test_an_identity_map_of_2d_latents_is_kept_too():
     store = ProjectionStore()
     b = store.get_or_fit(key, "identity", {}, Z)
     assert store.fits_made == 0 and np.array_equal(b.embedding, Z) and np.array_equal(b.inverse(a.embedding), Z)
+
+
+def test_the_key_of_a_umap_fit_does_not_import_umap(tmp_path, monkeypatch):
+    """fit_key runs on the GUI thread; importing umap-learn compiles its numba code for seconds. A stand-in
+    package that fails when imported shows it is only looked up."""
+    import sys
+
+    (tmp_path / "umap").mkdir()
+    (tmp_path / "umap" / "__init__.py").write_text("raise RuntimeError('umap was imported')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "umap", raising=False)
+    key = fit_key(SHA, _latents(), "umap", {"n_neighbors": 10})
+    assert len(key) == 64 and "umap" not in sys.modules

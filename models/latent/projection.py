@@ -36,11 +36,14 @@ class ProjectionStopped(ProjectionError):
 
 
 def umap_available() -> bool:
+    """Without importing it: umap-learn compiles its numba kernels on import (seconds), and the editor asks on
+    the GUI thread (editor/core/projection_store.fit_key builds the projection to read its options)."""
+    import importlib.util
+
     try:
-        import umap  # noqa: F401
-    except ImportError:
+        return importlib.util.find_spec("umap") is not None
+    except ValueError:               # sys.modules["umap"] is None: an import of it would fail
         return False
-    return True
 
 
 def _as_points(X, width: int | None, what: str) -> np.ndarray:
