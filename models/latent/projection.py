@@ -340,9 +340,10 @@ class TSNEProjection(_NeighbourMapProjection):
         self.perplexity, self.max_iter = float(perplexity), int(max_iter)
 
     def _maps(self, Z, embedding, fitted):
-        """transform places new latents as openTSNE's transform does (models/latent/tsne_placement.py), not
-        between their neighbours' points: a latent between two clusters goes to one of them, as t-SNE would
-        put it. Without openTSNE: the neighbour weighting."""
+        """transform places up to PLACED_AT_ONCE new latents as openTSNE's transform does
+        (models/latent/tsne_placement.py), not between their neighbours' points: a latent between two clusters
+        goes to one of them, as t-SNE would put it. More at once (a strip's path, redrawn during a drag), and
+        without openTSNE: the neighbour weighting."""
         from latent_atlas.models.latent.tsne_placement import TSNEPlacement, opentsne_available
 
         maps = super()._maps(Z, embedding, fitted)
@@ -350,7 +351,9 @@ class TSNEProjection(_NeighbourMapProjection):
         return maps
 
     def _transform(self, Z):
-        return self._to_map(Z) if self._placement is None else self._placement(Z)
+        if self._placement is None or len(Z) > PLACED_AT_ONCE:
+            return self._to_map(Z)
+        return self._placement(Z)
 
     def _embed(self, Z, progress=None, should_stop=None):
         perplexity = min(self.perplexity, (len(Z) - 1) / 3)     # both libraries require perplexity < N
@@ -367,6 +370,9 @@ class TSNEProjection(_NeighbourMapProjection):
 
 
 EXAGGERATION_ITERS = 250      # openTSNE's and scikit-learn's early-exaggeration phase
+# the t-SNE placement of one latent on a 10,000-point map costs 21 ms, of 8 (a strip's frames) 150 ms and of
+# 32 0.8 s: too slow for a path redrawn on every move of a drag, which keeps the neighbour weighting (~1 ms)
+PLACED_AT_ONCE = 4
 
 
 def _open_tsne(openTSNE, Z, perplexity, max_iter, random_state, progress, should_stop) -> np.ndarray:
