@@ -110,3 +110,17 @@ def test_a_map_view_of_another_model_or_a_hostile_one_is_refused(qtbot, pca_view
         with pytest.raises(RecipeError, match="bad.json: (map_view|not a recipe)"):
             window.exports.show_map_view_file(str(tmp_path / "bad.json"))
     assert loaded.projection.method == "pca"                      # nothing changed
+
+
+def test_a_view_of_the_same_method_with_other_options_is_fitted_and_framed(qtbot, tsne_view, tmp_path):
+    """The recipe's t-SNE (300 iterations) over a t-SNE of 260 shown now: the recipe's options are fitted."""
+    window, loaded, png, recipe = tsne_view
+    with qtbot.waitSignal(window.controller.projection_ready, timeout=60_000):
+        window.controller.set_projection("tsne", max_iter=260)
+    assert loaded.projection.params()["max_iter"] == 260
+    with qtbot.waitSignal(window.controller.projection_ready, timeout=10_000):
+        window.exports.show_map_view(recipe["map_view"])          # kept from the fixture's fit: at once
+    qtbot.wait(50)
+    assert loaded.projection.params()["max_iter"] == 300
+    (x0, x1), (y0, y1) = window.map.view.viewRange()
+    assert [x0, x1, y0, y1] == recipe["map_view"]["range"]

@@ -130,7 +130,9 @@ class ExportActions:
 
         controller.projection_ready.connect(on_ready)
         controller.projection_failed.connect(on_failed)
-        self.window.request_projection(method, **params)
+        # not window.request_projection: it skips a t-SNE already shown, whatever its options
+        self.window.map_toolbar.select(method)
+        controller.set_projection(method, **params)
 
     def show_map_view_file(self, path: str) -> Path:
         """A map view's recipe (File > Export map view…) shown again on the model open now, if it is its model.
