@@ -168,3 +168,14 @@ def test_the_key_of_a_umap_fit_does_not_import_umap(tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, "umap", raising=False)
     key = fit_key(SHA, _latents(), "umap", {"n_neighbors": 10})
     assert len(key) == 64 and "umap" not in sys.modules
+
+
+def test_a_fit_read_back_counts_as_used_for_the_folder_cap():
+    import os
+
+    Z = _latents()
+    key = fit_key(SHA, Z, "pca", {})
+    ProjectionStore().get_or_fit(key, "pca", {}, Z)
+    os.utime(store_path(key), (1e9, 1e9))                        # written long ago
+    ProjectionStore().get_or_fit(key, "pca", {}, Z)               # read in a new session
+    assert store_path(key).stat().st_mtime > 1e9 + 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -104,10 +105,15 @@ class ProjectionStore:
             meta, arrays = _parse(data)
             if meta.get("version") != STORE_VERSION or meta.get("key") != key or meta.get("method") != method:
                 raise ValueError("made for another fit or version")
-            return projections.make_projection(method, **options).restore(latents, arrays)
+            projection = projections.make_projection(method, **options).restore(latents, arrays)
         except Exception:                  # noqa: BLE001 -- any flaw (the library's own errors too): refit
             map_cache.forget(path)
             return None
+        try:
+            os.utime(path)                 # used now: the folder cap removes the least recently used first
+        except OSError:
+            pass
+        return projection
 
     def _write(self, key: str, projection: Projection) -> Path | None:
         """Atomic (temp file, fsync, rename); a cache that cannot be written is skipped."""
