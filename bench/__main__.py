@@ -1,6 +1,6 @@
 """`python -m bench`: every benchmark in one go (each prints its numbers and writes bench/results/*.json).
 
-    python -m bench [NAME ...]      # names: click drag projection map startup training consistency tsne
+    python -m bench [NAME ...]      # names: click drag projection map startup training consistency tsne vectors kept_fits
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCRIPTS = {"click": "bench_click", "drag": "bench_drag", "projection": "bench_projection",
            "map": "bench_map", "startup": "bench_startup", "training": "bench_training_gui",
-           "consistency": "bench_consistency", "tsne": "bench_tsne", "vectors": "bench_vectors"}
+           "consistency": "bench_consistency", "tsne": "bench_tsne", "vectors": "bench_vectors",
+           "kept_fits": "bench_kept_fits"}
 
 
 def main(argv: list[str]) -> int:
