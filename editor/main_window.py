@@ -373,9 +373,8 @@ class MainWindow(QMainWindow):
         loaded = self.state.loaded
         self.map.set_embedding(embedding)   # keeps the current colouring
         self.map.plot.setTitle(html_text(f"{method_name(loaded.projection.method)} of {loaded.source_note}"), size="9pt")
-        point = self.state.current
-        if point is not None and point.cursor is not None:
-            self.map.set_cursor(*point.cursor)   # the state moved it onto the new map
+        self.map_toolbar.select(loaded.projection.method)   # the box says what the map shows, however it came
+        self._on_latent_changed(self.state)   # the state moved the point onto the new map: marker and its line
 
     def _on_latent_changed(self, state: EditorState) -> None:
         point = state.current

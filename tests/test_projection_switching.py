@@ -75,3 +75,16 @@ def test_your_image_and_a_latent_between_clusters_land_where_tsne_puts_them(qtbo
     cursor = np.array(window.state.current.cursor)
     np.testing.assert_allclose(window.map.cursor_item.position(), cursor)          # the marker is there
     assert np.linalg.norm(cursor - expected) < 0.5 * spacing, (cursor, expected, spacing)
+
+
+def test_a_model_opened_with_tsne_chosen_says_tsne_in_the_box_and_the_point_line(qtbot, window, digits_vae_path):
+    """The load shows PCA and the chosen t-SNE follows: the box said PCA over the t-SNE map, and the line under
+    the image kept the point's PCA coordinates."""
+    window.controller.projection_method, window.controller.projection_options = "tsne", TSNE
+    with qtbot.waitSignal(window.controller.projection_ready, timeout=60_000):
+        loaded = open_and_wait(qtbot, window, digits_vae_path)
+    qtbot.waitUntil(lambda: loaded.projection.method == "tsne", timeout=5000)
+    assert window.map_toolbar.method.currentData() == "tsne"
+    x, y = window.state.current.cursor
+    assert np.allclose((x, y), loaded.embedding[window.state.current.data_index])
+    assert f"map ({x:.2f}, {y:.2f})" in window.info.text()
