@@ -274,3 +274,22 @@ def test_every_export_is_what_render_of_its_recipe_draws(qtbot, window, digits_v
     assert all(np.abs(a.astype(int) - b.astype(int)).max() <= 1 for a, b in zip(ours, theirs, strict=True))
     with Image.open(again_gif) as img:
         assert img.info["duration"] == 80
+
+
+def test_the_status_line_under_the_strip_is_seen_after_a_strip_and_an_export(qtbot, window, digits_vae_path,
+                                                                               tmp_path, monkeypatch):
+    """Xvfb walk: the line left of Export PNG/GIF had no width beside the stretched warning, so the path's
+    description and "Exported …" were never on screen (its text() said them; nothing showed)."""
+    from PySide6.QtWidgets import QFileDialog, QLabel
+
+    open_and_wait(qtbot, window, digits_vae_path)
+    panel = strip_between_points(qtbot, window, 0, 5)
+    qtbot.waitUntil(lambda: panel.status.width() > 0, timeout=2000)
+    assert QLabel.text(panel.status) == panel.status.text() != ""      # drawn whole, not elided to nothing
+    out = tmp_path / "s.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "PNG image (*.png)"))
+    panel.png_button.click()
+    assert out.exists() and panel.status.text() == f"Exported {out}"
+    shown = QLabel.text(panel.status)
+    assert shown.startswith("Exported") and len(shown) >= 12, shown
+    assert panel.status.visibleRegion().boundingRect().width() >= panel.status.fontMetrics().horizontalAdvance(shown)

@@ -100,13 +100,15 @@ class InterpolationPanel(QWidget):
             path_row.addWidget(b)
         path_row.addStretch(1)
         bottom = QHBoxLayout()
-        bottom.addWidget(self.status)
-        bottom.addWidget(self.warning, 1)
+        # the line takes the row's room: a StatusLine ignores its text's width, so without a stretch it got
+        # none beside the stretched warning and "Exported …" or the path's description never showed
+        bottom.addWidget(self.status, 1)
         bottom.addWidget(self.png_button)
         bottom.addWidget(self.gif_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(path_row)
+        layout.addWidget(self.warning)       # a line of its own, kept while hidden: the strip holds still
         layout.addWidget(self.strip_view, 1)
         layout.addLayout(bottom)
         self.n_frames.valueChanged.connect(self.request)
