@@ -20,6 +20,10 @@ import numpy as np
 from bench.machine import write_results
 
 
+def med(values) -> float:
+    return float(np.median(values))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -56,7 +60,6 @@ def main() -> None:
             t0 = time.perf_counter()
             again.transform(0.5 * (Z[i] + Z[j]))
             place[m].append(time.perf_counter() - t0)
-    med = lambda v: float(np.median(v))  # noqa: E731
     print(f"t-SNE of {len(Z)} latents: fit {fit_s:.1f} s; from disk (new session) median {med(disk):.2f} s "
           f"({min(disk):.2f}-{max(disk):.2f}); from memory {med(memory) * 1e6:.0f} us")
     print(f"placing 1 latent: {med(place[1]) * 1e3:.1f} ms, 4 latents: {med(place[4]) * 1e3:.1f} ms (median of "

@@ -25,7 +25,7 @@ def assert_lasso_landed_on(picker, emb, box, slack, group):
     np.testing.assert_allclose(poly.min(0), box[:2], atol=slack)
     np.testing.assert_allclose(poly.max(0), box[2:], atol=slack)
     assert group == set(np.flatnonzero(points_in_polygon(emb, poly)).tolist())
-    sure, maybe = rectangle_members(emb, *box, slack)
+    _sure, maybe = rectangle_members(emb, *box, slack)
     assert group <= maybe and len(group) > 10
 
 
@@ -68,7 +68,7 @@ def set_group_keeps_the_view(qtbot, window, picker, emb):
 
 def test_setting_a_lasso_group_keeps_the_view_and_the_second_lasso_lands_on_its_points(qtbot, armed):
     window, picker, emb = armed
-    ranges, a_box, b_box, slack = set_group_keeps_the_view(qtbot, window, picker, emb)
+    ranges, _a_box, b_box, slack = set_group_keeps_the_view(qtbot, window, picker, emb)
     assert ranges[1] == ranges[0] and ranges[2] == ranges[0], ranges
     assert len(picker.groups["A"]) > 10 and len(picker.groups["B"]) > 10
     assert_lasso_landed_on(picker, emb, b_box, slack, set(picker.groups["B"].tolist()))

@@ -90,7 +90,7 @@ def test_showing_the_recipe_again_gives_the_same_pixels(qtbot, tsne_view, tmp_pa
 
 
 def test_render_refuses_a_map_view_recipe_naming_the_file(pca_view, tmp_path):
-    _, _, png, _ = pca_view
+    _, _, _png, _ = pca_view
     with pytest.raises(RecipeError) as info:
         render_recipe(tmp_path / "map.png.recipe.json", tmp_path / "rendered.png")
     first, second = str(info.value).split("\n")
@@ -99,7 +99,7 @@ def test_render_refuses_a_map_view_recipe_naming_the_file(pca_view, tmp_path):
 
 
 def test_a_map_view_of_another_model_or_a_hostile_one_is_refused(qtbot, pca_view, tmp_path):
-    window, loaded, png, recipe = pca_view
+    window, loaded, _png, recipe = pca_view
     other = dict(recipe, checkpoint_sha256="0" * 64)
     (tmp_path / "other.json").write_text(json.dumps(other))
     with pytest.raises(RecipeError, match="made on another model"):
@@ -114,7 +114,7 @@ def test_a_map_view_of_another_model_or_a_hostile_one_is_refused(qtbot, pca_view
 
 def test_a_view_of_the_same_method_with_other_options_is_fitted_and_framed(qtbot, tsne_view, tmp_path):
     """The recipe's t-SNE (300 iterations) over a t-SNE of 260 shown now: the recipe's options are fitted."""
-    window, loaded, png, recipe = tsne_view
+    window, loaded, _png, recipe = tsne_view
     with qtbot.waitSignal(window.controller.projection_ready, timeout=60_000):
         window.controller.set_projection("tsne", max_iter=260)
     assert loaded.projection.params()["max_iter"] == 260

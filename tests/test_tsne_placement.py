@@ -38,7 +38,7 @@ def fitted():
 
 
 def test_a_new_latent_lands_where_opentsnes_transform_puts_it(fitted):
-    Z, proj, X, expected, spacing = fitted
+    _Z, proj, X, expected, spacing = fitted
     with threadpool_limits(limits=1):
         placed = np.concatenate([proj.transform(x[None]) for x in X])    # one at a time, as the editor asks
     miss = np.linalg.norm(placed - expected, axis=1) / spacing
@@ -48,13 +48,13 @@ def test_a_new_latent_lands_where_opentsnes_transform_puts_it(fitted):
 def test_negative_control_the_neighbour_average_misses_where_tsne_puts_a_new_latent(fitted):
     """What transform did before: the inverse-distance average of the 8 nearest latents' map points. A latent
     between two clusters lands in the empty space between them, many neighbour spacings off."""
-    Z, proj, X, expected, spacing = fitted
+    _Z, proj, X, expected, spacing = fitted
     miss = np.linalg.norm(proj._to_map(X) - expected, axis=1) / spacing
     assert np.median(miss) > 1.0 and miss.max() > 5.0, miss.round(2)
 
 
 def test_a_fitted_latent_and_a_re_encoded_copy_stay_on_their_own_points(fitted):
-    Z, proj, X, expected, spacing = fitted
+    Z, proj, _X, _expected, _spacing = fitted
     np.testing.assert_array_equal(proj.transform(Z), proj.embedding)
     noisy = Z[:20] * np.float32(1 + 1e-7)                # what another batch or thread count encodes
     np.testing.assert_array_equal(proj.transform(noisy), proj.embedding[:20])
@@ -89,7 +89,7 @@ def test_a_strip_of_frames_keeps_the_quick_neighbour_weighting(fitted):
     150 ms on a 10,000-point map, so more than PLACED_AT_ONCE latents take the neighbour weighting."""
     from latent_atlas.models.latent.projection import PLACED_AT_ONCE
 
-    Z, proj, X, expected, spacing = fitted
+    _Z, proj, X, expected, spacing = fitted
     frames = X[:PLACED_AT_ONCE + 4]
     np.testing.assert_array_equal(proj.transform(frames), proj._to_map(frames))
     few = X[:PLACED_AT_ONCE]

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from latent_atlas.editor.core import map_cache
-from latent_atlas.models.latent import projection as projections     # looked up on use: tests replace make_projection
+from latent_atlas.models.latent import projection as projections  # make_projection looked up on use
 from latent_atlas.models.latent.projection import Projection, ProjectionError
 
 STORE_VERSION = "1"
@@ -170,4 +170,4 @@ def forget_all() -> None:
         map_cache.forget(path)
 
 
-__all__ = ["ProjectionStore", "ProjectionError", "fit_key", "forget_all", "session_store", "store_path"]
+__all__ = ["ProjectionError", "ProjectionStore", "fit_key", "forget_all", "session_store", "store_path"]
