@@ -6,6 +6,7 @@ import numpy as np
 from PySide6.QtGui import QFontMetrics
 
 from latent_atlas.editor.widgets.image_row import ImageRow
+from latent_atlas.editor.widgets.plain_text import tooltip
 
 
 def test_long_captions_are_elided_with_their_whole_text_in_the_tooltip(qtbot):
@@ -23,7 +24,7 @@ def test_long_captions_are_elided_with_their_whole_text_in_the_tooltip(qtbot):
     assert drawn[1] == "Trouser" and row._captions[1].toolTip() == ""
     for name, text, item in zip(names, drawn, row._captions, strict=True):
         if text != name:
-            assert text.endswith("…") and name.startswith(text[:-1]) and item.toolTip() == name
+            assert text.endswith("…") and name.startswith(text[:-1]) and item.toolTip() == tooltip(name)
     assert drawn[0] != "T-shirt/top" and drawn[-1] != "Ankle boot", "these two do not fit 1/10 of 560 px"
     pixel = row.view.viewPixelSize()[0]
     for item in row._captions:                      # no text wider than its cell: neighbours never touch
@@ -31,4 +32,40 @@ def test_long_captions_are_elided_with_their_whole_text_in_the_tooltip(qtbot):
         assert width <= (28 + 1) / pixel
     row.resize(300, 90)                             # narrower: the captions are elided again, shorter
     qtbot.waitUntil(lambda: len(row._captions[1].textItem.toPlainText()) < len("Trouser"), timeout=3000)
-    assert row._captions[1].toolTip() == "Trouser"
+    assert row._captions[1].toolTip() == tooltip("Trouser")
+
+
+def shown_row(qtbot, captions, width=440):
+    row = ImageRow()
+    qtbot.addWidget(row)
+    row.resize(width, 90)
+    row.show()
+    qtbot.waitExposed(row)
+    row.set_images(np.zeros((len(captions), 64, 64, 3), np.uint8), captions)
+    qtbot.wait(50)
+    row._fit_captions()
+    return row, [item.textItem.toPlainText() for item in row._captions]
+
+
+def test_captions_that_share_a_start_are_told_apart(qtbot):
+    """Xvfb walk on the emoji CVAE: its row drew "+tone-…" under four cells of five skin tones (the part
+    that differs was elided away). Now every cell's caption differs from the others (sign aside), fits its
+    cell, and the tooltip holds the whole text."""
+    names = ["+tone-light", "+tone-medium-light", "+tone-medium", "−tone-medium-dark", "+tone-dark", "−man",
+             "+woman", "+person"]
+    row, drawn = shown_row(qtbot, names)
+    bare = [t.lstrip("+−") for t in drawn]
+    assert len(set(bare)) == len(names), drawn
+    assert drawn[5] == "−man"                                      # a short name is left whole
+    assert all(t[0] == n[0] for t, n in zip(drawn, names)), "the sign stays in front"
+    pixel = row.view.viewPixelSize()[0]
+    for name, item in zip(names, row._captions):
+        text = item.textItem.toPlainText()
+        assert QFontMetrics(item.textItem.font()).horizontalAdvance(text) <= (64 + 1) / pixel
+        assert item.toolTip() == (tooltip(name) if text != name else "")
+
+
+def test_a_caption_from_data_reaches_its_tooltip_as_plain_text(qtbot):
+    hostile = "<img src='/dev/zero'> a class name"
+    row, drawn = shown_row(qtbot, [hostile, "Coat"], width=120)
+    assert drawn[0] != hostile and row._captions[0].toolTip() == tooltip(hostile)

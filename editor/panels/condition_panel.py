@@ -192,10 +192,10 @@ class ConditionPanel(QWidget):
 
     def _on_row_decoded(self, result, rows: np.ndarray) -> None:
         self._row_conditions = rows
-        if self.one_hot:
-            captions = [n[:9] for n in self.names]
+        if self.one_hot:       # whole names: the row elides them to its cells, the whole name in the tooltip
+            captions = list(self.names)
         else:
-            captions = [("+" if r[i] > 0.5 else "−") + n[:8] for i, (n, r) in
+            captions = [("+" if r[i] > 0.5 else "−") + n for i, (n, r) in
                         enumerate(zip(self.names, self._row_conditions))]
         self.row.set_images(result.images, captions)
         current = self._state.condition

@@ -2,6 +2,8 @@
 Used by the attribute strip (one vector from alpha -2 to +2) and the condition row (one z, every class)."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -9,8 +11,47 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from latent_atlas.editor.core.image_convert import for_display, strip
+from latent_atlas.editor.widgets.plain_text import tooltip
 
 PAD = 1   # pixels of black between cells
+SIGNS = "+−"          # a condition row's "+tone-dark" / "−man": the sign is kept when words are dropped
+SEPARATORS = "-_ /."   # where a shared prefix may be cut ("tone-" of "tone-light", "tone-dark")
+
+
+def _clashing(shown: list[str], texts: list[str]) -> list[int]:
+    """The cells whose drawn caption (sign aside) is also another cell's while their whole texts differ."""
+    by_shown: dict[str, set[str]] = {}
+    for s, t in zip(shown, texts):
+        by_shown.setdefault(s.lstrip(SIGNS), set()).add(t)
+    return [i for i, s in enumerate(shown) if len(by_shown[s.lstrip(SIGNS)]) > 1]
+
+
+def _without_shared_prefix(texts: list[str]) -> list[str]:
+    """'+tone-light', '−tone-dark' -> '+light', '−dark': the words every text shares go, the sign stays."""
+    signs = [t[:1] if t[:1] in SIGNS else "" for t in texts]
+    bodies = [t[len(s):] for s, t in zip(signs, texts)]
+    prefix = os.path.commonprefix(bodies)
+    cut = max(prefix.rfind(c) for c in SEPARATORS) + 1
+    if cut == 0 or any(len(b) <= cut for b in bodies):
+        return list(texts)
+    return [s + b[cut:] for s, b in zip(signs, bodies)]
+
+
+def fitted_captions(texts: list[str], elide) -> list[str]:
+    """Captions that fit their cells and tell the cells apart. `elide(text, mode)` shortens one text to the
+    cell's width. Elided at the right first ("Ankle b…"); where that draws the same caption under cells
+    that differ (an emoji CVAE's "+tone-…" under five tones) their shared prefix goes, and where they still
+    clash their middles are elided ("+me…ght", "+me…ark")."""
+    right, middle = Qt.TextElideMode.ElideRight, Qt.TextElideMode.ElideMiddle
+    shown = [elide(t, right) for t in texts]
+    clash = _clashing(shown, texts)
+    if clash:
+        short = dict(zip(clash, _without_shared_prefix([texts[i] for i in clash])))
+        for i in clash:
+            shown[i] = elide(short[i], right)
+        for i in _clashing(shown, texts):
+            shown[i] = elide(short[i], middle)
+    return shown
 
 
 class ImageRow(QWidget):
@@ -60,11 +101,14 @@ class ImageRow(QWidget):
         w = self._shape[2]
         pixel = self.view.viewPixelSize()[0]
         cell_px = int((w + PAD) / pixel) - 4 if pixel > 0 else 10_000
-        for item, caption in zip(self._captions, self.caption_texts):
-            metrics = QFontMetrics(item.textItem.font())
-            shown = metrics.elidedText(caption, Qt.TextElideMode.ElideRight, max(cell_px, 8))
-            item.setText(shown)
-            item.setToolTip(caption if shown != caption else "")
+        if not self._captions:
+            return
+        metrics = QFontMetrics(self._captions[0].textItem.font())
+        texts = self.caption_texts[:len(self._captions)]
+        shown = fitted_captions(texts, lambda text, mode: metrics.elidedText(text, mode, max(cell_px, 8)))
+        for item, caption, text in zip(self._captions, texts, shown):
+            item.setText(text)
+            item.setToolTip(tooltip(caption) if text != caption else "")     # a caption is data: a class name
 
     def _make_captions(self, b: int, h: int, w: int) -> None:
         for text in self._captions:
