@@ -52,3 +52,17 @@ def real_drag_path(window, points, steps: int = 4) -> None:
             QTest.mouseMove(viewport, QPoint(round(a.x() + t * (b.x() - a.x())), round(a.y() + t * (b.y() - a.y()))))
             QTest.qWait(2)
     QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[-1])
+
+
+def gan_sample_and_spread(model, seed: int):
+    """A GAN's own sample (H, W, C) uint8 to invert, and the median mean-square distance of 16 other samples
+    to it (what 'near' is measured against)."""
+    import torch
+
+    from latent_atlas.editor.core.image_convert import images_to_hwc_uint8
+
+    g = torch.Generator().manual_seed(seed)
+    with torch.inference_mode():
+        target = images_to_hwc_uint8(model.decode(torch.randn(1, model.latent_dim, generator=g)))[0]
+        others = images_to_hwc_uint8(model.decode(torch.randn(16, model.latent_dim, generator=g)))
+    return target, float(np.median([np.mean((o / 255.0 - target / 255.0) ** 2) for o in others]))

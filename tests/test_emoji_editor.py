@@ -8,7 +8,7 @@ from PIL import Image
 
 from latent_atlas.models.bundled_files import resource_path
 from latent_atlas.models.data import emoji
-from tests.editor_helpers import click_map, open_and_wait
+from tests.editor_helpers import click_map, gan_sample_and_spread, open_and_wait
 
 MODELS = ["emoji_vae", "emoji_cvae"]
 
@@ -106,11 +106,7 @@ def test_the_bundled_emoji_gan_opens_in_colour_and_inverts_a_colour_picture(qtbo
     assert loaded.info.kind == "gan" and window.decoded_view.image.shape == (32, 32, 3)
     assert colourful(window.decoded_view.image) > 5
     model = load_checkpoint(path).model.eval()
-    g = torch.Generator().manual_seed(5)
-    with torch.inference_mode():
-        target = images_to_hwc_uint8(model.decode(torch.randn(1, model.latent_dim, generator=g)))[0]
-        others = images_to_hwc_uint8(model.decode(torch.randn(16, model.latent_dim, generator=g)))
-    spread = np.median([np.mean((o / 255.0 - target / 255.0) ** 2) for o in others])
+    target, spread = gan_sample_and_spread(model, seed=5)
     picture = tmp_path / "a gan emoji.png"
     Image.fromarray(target).resize((96, 96), Image.Resampling.NEAREST).save(picture)   # the user's bigger copy
     window.own_image.open(str(picture))

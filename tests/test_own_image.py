@@ -12,7 +12,7 @@ from latent_atlas.editor.core.image_convert import images_to_hwc_uint8
 from latent_atlas.editor.core.inversion import read_image
 from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 from latent_atlas.models.data import load_dataset
-from tests.editor_helpers import open_and_wait
+from tests.editor_helpers import gan_sample_and_spread, open_and_wait
 
 
 def write_png(path, image_hw: np.ndarray, scale: int = 4):
@@ -51,11 +51,7 @@ def test_vae_shows_the_reconstruction_of_your_image(qtbot, window, digits_vae_pa
 def test_gan_inverts_an_image_it_made_itself(qtbot, window, digits_gan_path, tmp_path):
     open_and_wait(qtbot, window, digits_gan_path)
     model = load_checkpoint(digits_gan_path).model.eval()
-    g = torch.Generator().manual_seed(11)
-    with torch.inference_mode():
-        target = images_to_hwc_uint8(model.decode(torch.randn(1, model.latent_dim, generator=g)))[0]
-        others = images_to_hwc_uint8(model.decode(torch.randn(16, model.latent_dim, generator=g)))
-    spread = np.median([np.mean((o / 255.0 - target / 255.0) ** 2) for o in others])
+    target, spread = gan_sample_and_spread(model, seed=11)
     path = write_png(tmp_path / "gan_sample.png", target[..., 0], scale=1)
     window.own_image.open(str(path))
     qtbot.waitUntil(lambda: window.own_image.progress is not None, timeout=10_000)   # progress, with Cancel
