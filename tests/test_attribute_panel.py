@@ -221,3 +221,20 @@ def test_vectors_saved_into_a_checkpoint_are_listed_when_it_opens(qtbot, window,
     open_and_wait(qtbot, window, path)
     assert list(panel.rows) == ["4"] and window.state.edits[0].weight == 0.0
     assert "4 vs rest" in window.state.edits[0].description
+
+
+def test_the_list_scrolls_to_a_vector_just_added(qtbot, opened):
+    """Xvfb walk: on the bundled Fashion VAE (ten vectors) "Add as vector" appended PC1 below the three
+    rows the list shows, and nothing on screen changed."""
+    window, panel, _ = opened
+    for i in range(10):
+        panel.add_candidate(i % len(panel._candidate_list))
+    name = panel.selected
+    row, viewport = panel.rows[name], panel.rows_scroll.viewport()
+    qtbot.waitUntil(lambda: panel.rows_scroll.verticalScrollBar().maximum() > 0, timeout=2000)  # longer than shown
+
+    def whole_row_in_view():
+        top = row.mapTo(viewport, row.rect().topLeft()).y()
+        assert 0 <= top and top + row.height() <= viewport.height(), (top, row.height(), viewport.height())
+
+    qtbot.waitUntil(whole_row_in_view, timeout=2000)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -97,10 +97,14 @@ class AttributePanel(QWidget):
         self.more_rows.hide()
         self.rows_layout.addWidget(self.more_rows)
         self.rows_layout.addStretch(1)
-        scroll = QScrollArea()
+        self.rows_scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.rows_box)
         scroll.setMinimumHeight(84)
+        self._scroll_target: str | None = None        # a row just added, to be scrolled into view
+        scroll.verticalScrollBar().rangeChanged.connect(
+            lambda *_: self._scroll_target is not None and self._scroll_to_target())
+        scroll.verticalScrollBar().actionTriggered.connect(lambda _action: setattr(self, "_scroll_target", None))
         self.strip_label = PlainLabel("")
         self.strip_label.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
         self.strip = ImageRow(height=84)
@@ -162,7 +166,23 @@ class AttributePanel(QWidget):
         self.selected = name = self._state.add_edit(name, vector, description)
         self._sync_rows()
         self._request_strip()       # the state's own update ran before the new vector was picked
+        self._scroll_to_row(name)
         return name
+
+    def _scroll_to_row(self, name: str) -> None:
+        """The list scrolls to a new vector's row: it lands at the end of a list that shows three or four
+        rows, and "Add as vector" seemed to do nothing (Xvfb walk)."""
+        self._scroll_target = name
+        QTimer.singleShot(0, self, self._scroll_to_target)   # the list may be laid out already
+
+    def _scroll_to_target(self, *_) -> None:
+        """Runs again whenever the list's length changes (the rows reach their height over several layout
+        passes), until the user scrolls the list himself."""
+        row = self.rows.get(self._scroll_target)
+        if row is None:
+            self._scroll_target = None
+            return
+        self.rows_scroll.ensureWidgetVisible(row, 0, 0)
 
     def remove_vector(self, name: str) -> None:
         self._state.remove_edit(name)
@@ -275,6 +295,7 @@ class AttributePanel(QWidget):
         self.save_into_button.setEnabled(not attrs.is_bundled(loaded.path) and not loaded.is_module)
         self.setEnabled(True)      # the state brought this model's own vectors (or its checkpoint's)
         self._show_all = False
+        self._scroll_target = None  # a row added on the model before is not this model's
         self._sync_rows()
 
     def _on_state_latent_changed(self, state: EditorState) -> None:
