@@ -54,7 +54,7 @@ BUNDLE = {
     "emoji_vae": ("vae", "emoji", 64, {"latent_dim": 32, "width": 16, "hidden": 128}, 240,
                   "VAE (beta 1, z32) on emoji, RGB 64x64", False),
     "emoji_cvae": ("cvae", "emoji", 64, {"latent_dim": 32, "width": 16, "hidden": 128, "condition": "attributes",
-                                          "consistency": 1.0}, 120,
+                                          "consistency": 3.0}, 120,
                    "Conditional VAE (z32 + skin tone and person) on emoji, RGB 64x64", False),
     # the DCGAN at 32x32 (the emoji set's small size) and width 16 fits the 25 MB budget; without differentiable
     # augmentation its discriminator memorised the ~3,000 emoji and won outright (64x64, width 24: noise)
