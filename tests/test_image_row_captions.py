@@ -3,9 +3,10 @@ cut at the row's edges); the whole caption is in the tooltip."""
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 
-from latent_atlas.editor.widgets.image_row import ImageRow
+from latent_atlas.editor.widgets.image_row import ImageRow, fitted_captions
 from latent_atlas.editor.widgets.plain_text import tooltip
 
 
@@ -69,3 +70,28 @@ def test_a_caption_from_data_reaches_its_tooltip_as_plain_text(qtbot):
     hostile = "<img src='/dev/zero'> a class name"
     row, drawn = shown_row(qtbot, [hostile, "Coat"], width=120)
     assert drawn[0] != hostile and row._captions[0].toolTip() == tooltip(hostile)
+
+
+def by_characters(n):
+    """An elide function of n characters (as QFontMetrics.elidedText is of pixels), for exact expectations."""
+    def elide(text, mode):
+        if len(text) <= n:
+            return text
+        if mode == Qt.TextElideMode.ElideRight:
+            return text[:n - 1] + "…"
+        head = (n - 1) // 2 + (n - 1) % 2
+        return text[:head] + "…" + text[len(text) - (n - 1 - head):]
+    return elide
+
+
+def test_a_prefix_is_dropped_from_every_caption_that_has_it():
+    """Under Xvfb "+tone-light" still fitted as "+tone-l…" beside "+dark": the prefix went only from the
+    captions that clashed. It goes from every tone now, and only where they clash are middles elided."""
+    names = ["+tone-light", "+tone-medium-light", "+tone-medium", "−tone-medium-dark", "+tone-dark", "−man",
+             "+woman", "+person"]
+    assert fitted_captions(names, by_characters(8)) == ["+light", "+med…ght", "+medium", "−med…ark", "+dark",
+                                                        "−man", "+woman", "+person"]
+    fashion = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+               "Ankle boot"]
+    assert fitted_captions(fashion, by_characters(8)) == ["T-shirt…", "Trouser", "Pullover", "Dress", "Coat",
+                                                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle b…"]

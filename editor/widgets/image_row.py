@@ -26,31 +26,38 @@ def _clashing(shown: list[str], texts: list[str]) -> list[int]:
     return [i for i, s in enumerate(shown) if len(by_shown[s.lstrip(SIGNS)]) > 1]
 
 
-def _without_shared_prefix(texts: list[str]) -> list[str]:
-    """'+tone-light', '−tone-dark' -> '+light', '−dark': the words every text shares go, the sign stays."""
-    signs = [t[:1] if t[:1] in SIGNS else "" for t in texts]
-    bodies = [t[len(s):] for s, t in zip(signs, texts)]
+def _split_sign(text: str) -> tuple[str, str]:
+    return (text[:1], text[1:]) if text[:1] in SIGNS else ("", text)
+
+
+def _shared_prefix(texts: list[str]) -> str:
+    """The words every text shares at its start, sign aside ("tone-" of "+tone-light", "−tone-dark"), when
+    each text has more than that; else ""."""
+    bodies = [_split_sign(t)[1] for t in texts]
     prefix = os.path.commonprefix(bodies)
     cut = max(prefix.rfind(c) for c in SEPARATORS) + 1
-    if cut == 0 or any(len(b) <= cut for b in bodies):
-        return list(texts)
-    return [s + b[cut:] for s, b in zip(signs, bodies)]
+    return prefix[:cut] if cut and all(len(b) > cut for b in bodies) else ""
 
 
 def fitted_captions(texts: list[str], elide) -> list[str]:
     """Captions that fit their cells and tell the cells apart. `elide(text, mode)` shortens one text to the
     cell's width. Elided at the right first ("Ankle b…"); where that draws the same caption under cells
-    that differ (an emoji CVAE's "+tone-…" under five tones) their shared prefix goes, and where they still
-    clash their middles are elided ("+me…ght", "+me…ark")."""
+    that differ (an emoji CVAE's "+tone-…" under five tones), the prefix they share goes from every caption
+    that has it, and where they still clash their middles are elided ("+light", "+m…ht", "−m…rk", "+dark")."""
     right, middle = Qt.TextElideMode.ElideRight, Qt.TextElideMode.ElideMiddle
     shown = [elide(t, right) for t in texts]
     clash = _clashing(shown, texts)
-    if clash:
-        short = dict(zip(clash, _without_shared_prefix([texts[i] for i in clash])))
-        for i in clash:
+    if not clash:
+        return shown
+    prefix = _shared_prefix([texts[i] for i in clash])
+    short = list(texts)
+    for i, t in enumerate(texts):
+        sign, body = _split_sign(t)
+        if prefix and body.startswith(prefix) and len(body) > len(prefix):
+            short[i] = sign + body[len(prefix):]
             shown[i] = elide(short[i], right)
-        for i in _clashing(shown, texts):
-            shown[i] = elide(short[i], middle)
+    for i in _clashing(shown, texts):
+        shown[i] = elide(short[i], middle)
     return shown
 
 
