@@ -17,6 +17,7 @@ from latent_atlas.editor.core.messages import DecodeRequest, DecodeResult
 from latent_atlas.editor.core.state import CurrentPoint, EditorState
 from latent_atlas.editor.workers.decode_channel import DecodeChannel
 from latent_atlas.editor.workers.decode_worker import DecodeWorker
+from latent_atlas.editor.workers.job_channel import JobChannel
 from latent_atlas.editor.workers.job_worker import JobWorker
 from latent_atlas.models.device import resolve_device
 
@@ -53,6 +54,7 @@ class Controller(QObject):
         self._ids = itertools.count(1)           # request ids, shared by every channel
         self._channel_numbers = itertools.count(1)
         self._channels: dict[str, DecodeChannel] = {}
+        self._job_channels: list[JobChannel] = []
         self._load_job: JobWorker | None = None
         self._loading = ""                        # the path the load job in flight opens
         self._preview.connect(self._on_preview)
@@ -129,6 +131,9 @@ class Controller(QObject):
         self.decoder.set_model(loaded.model)   # the worker owns the module from now on
         for channel in self._channels.values():
             channel.forget()                   # nothing asked of the model before is shown on this one
+        for jobs in self._job_channels:
+            if jobs.follows_model:
+                jobs.forget()                  # nor any job's answer (a fit, a score, an inversion)
         self.state.set_model(loaded, stored_edits=vectors_from_checkpoint(loaded.checkpoint.vectors))
         self.model_loaded.emit(loaded)
         self._project_loaded(loaded)
@@ -265,13 +270,27 @@ class Controller(QObject):
         self._on_state_latent_changed(self.state)
 
     # -- jobs -----------------------------------------------------------------------------------------
+    def job_channel(self, name: str, follows_model: bool = True) -> JobChannel:
+        """A new line for one consumer's background jobs (editor/workers/job_channel.py): a new job
+        replaces the one running, and only the newest one's answer comes back; forgotten when another
+        model opens unless `follows_model` is False (a conversion outlives the model open as it started)."""
+        channel = JobChannel(name, self._new_job, follows_model, self)
+        self._job_channels.append(channel)
+        return channel
+
     def start_job(self, name, fn, on_success, on_failure) -> JobWorker:
-        job = JobWorker(name, fn, self)
+        job = self._new_job(name, fn)
         job.succeeded.connect(lambda result, j=job: None if j.is_cancelled() else on_success(result))
         job.failed.connect(on_failure)
+        job.start()
+        return job
+
+    def _new_job(self, name: str, fn) -> JobWorker:
+        """A thread for `fn(progress, should_stop)`, not started (connect first: a quick job could end
+        before); shutdown stops and waits for it."""
+        job = JobWorker(name, fn, self)
         job.finished.connect(lambda j=job: self._forget(j))
         self._finished_jobs.append(job)
-        job.start()
         return job
 
     def _forget(self, job: JobWorker) -> None:

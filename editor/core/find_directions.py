@@ -1,6 +1,8 @@
 """Qt-free: the "Find directions" methods of the Attributes tab, fitted on a loaded model's latents."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from latent_atlas.models.latent import directions as dirs
@@ -30,6 +32,18 @@ def find(loaded, method: str, label: int | None = None, seed: int = 0, model=Non
             return [dirs.mean_difference(loaded.latents, mask, f"{name} (mean difference)")]
         return [dirs.classifier_normal(loaded.latents, mask, name=f"{name} (classifier normal)")]
     raise dirs.DirectionError(f"unknown method {method!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class FindJob:
+    """One "Find directions" request for a job thread (editor/workers/job_channel.py): `find` of these."""
+    loaded: object                 # the LoadedModel the directions are for
+    method: str                    # one of METHODS
+    label: int | None = None       # the supervised methods' class
+    model: object = None           # SeFa's own copy of the module, made by the decode worker
+
+    def __call__(self, progress, should_stop) -> list[dirs.Direction]:
+        return find(self.loaded, self.method, self.label, model=self.model)
 
 
 def as_vector(loaded, d: dirs.Direction, label: int | None = None) -> tuple[np.ndarray, str]:

@@ -176,6 +176,17 @@ def invert_gan(model, image: np.ndarray, *, steps: int = 300, restarts: int = 8,
                                float(initial.min()), steps, restarts)
 
 
+@dataclass(frozen=True, eq=False)
+class InvertJob:
+    """A GAN inversion for a job thread (editor/workers/job_channel.py): `invert_gan` of these, with its
+    progress and Cancel."""
+    model: torch.nn.Module         # the job's own copy (copy_for_inversion, made by the decode worker)
+    image: np.ndarray              # (C, H, W) uint8, fitted to the model
+
+    def __call__(self, progress, should_stop) -> InversionResult:
+        return invert_gan(self.model, self.image, progress=progress, should_stop=should_stop)
+
+
 class _Adam:
     """Adam (Kingma & Ba) on one tensor, the update torch.optim.Adam makes with its defaults. Written out
     because the first torch.optim optimiser of a process imports torch._dynamo: 2 s on a quiet 2-core machine,

@@ -127,6 +127,20 @@ def score_vector(loaded, name: str, vector: np.ndarray, target: str, walked: int
     return VectorScore(name, target, step, s, shown, reader.description)
 
 
+@dataclass(frozen=True, eq=False)
+class ScoreJob:
+    """One "Score" request for a job thread (editor/workers/job_channel.py): `score_vector` of these."""
+    loaded: object                 # the LoadedModel the vector was made on
+    name: str                      # the vector's name
+    vector: np.ndarray             # (D,) a copy: the panel may change its own
+    target: str
+    walked: int = WALKED
+    model: object = None           # the job's own copy of the module, made by the decode worker
+
+    def __call__(self, progress, should_stop) -> VectorScore:
+        return score_vector(self.loaded, self.name, self.vector, self.target, self.walked, model=self.model)
+
+
 def guess_target(name: str, names: list[str]) -> str | None:
     """The target a vector's name starts with ("Trouser (classifier normal)" -> "Trouser"), longest first."""
     for t in sorted(names, key=len, reverse=True):

@@ -3,6 +3,8 @@ classifier normal, fitted on a worker (only the newest request's answer is shown
 added as an ordinary vector through the panel (state.add_edit)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,8 +37,10 @@ class DirectionsSection(QWidget):
         self.toggle.toggled.connect(self.set_open)
         self._panel, self._state, self._controller = panel, state, controller
         self._copies = controller.channel("SeFa model copy")      # SeFa's job reads its own copy
-        self._copies.result.connect(lambda model, asked: self._start(*asked, model=model))
-        self._request = 0
+        self._copies.result.connect(lambda model, job: self._jobs.submit(replace(job, model=model), job.label))
+        self._jobs = controller.job_channel("find directions")     # only the newest fit's answer comes back
+        self._jobs.result.connect(self._done)
+        self._jobs.failed.connect(lambda message, _label: self.note.setText(message))
         self._label_of_found: int | None = None
         self.directions = []
         self.sefa_reason = ""
@@ -84,7 +88,6 @@ class DirectionsSection(QWidget):
         self.body.setVisible(on)
 
     def model_changed(self) -> None:
-        self._request += 1                       # a fit still running is for the model that was open
         loaded = self._state.loaded
         self.label.clear()
         if loaded is not None and loaded.labels is not None:
@@ -112,26 +115,18 @@ class DirectionsSection(QWidget):
         loaded = self._state.loaded
         if loaded is None:
             return
-        self._request += 1
-        request, method = self._request, self.method.currentText()
+        method = self.method.currentText()
         label = self.label.currentIndex() if method in fd.SUPERVISED else None
+        job = fd.FindJob(loaded, method, label)
         self.note.setText(f"finding {method}…")
+        self._copies.forget()            # a SeFa copy still on its way was for the request before this one
         if method == "SeFa":            # reads the module's weights: on a copy the decode worker makes
-            self._copies.submit(ModelCopyRequest(), (request, loaded, method, label))
+            self._jobs.forget()
+            self._copies.submit(ModelCopyRequest(), job)
         else:
-            self._start(request, loaded, method, label)
+            self._jobs.submit(job, label)
 
-    def _start(self, request: int, loaded, method: str, label: int | None, model=None) -> None:
-        if request != self._request:
-            return
-        self._controller.start_job("find directions",
-                                   lambda progress, stop: fd.find(loaded, method, label, model=model),
-                                   lambda result, r=request, lab=label: self._done(r, result, lab),
-                                   lambda message, r=request: self._failed(r, message))
-
-    def _done(self, request: int, result, label: int | None = None) -> None:
-        if request != self._request:             # a newer request is running: keep only the newest
-            return
+    def _done(self, result, label: int | None) -> None:
         self.directions = list(result)
         self._label_of_found = label
         self.results.clear()
@@ -141,10 +136,6 @@ class DirectionsSection(QWidget):
         if self.directions:
             self.results.setCurrentRow(0)
         self.found.emit(self.directions)
-
-    def _failed(self, request: int, message: str) -> None:
-        if request == self._request:
-            self.note.setText(message)
 
     def _picked(self, row: int) -> None:
         if 0 <= row < len(self.directions):

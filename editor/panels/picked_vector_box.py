@@ -4,6 +4,8 @@ edit: the checked vectors' directions are projected out of it, and the cosine re
 only the newest request's answer is shown."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -48,9 +50,11 @@ class PickedVectorBox(QGroupBox):
         super().__init__("Picked vector (the one chosen on the left of its row)", parent)
         self._state, self._controller = state, controller
         self._copies = controller.channel("score model copy")   # the score job's own copy of the module
-        self._copies.result.connect(self._on_copy_made)
+        self._copies.result.connect(lambda model, job: self._jobs.submit(replace(job, model=model)))
+        self._jobs = controller.job_channel("score vector")     # only the newest score's answer comes back
+        self._jobs.result.connect(lambda result, _context: self._scored(result))
+        self._jobs.failed.connect(lambda message, _context: self.score_label.setText(message))
         self._picked: str | None = None
-        self._request = 0
         self.walked = vs.WALKED
         self.last_score: vs.VectorScore | None = None
         self.keep_list = QListWidget()          # one check box per other vector, wrapping left to right
@@ -90,7 +94,6 @@ class PickedVectorBox(QGroupBox):
 
     # -- following the panel ------------------------------------------------------------------------
     def model_changed(self, loaded) -> None:
-        self._request += 1                       # a score still running is for the model that was open
         self.last_score = None
         self.target.clear()
         self.target.addItems(vs.targets(loaded))
@@ -158,30 +161,15 @@ class PickedVectorBox(QGroupBox):
         edit = next((e for e in self._state.edits if e.name == self._picked), None)
         if loaded is None or edit is None or not target or vs.reader_reason(loaded):
             return
-        self._request += 1
-        request, walked, name, vector = self._request, self.walked, edit.name, edit.vector.copy()
-        self.score_label.setText(f"scoring {name} for {target} on {walked} map images…")
-        self._copies.submit(ModelCopyRequest(), (request, loaded, name, vector, target, walked))
+        job = vs.ScoreJob(loaded, edit.name, edit.vector.copy(), target, self.walked)
+        self.score_label.setText(f"scoring {job.name} for {target} on {job.walked} map images…")
+        self._copies.forget()             # a copy or a score still under way was asked before this one
+        self._jobs.forget()
+        self._copies.submit(ModelCopyRequest(), job)
 
-    def _on_copy_made(self, model, asked: tuple) -> None:
-        request, loaded, name, vector, target, walked = asked
-        if request != self._request or loaded is not self._state.loaded:
-            return
-        self._controller.start_job(
-            "score vector",
-            lambda progress, stop: vs.score_vector(loaded, name, vector, target, walked, model=model),
-            lambda result, r=request: self._scored(r, result),
-            lambda message, r=request: self._failed(r, message))
-
-    def _scored(self, request: int, result: vs.VectorScore) -> None:
-        if request != self._request:              # a newer score (or another model) superseded this one
-            return
+    def _scored(self, result: vs.VectorScore) -> None:
         self.last_score = result
         self.score_label.setText(result.text())
         self.score_label.setToolTip(tooltip(f"read by {result.reader}; each vector walked as a unit direction by "
                                             f"the distance between the means of {result.target} and the rest"))
         self.scored.emit(result)
-
-    def _failed(self, request: int, message: str) -> None:
-        if request == self._request:
-            self.score_label.setText(message)
