@@ -2,13 +2,18 @@
 
 Used by the interpolation strip, the prior samples and the traversal grid. Optional axes carry row and
 column labels (the traversal's dimensions and values).
+
+The lines between tiles are drawn on top as 1-pixel cosmetic lines as well as held in the image: a grid of
+64-pixel emoji shown at 30 pixels a tile sampled only some of the image's 1-pixel separators, so a few
+rows and columns had lines and the rest none (Xvfb walk, the emoji CVAE's traversal).
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QStackedLayout, QWidget
+from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QStackedLayout, QWidget
 
 from latent_atlas.editor.core.image_convert import for_display
 from latent_atlas.editor.core.tiles import SEPARATOR_VALUE, tile, tile_at
@@ -55,6 +60,13 @@ class TileView(QWidget):
         self.widget.addItem(self.plot)
         self.item = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.item)
+        self.separators = QGraphicsPathItem()      # every line between tiles, one screen pixel at any scale
+        pen = QPen(QColor(PAD_VALUE, PAD_VALUE, PAD_VALUE))
+        pen.setCosmetic(True)
+        pen.setWidth(1)
+        self.separators.setPen(pen)
+        self.separators.setZValue(5)
+        self.plot.addItem(self.separators)
         self.placeholder = PlainLabel()                # says what will be here, while nothing is
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
@@ -90,10 +102,27 @@ class TileView(QWidget):
         if self.image.shape != self._shape:       # refit only when the layout changes, not per update
             self._shape = self.image.shape
             self.view.setRange(xRange=(0, self.image.shape[1]), yRange=(0, self.image.shape[0]), padding=0.0)
+            self._draw_separators()
+
+    def _draw_separators(self) -> None:
+        """A line down the middle of each padding column and row between tiles."""
+        path = QPainterPath()
+        if self.image is not None:
+            (h, w), (height, width) = self.tile_shape, self.image.shape[:2]
+            for q in range(1, self.ncols):
+                x = q * (w + PAD) - PAD / 2
+                path.moveTo(x, 0)
+                path.lineTo(x, height)
+            for r in range(1, -(-self.count // self.ncols)):
+                y = r * (h + PAD) - PAD / 2
+                path.moveTo(0, y)
+                path.lineTo(width, y)
+        self.separators.setPath(path)
 
     def clear(self) -> None:
         self.item.clear()
         self.image, self.count, self._shape = None, 0, None
+        self._draw_separators()
         self._show_placeholder(True)
 
     def tile_centre(self, index: int) -> tuple[float, float]:
