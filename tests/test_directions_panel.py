@@ -137,3 +137,17 @@ def test_sefa_and_score_are_off_with_their_reasons_for_a_module_without_them(qtb
     open_and_wait(qtbot, window, digits_vae_path)                # control: our VAE starts with a Linear of z
     assert section.method.model().item(sefa).isEnabled() and section.sefa_reason == ""
     assert panel.picked_box.score_button.isEnabledTo(panel.picked_box)
+
+
+def test_a_switch_leaves_nothing_of_the_directions_found_on_the_model_before(qtbot, opened, digits_cvae_path):
+    """Xvfb walk: after PC1 was found on the Fashion VAE, the CVAE, the GAN and the VAE again all showed
+    "PC1" in the name box over an empty list."""
+    window, panel, _ = opened
+    section = panel.directions
+    section.method.setCurrentText("PCA of data latents")
+    with qtbot.waitSignal(section.found, timeout=30_000):
+        section.find_button.click()
+    assert section.name.text() == "PC1" and section.results.count() > 0
+    open_and_wait(qtbot, window, digits_cvae_path)
+    assert (section.name.text(), section.results.count(), section.note.text()) == ("", 0, "")
+    assert not section.add_button.isEnabled()

@@ -102,6 +102,7 @@ class DirectionsSection(QWidget):
             self.method.setCurrentIndex(0)
         self.results.clear()
         self.directions = []
+        self.name.clear()           # the name of a direction found on the model before ("PC1") stayed
         self._sync()
 
     def _sync(self) -> None:
