@@ -32,6 +32,7 @@ from latent_atlas.editor.files.export_actions import ExportActions
 from latent_atlas.editor.files.history_actions import NumberBoxUndo, SessionActions
 from latent_atlas.editor.files.own_image import OwnImage
 from latent_atlas.editor.files.recent_files import RecentFiles
+from latent_atlas.editor.files.window_feedback import WindowFeedback
 from latent_atlas.editor.map.latent_map import LatentMap
 from latent_atlas.editor.map.map_toolbar import UMAP_INSTALL, MapToolbar, method_name, umap_installed
 from latent_atlas.editor.widgets.data_notice import DataNotice
@@ -66,21 +67,26 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         self.recent = RecentFiles()
-        self.exports = ExportActions(self)
+        # what the File actions may do to the window; show_error looked up when called (tests replace it)
+        self.feedback = WindowFeedback(self, lambda title, message: self.show_error(title, message),
+                                       self.statusBar())
         self._umap_worker_pid = None           # the worker process that has compiled UMAP's code, if any
         self._projection_text, self._projection_t0 = "", 0.0    # the running fit's line and start, for its ETA
         # each asked before the window closes; one that answers False keeps it open (a training run's)
         self.close_guards: list[Callable[[], bool]] = []
         self._build_panels()
+        self.exports = ExportActions(state, controller, self.feedback, self.decoded_view, self.map,
+                                     self.map_toolbar, self.colour_map_by)
         self._build_toolbar()
         self._build_menus()
         self._build_status()
         self._connect()
-        self.session = SessionActions(self)      # File > Open / Save Session, and the undo history
+        # File > Open / Save Session, and the undo history
+        self.session = SessionActions(state, controller, self.request_projection, self.feedback)
         self.history = self.session.history
         self._number_box_undo = NumberBoxUndo(self)
         self._add_session_menus()
-        self.convert_offer = ConvertOffer(self)
+        self.convert_offer = ConvertOffer(controller, self.open_path, self.feedback)
 
     # -- layout ---------------------------------------------------------------------------------------
     def _build_panels(self) -> None:
@@ -157,6 +163,7 @@ class MainWindow(QMainWindow):
             attributes.picker.selection.armed_changed.connect(self.map_toolbar.show_lasso_hint)
         condition = ConditionPanel(state, controller)
         interpolation = InterpolationPanel(state, controller, self.map)
+        interpolation.error.connect(self.show_error)
         for key, panel in (("attributes", attributes), ("condition", condition), ("interpolation", interpolation)):
             self.session.add_panel_state(key, panel.panel_state, panel.restore_panel_state)
         training = TrainingPanel()
@@ -191,7 +198,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.open_action)
-        self.own_image = OwnImage(self.state, self.controller, self.original_view, self)
+        self.own_image = OwnImage(self.state, self.controller, self.original_view, self.feedback)
         file_menu.addAction(self.own_image.action)
         self.map.plot.addItem(self.own_image.marker)
         self._file_menu = file_menu

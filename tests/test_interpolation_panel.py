@@ -154,6 +154,22 @@ def test_export_png_and_gif_with_the_frames_latents(qtbot, window, digits_vae_pa
     assert (tmp_path / "strip.gif").stat().st_size > 0 and (tmp_path / "strip.gif.recipe.json").exists()
 
 
+def test_a_strip_export_that_fails_is_one_error_the_window_shows(qtbot, window, digits_vae_path, tmp_path,
+                                                                  monkeypatch):
+    """The panel says so through its error signal, which the window connects (it never reaches for the
+    window itself): the dialog's message names the folder that is not there."""
+    from PySide6.QtWidgets import QFileDialog
+
+    open_and_wait(qtbot, window, digits_vae_path)
+    panel = strip_between_points(qtbot, window, 1, 2)
+    missing = tmp_path / "no such folder" / "strip.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(missing), "")))
+    with qtbot.waitSignal(panel.error, timeout=5000) as said:
+        panel._export_dialog("png")
+    assert said.args[0] == "Export failed" and window.errors == [said.args[1]]
+    assert "no such folder" in window.errors[0] and not missing.exists()
+
+
 def test_a_session_reopens_the_strip_with_its_waypoints(qtbot, window, digits_vae_path, tmp_path):
     loaded = open_and_wait(qtbot, window, digits_vae_path)
     panel = panel_of(window)

@@ -45,6 +45,43 @@ def test_reading_the_window_is_not_flagged(line):
     assert patching_lines(line) == []
 
 
+# a part that keeps or takes the whole window, or reaches it through Qt's window(), instead of being handed
+# what it needs (the state, the controller, a few callables, editor/files/window_feedback.py)
+HOLDING = re.compile(r"\bself\._?window\b(?!\()"                      # keeping it: self.window = window
+                     r"|\bdef __init__\(self\b[^)]*\bwindow\b"          # taking it
+                     r"|\.window\(\)\.(?:\w*_\w*|statusBar|menuBar)\b")   # the project's own names on window()
+WINDOW_FILES = {"main_window.py", "window_feedback.py"}   # the window, and what it hands out
+
+
+def holding_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if HOLDING.search(line)]
+
+
+def test_no_part_holds_the_whole_window():
+    files = [p for p in EDITOR.rglob("*.py") if p.name not in WINDOW_FILES]
+    found = {str(p.relative_to(EDITOR)): holding_lines(p.read_text()) for p in files}
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+@pytest.mark.parametrize("line", [                      # what editor/files and the strip's export did before
+    "    def __init__(self, window):",
+    "    def __init__(self, state, controller, original_view, window):",
+    "        self.window = window",
+    "        loaded = self.window.state.loaded",
+    "        self._window.statusBar().showMessage(message, 5000)",
+    'self.window().show_error("Export failed", str(e))',
+    "self.window().statusBar().showMessage(text)",
+])
+def test_negative_control_holding_the_window_is_flagged(line):
+    assert holding_lines(line) == [line.strip()]
+
+
+@pytest.mark.parametrize("line", ["and box.window() is self._top_level:", "self._feedback.show_error(title, msg)",
+                                  "self.window().activateWindow()", "def window_title(self) -> str:"])
+def test_qt_own_window_calls_are_not_flagged(line):
+    assert holding_lines(line) == []
+
+
 def test_the_window_owns_its_close_guards_and_menus(qtbot, window):
     titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
     assert titles[:3] == ["File", "Edit", "View"]

@@ -7,12 +7,14 @@ convert is one error dialog; the model already open stays open.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from latent_atlas.editor.files.window_feedback import WindowFeedback
 from latent_atlas.models.checkpoints.header import sniff_format
 from latent_atlas.models.errors import LatentAtlasError
 
@@ -29,10 +31,19 @@ def _convert(src: str, out: str, progress, should_stop) -> str:
 
 
 class ConvertOffer(QObject):
-    def __init__(self, window):
-        super().__init__(window)
-        self._window = window
-        self.job = None                     # the running conversion, if any (tests wait on it)
+    def __init__(self, controller, open_path: Callable[[str], None], feedback: WindowFeedback):
+        """`open_path` opens the converted file as the window opens any file."""
+        super().__init__(feedback.parent)
+        self._open_path, self._feedback = open_path, feedback
+        # a conversion outlives a model opened meanwhile: the file it writes is what the user asked for
+        self._conversions = controller.job_channel("converting", follows_model=False)
+        self._conversions.result.connect(lambda out, _context: self._on_converted(out))
+        self._conversions.failed.connect(lambda message, _context: self._on_failed(message))
+
+    @property
+    def job(self):
+        """The running conversion's JobWorker, if any (tests wait on it)."""
+        return self._conversions.job
 
     def offer(self, path: str) -> bool:
         """True when `path` is a PyTorch file, handled here (converting, or the user said no); False for
@@ -45,21 +56,20 @@ class ConvertOffer(QObject):
         name = Path(path).name
         if not self._ask(name):
             return True
-        out, _ = QFileDialog.getSaveFileName(self._window, "Save the converted checkpoint",
+        out, _ = QFileDialog.getSaveFileName(self._feedback.parent, "Save the converted checkpoint",
                                              str(Path(path).with_suffix(".safetensors")), SAVE_FILTER)
         if not out:
             return True
         if not Path(out).suffix:
             out += ".safetensors"
-        self._window.statusBar().showMessage(f"Converting {name}…")
-        self.job = self._window.controller.start_job(f"converting {name}", partial(_convert, path, out),
-                                                     self._on_converted, self._on_failed)
+        self._feedback.status.showMessage(f"Converting {name}…")
+        self._conversions.submit(partial(_convert, path, out), name=f"converting {name}")
         return True
 
     def _ask(self, name: str) -> bool:
         box = QMessageBox(QMessageBox.Icon.Question, "Convert a PyTorch file?",
                           f"{name} is a PyTorch file; convert it to a Latent Atlas checkpoint?",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self._window)
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self._feedback.parent)
         box.setTextFormat(Qt.TextFormat.PlainText)      # a file name is never markup
         box.setInformativeText("It is read as tensors only (torch.load with weights_only=True), so no code in "
                                "it runs. Recognised: the PyTorch-VAE zoo's VanillaVAE, BetaVAE and "
@@ -69,11 +79,9 @@ class ConvertOffer(QObject):
         return box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
 
     def _on_converted(self, out: str) -> None:
-        self.job = None
-        self._window.statusBar().showMessage(f"Converted to {Path(out).name}", 5000)
-        self._window.open_path(out)
+        self._feedback.status.showMessage(f"Converted to {Path(out).name}", 5000)
+        self._open_path(out)
 
     def _on_failed(self, message: str) -> None:
-        self.job = None
-        self._window.statusBar().clearMessage()
-        self._window.show_error("Could not convert the file", message)
+        self._feedback.status.clearMessage()
+        self._feedback.show_error("Could not convert the file", message)

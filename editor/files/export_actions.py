@@ -2,6 +2,7 @@
 Each writes a recipe beside it; QFileDialog asks before replacing an existing name."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pyqtgraph.exporters as pg_exporters
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QFileDialog,
 
 from latent_atlas.editor.core.export import export_latent, export_png, recipe_path, write_recipe
 from latent_atlas.editor.core.recipe import make_recipe
+from latent_atlas.editor.files.window_feedback import WindowFeedback
 from latent_atlas.models.checkpoints.atomic_io import atomic_write
 from latent_atlas.models.errors import LatentAtlasError
 
@@ -33,45 +35,51 @@ class ScaleDialog(QDialog):
 
 
 class ExportActions:
-    def __init__(self, window):
-        self.window = window
-        self.image_action = QAction("Export image…", window, shortcut=QKeySequence("Ctrl+E"),
+    def __init__(self, state, controller, feedback: WindowFeedback, decoded_view, latent_map, map_toolbar,
+                 colour_map_by: Callable[[int], None]):
+        """`decoded_view` holds the image exported; `latent_map` and `map_toolbar` the map view (drawn,
+        ranged, coloured by the toolbar's box); `colour_map_by`: the window's, which colours the map."""
+        self._state, self._controller, self._feedback = state, controller, feedback
+        self._decoded_view, self._map, self._map_toolbar = decoded_view, latent_map, map_toolbar
+        self._colour_map_by = colour_map_by
+        parent = feedback.parent
+        self.image_action = QAction("Export image…", parent, shortcut=QKeySequence("Ctrl+E"),
                                     triggered=self.export_image_dialog)
-        self.latent_action = QAction("Export latent…", window, triggered=self.export_latent_dialog)
-        self.map_action = QAction("Export map view…", window, triggered=self.export_map_dialog)
-        self.show_map_action = QAction("Show map view of a recipe…", window, triggered=self.show_map_view_dialog)
+        self.latent_action = QAction("Export latent…", parent, triggered=self.export_latent_dialog)
+        self.map_action = QAction("Export map view…", parent, triggered=self.export_map_dialog)
+        self.show_map_action = QAction("Show map view of a recipe…", parent, triggered=self.show_map_view_dialog)
 
     def actions(self) -> list[QAction]:
         return [self.image_action, self.latent_action, self.map_action, self.show_map_action]
 
     def _protected(self) -> list[Path]:
-        loaded = self.window.state.loaded
+        loaded = self._state.loaded
         return [loaded.path] if loaded is not None else []
 
     def recipe(self, scale: int = 1, smooth: bool = False) -> dict:
-        state = self.window.state
+        state = self._state
         return make_recipe(state.loaded.path, state.latent(), state.condition, base=state.current.base,
                            edits=[e for e in state.edits if e.weight], scale=scale, smooth=smooth,
                            module=state.loaded.origin)
 
     def _ready(self) -> bool:
-        if self.window.state.current is None or self.window.decoded_view.image is None:
-            self.window.show_error("Nothing to export", "Click the map first to make an image.")
+        if self._state.current is None or self._decoded_view.image is None:
+            self._feedback.show_error("Nothing to export", "Click the map first to make an image.")
             return False
         return True
 
     # -- the three exports, callable without dialogs (tests, scripts) ---------------------------------
     def export_image(self, path: str, scale: int = 1, smooth: bool = False) -> Path:
-        return export_png(path, self.window.decoded_view.image, scale=scale, smooth=smooth,
+        return export_png(path, self._decoded_view.image, scale=scale, smooth=smooth,
                           recipe=self.recipe(scale, smooth), protected=self._protected())
 
     def export_latent(self, path: str) -> Path:
-        return export_latent(path, self.window.state.latent(), recipe=self.recipe(), protected=self._protected())
+        return export_latent(path, self._state.latent(), recipe=self.recipe(), protected=self._protected())
 
     def export_map(self, path: str) -> Path:
         """The map as drawn (pyqtgraph's export of the plot). Its recipe's map_view says how to see it again
         (show_map_view); `latent-atlas render` cannot draw it, see editor/core/render.py."""
-        exporter = pg_exporters.ImageExporter(self.window.map.plot)
+        exporter = pg_exporters.ImageExporter(self._map.plot)
 
         def write(tmp: Path) -> None:
             if not exporter.export(toBytes=True).save(str(tmp), "PNG"):
@@ -87,11 +95,11 @@ class ExportActions:
         the plot's size in pixels, and which fit of which data (the projection store's key)."""
         from latent_atlas.editor.core.projection_store import fit_key
 
-        loaded, view = self.window.state.loaded, self.window.map.view
+        loaded, view = self._state.loaded, self._map.view
         projection = loaded.projection
         (x0, x1), (y0, y1) = view.viewRange()
-        size = self.window.map.plot.size()
-        colour = self.window.map_toolbar.colour.currentData()
+        size = self._map.plot.size()
+        colour = self._map_toolbar.colour.currentData()
         return {"method": projection.method, "params": projection.params(), "range": [float(v) for v in (x0, x1, y0, y1)],
                 "colour_by": -1 if colour is None else int(colour),
                 "size": [round(size.width()), round(size.height())], "points": int(len(loaded.embedding)),
@@ -102,19 +110,19 @@ class ExportActions:
         come back at once; others are fitted first), colour and range. The window keeps its own size."""
         def frame() -> None:
             (x0, x1, y0, y1) = map_view["range"]
-            self.window.map.view.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+            self._map.view.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
         colour = int(map_view.get("colour_by", -1))
-        index = self.window.map_toolbar.colour.findData(colour)
+        index = self._map_toolbar.colour.findData(colour)
         if index >= 0:
-            self.window.map_toolbar.colour.setCurrentIndex(index)
-            self.window.colour_map_by(colour)
-        loaded = self.window.state.loaded
+            self._map_toolbar.colour.setCurrentIndex(index)
+            self._colour_map_by(colour)
+        loaded = self._state.loaded
         method, params = map_view["method"], dict(map_view["params"])
         if loaded.projection.method == method and loaded.projection.params() == params:
             frame()
             return
-        controller = self.window.controller
+        controller = self._controller
 
         def ended(framed: bool) -> None:       # once: the fit's end frames the view, a failure does not
             controller.projection_ready.disconnect(on_ready)
@@ -131,7 +139,7 @@ class ExportActions:
         controller.projection_ready.connect(on_ready)
         controller.projection_failed.connect(on_failed)
         # not window.request_projection: it skips a t-SNE already shown, whatever its options
-        self.window.map_toolbar.select(method)
+        self._map_toolbar.select(method)
         controller.set_projection(method, **params)
 
     def show_map_view_file(self, path: str) -> Path:
@@ -140,7 +148,7 @@ class ExportActions:
         from latent_atlas.editor.core.recipe import RecipeError, read_recipe
 
         recipe = read_recipe(path)
-        loaded = self.window.state.loaded
+        loaded = self._state.loaded
         if recipe.get("map_view") is None:
             raise RecipeError(f"{Path(path).name}: not the recipe of a map view (File > Export map view… writes "
                               f"those)")
@@ -154,43 +162,45 @@ class ExportActions:
         try:
             path = fn(*args)
         except (LatentAtlasError, OSError) as e:
-            self.window.show_error("Export failed", str(e))
+            self._feedback.show_error("Export failed", str(e))
             return
-        self.window.statusBar().showMessage(f"Exported {path}", 5000)
+        self._feedback.status.showMessage(f"Exported {path}", 5000)
 
     def export_image_dialog(self) -> None:
         if not self._ready():
             return
-        dialog = ScaleDialog(self.window)
+        dialog = ScaleDialog(self._feedback.parent)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export image", "image.png", "PNG image (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self._feedback.parent, "Export image", "image.png",
+                                              "PNG image (*.png)")
         if path:
             self._run(self.export_image, path, dialog.scale.value(), dialog.smooth.isChecked())
 
     def export_latent_dialog(self) -> None:
         if not self._ready():
             return
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export latent", "latent.npy",
+        path, _ = QFileDialog.getSaveFileName(self._feedback.parent, "Export latent", "latent.npy",
                                               "NumPy array (*.npy);;JSON recipe (*.json)")
         if path:
             self._run(self.export_latent, path)
 
     def show_map_view_dialog(self) -> None:
-        if self.window.state.loaded is None:
-            self.window.show_error("No model open", "Open the model the map view was exported from first.")
+        if self._state.loaded is None:
+            self._feedback.show_error("No model open", "Open the model the map view was exported from first.")
             return
-        path, _ = QFileDialog.getOpenFileName(self.window, "Show map view of a recipe", "",
+        path, _ = QFileDialog.getOpenFileName(self._feedback.parent, "Show map view of a recipe", "",
                                               "Map view recipe (*.recipe.json);;JSON (*.json)")
         if path:
             try:
                 self.show_map_view_file(path)
             except (LatentAtlasError, OSError) as e:
-                self.window.show_error("Cannot show that map view", str(e))
+                self._feedback.show_error("Cannot show that map view", str(e))
 
     def export_map_dialog(self) -> None:
-        if self.window.state.loaded is None or not self._ready():
+        if self._state.loaded is None or not self._ready():
             return
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export map view", "map.png", "PNG image (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self._feedback.parent, "Export map view", "map.png",
+                                              "PNG image (*.png)")
         if path:
             self._run(self.export_map, path)

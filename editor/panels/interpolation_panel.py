@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -45,6 +46,8 @@ EXPORT_HEIGHT = 128     # exported frames are scaled up to at least this many pi
 
 
 class InterpolationPanel(QWidget):
+    error = Signal(str, str)          # title, message: the window shows it in a dialog
+
     def __init__(self, state: EditorState, controller, latent_map, parent=None):
         super().__init__(parent)
         self._state, self._controller, self._map = state, controller, latent_map
@@ -296,6 +299,6 @@ class InterpolationPanel(QWidget):
         try:
             out = self.export_png(path) if kind == "png" else self.export_gif(path)
         except (LatentAtlasError, OSError) as e:
-            self.window().show_error("Export failed", str(e))
+            self.error.emit("Export failed", str(e))
             return
         self.status.setText(f"Exported {out}")
