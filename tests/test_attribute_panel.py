@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QScrollArea
 
 from latent_atlas.editor.core import attributes as attrs
 from latent_atlas.editor.core.lasso import points_in_polygon
@@ -144,7 +145,7 @@ def test_groups_lassoed_on_the_map_make_a_vector(qtbot, opened):
     lasso_rectangle(window, *b_box)
     assert picker.group_from_selection("B") == len(picker.groups["B"]) > 10
     assert_lasso_is_the_drawn_rectangle(picker, emb, b_box, slack, set(picker.groups["B"].tolist()))
-    assert picker.group_buttons["B"].text() == f"B ← lasso ({len(picker.groups['B'])})"
+    assert picker.counts.text() == f"A: {len(group_a):,} points · B: {len(picker.groups['B']):,} points"
     assert len(picker.selection.rings["A"].data) == len(group_a)               # both groups are ringed
     assert interp.waypoints.points == []                                       # a lasso is not a strip
     picker.vector_button.click()
@@ -238,3 +239,22 @@ def test_the_list_scrolls_to_a_vector_just_added(qtbot, opened):
         assert 0 <= top and top + row.height() <= viewport.height(), (top, row.height(), viewport.height())
 
     qtbot.waitUntil(whole_row_in_view, timeout=2000)
+
+
+def test_setting_a_group_leaves_the_attributes_page_as_wide_as_the_tab(qtbot, opened):
+    """Xvfb walk at 1280x800: "A ← lasso (1312)" widened the groups row, the page scrolled sideways and "Add
+    vector", "Add A − B", "Keep checked" and the strip's right end were cut off."""
+    window, panel, loaded = opened
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: window.width() == 1280, timeout=2000)
+    qtbot.wait(50)
+    page = panel.findChild(QScrollArea)
+    bar = page.horizontalScrollBar()
+    assert bar.maximum() == 0
+    width = panel.picker.width()
+    n = len(loaded.latents) // 3
+    panel.picker.set_group("A", np.arange(n))
+    panel.picker.group_b_from_rest()
+    qtbot.wait(50)
+    assert bar.maximum() == 0 and panel.picker.width() == width
+    assert panel.picker.counts.text() == f"A: {n:,} points · B: {len(loaded.latents) - n:,} points"

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from latent_atlas.editor.core import attributes as attrs
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.map.map_selection import MapSelection
 from latent_atlas.editor.widgets.plain_text import PlainLabel, tooltip
+from latent_atlas.editor.widgets.status_line import StatusLine
+
+NO_GROUPS = "no groups yet: Lasso on map, draw round some points, then A ← lasso"
+
+
+def describe_groups(groups: dict[str, np.ndarray]) -> str:
+    """'A: 1,312 points · B: none', or how to make the first group."""
+    if not any(len(idx) for idx in groups.values()):
+        return NO_GROUPS
+    return " · ".join(f"{g}: {len(idx):,} points" if len(idx) else f"{g}: none" for g, idx in groups.items())
 
 
 class GroupPicker(QWidget):
@@ -39,13 +49,22 @@ class GroupPicker(QWidget):
         self.rest_button.clicked.connect(self.group_b_from_rest)
         self.vector_button = QPushButton("Add A − B")
         self.vector_button.clicked.connect(self.make_vector)
-        layout = QHBoxLayout(self)
+        # the counts have a line of their own: "A ← lasso (1312)" on the button widened the row past the
+        # tab's width, and the whole Attributes page scrolled sideways with its right edge cut (Xvfb walk)
+        self.counts = StatusLine(NO_GROUPS)
+        self.counts.setStyleSheet("color: #999999; font-size: 9pt;")
+        layout = QHBoxLayout()
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(PlainLabel("Groups"))
         for b in (self.lasso_button, self.group_buttons["A"], self.group_buttons["B"], self.rest_button,
                   self.vector_button):
             layout.addWidget(b)
         layout.addStretch(1)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(1)
+        column.addLayout(layout)
+        column.addWidget(self.counts)
         for b in (self.lasso_button, *self.group_buttons.values()):
             b.setEnabled(self.selection is not None)
         state.events.model_changed.connect(self._on_state_model_changed)
@@ -81,9 +100,8 @@ class GroupPicker(QWidget):
         return self._state.set_group(group, indices)
 
     def _on_state_groups_changed(self, groups) -> None:
-        for group, indices in groups.items():
-            n = len(indices)
-            self.group_buttons[group].setText(f"{group} ← lasso ({n})" if n else f"{group} ← lasso")
+        self.counts.setText(describe_groups(groups))
+        for group in groups:
             self._ring(group)
 
     def _ring(self, group: str) -> None:
