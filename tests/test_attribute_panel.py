@@ -258,3 +258,6 @@ def test_setting_a_group_leaves_the_attributes_page_as_wide_as_the_tab(qtbot, op
     qtbot.wait(50)
     assert bar.maximum() == 0 and panel.picker.width() == width
     assert panel.picker.counts.text() == f"A: {n:,} points · B: {len(loaded.latents) - n:,} points"
+    buttons = [panel.picker.lasso_button, *panel.picker.group_buttons.values(), panel.picker.rest_button]
+    gaps = [b.x() - a.geometry().right() - 1 for a, b in zip(buttons, buttons[1:])]
+    assert min(gaps) >= 4, gaps            # the buttons keep the style's spacing, not the counts line's 1 px

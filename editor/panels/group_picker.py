@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QStyle, QVBoxLayout, QWidget
 
 from latent_atlas.editor.core import attributes as attrs
 from latent_atlas.editor.core.state import EditorState
@@ -63,7 +63,8 @@ class GroupPicker(QWidget):
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(1)
-        column.addLayout(layout)
+        layout.setSpacing(self.style().pixelMetric(QStyle.PixelMetric.PM_LayoutHorizontalSpacing))
+        column.addLayout(layout)       # (a row inside the column would take its 1-pixel spacing)
         column.addWidget(self.counts)
         for b in (self.lasso_button, *self.group_buttons.values()):
             b.setEnabled(self.selection is not None)
