@@ -31,11 +31,13 @@ class Controller(QObject):
     load_started = Signal(str)
     load_progress = Signal(float, str)
     load_failed = Signal(str)
+    load_cancelled = Signal()              # Cancel stopped the open: the model open before stays
     model_loaded = Signal(object)          # LoadedModel
     projection_started = Signal(str)
     projection_progress = Signal(float, str)   # fraction, method (t-SNE reports its iterations)
     projection_failed = Signal(str)
     projection_ready = Signal(str)
+    projection_cancelled = Signal(str)     # Cancel stopped the fit of this method: the map shown stays
     decode_timing = Signal(float)          # ms of the last decode
     first_image = Signal(object)           # FirstImage: a cold start's first view, before its map is ready
     _preview = Signal(object)              # the load job's FirstImage, queued onto the GUI thread
@@ -55,11 +57,20 @@ class Controller(QObject):
         self._channel_numbers = itertools.count(1)
         self._channels: dict[str, DecodeChannel] = {}
         self._job_channels: list[JobChannel] = []
-        self._load_job: JobWorker | None = None
+        self._finished_jobs: list[JobWorker] = []
+        # a newer open replaces one in flight; the model open before stays until the new one has loaded
+        self._loads = self.job_channel("opening", follows_model=False)
+        self._loads.result.connect(lambda loaded, _path: self._on_loaded(loaded))
+        self._loads.failed.connect(lambda message, _path: self.load_failed.emit(message))
+        self._loads.cancelled.connect(lambda _path: self.load_cancelled.emit())
+        self._loads.progressed.connect(self.load_progress)
         self._loading = ""                        # the path the load job in flight opens
         self._preview.connect(self._on_preview)
-        self._projection_job: JobWorker | None = None
-        self._finished_jobs: list[JobWorker] = []
+        self._projections = self.job_channel("projection")   # a fit for the model before is never shown
+        self._projections.result.connect(self._on_projected)
+        self._projections.failed.connect(lambda message, _asked: self.projection_failed.emit(message))
+        self._projections.cancelled.connect(lambda asked: self.projection_cancelled.emit(asked[1]))
+        self._projections.progressed.connect(self.projection_progress)
         self.decoder = DecodeWorker()
         self.decoder.answered.connect(self._on_decoder_answered)
         self.decoder.failed.connect(self._on_decoder_failed)
@@ -81,31 +92,23 @@ class Controller(QObject):
         """Loads off the GUI thread; on failure the model already open stays open. `cached`: the map of
         this file from the start-up cache (editor/core/map_cache.py), so the data set is not encoded again.
         `data_folder`: the data the user chose for the map, in place of the one the file records."""
-        if self._load_job is not None:
-            self._load_job.cancel()
         self._loading = str(path)
         fn = partial(self._load, str(path), self.device, self._first_projection(), cached, data_folder)
-        job = self.start_job(f"opening {Path(path).name}", fn, self._on_loaded, self.load_failed.emit)
-        job.progressed.connect(self.load_progress)
-        self._load_job = job
+        self._loads.submit(fn, str(path), name=f"opening {Path(path).name}")
         self.load_started.emit(str(path))
 
     def _on_preview(self, first) -> None:
         """Only the first model of the session shows its first image early: over another model's map it would
         be a picture of one model beside the map of another."""
-        if self._load_job is not None and self._loading == str(first.path) and self.state.loaded is None:
+        if self._loads.running and self._loading == str(first.path) and self.state.loaded is None:
             self.first_image.emit(first)
 
     def open_module(self, model, data, origin: dict) -> None:
         """A user's module (models/adapters ModuleModel) and its data: encoded and projected off the GUI
         thread, then the same as an opened checkpoint."""
-        if self._load_job is not None:
-            self._load_job.cancel()
         projection = self._first_projection()
         fn = partial(self._load_module, model, data, origin, projection)
-        job = self.start_job(f"opening {origin['module']}", fn, self._on_loaded, self.load_failed.emit)
-        job.progressed.connect(self.load_progress)
-        self._load_job = job
+        self._loads.submit(fn, origin["module"], name=f"opening {origin['module']}")
         self.load_started.emit(origin["module"])
 
     def _load_module(self, model, data, origin, projection, progress, should_stop) -> LoadedModel:
@@ -125,7 +128,6 @@ class Controller(QObject):
         return loaded
 
     def _on_loaded(self, loaded: LoadedModel) -> None:
-        self._load_job = None
         from latent_atlas.editor.core.attributes import vectors_from_checkpoint
 
         self.decoder.set_model(loaded.model)   # the worker owns the module from now on
@@ -133,7 +135,7 @@ class Controller(QObject):
             channel.forget()                   # nothing asked of the model before is shown on this one
         for jobs in self._job_channels:
             if jobs.follows_model:
-                jobs.forget()                  # nor any job's answer (a fit, a score, an inversion)
+                jobs.forget()                  # nor any job's answer (a fit, a score, an inversion, a map)
         self.state.set_model(loaded, stored_edits=vectors_from_checkpoint(loaded.checkpoint.vectors))
         self.model_loaded.emit(loaded)
         self._project_loaded(loaded)
@@ -165,9 +167,7 @@ class Controller(QObject):
         loaded = self.state.loaded
         if loaded is None:
             return
-        if self._projection_job is not None:
-            self._projection_job.cancel()
-            self._projection_job = None
+        self._projections.forget()                     # a fit in flight was asked before this one
         store, latents = session_store(), loaded.latents
         try:
             key = fit_key(loaded.sha256, latents, method, options)
@@ -186,29 +186,24 @@ class Controller(QObject):
             return store.get_or_fit(key, method, options, latents, fit_options=where,
                                     progress=lambda f: progress(f, method), should_stop=should_stop)
 
-        def done(projection):
-            self._projection_job = None
-            if self.state.loaded is loaded:
-                self.state.set_projection(projection)
-                self.projection_ready.emit(method)
-
-        def failed(message):
-            self._projection_job = None
-            self.projection_failed.emit(message)
-
-        self._projection_job = self.start_job(f"projection {method}", fit, done, failed)
-        self._projection_job.progressed.connect(self.projection_progress)
+        self._projections.submit(fit, (loaded, method), name=f"projection {method}")
         self.projection_started.emit(method)
+
+    def _on_projected(self, projection, asked) -> None:
+        loaded, method = asked       # the channel is forgotten when another model opens
+        if self.state.loaded is loaded:
+            self.state.set_projection(projection)
+            self.projection_ready.emit(method)
 
     @property
     def projection_running(self) -> bool:
-        return self._projection_job is not None
+        return self._projections.running
 
     def cancel_jobs(self) -> None:
-        for job in (self._load_job, self._projection_job):
-            if job is not None:
-                job.cancel()
-        self._projection_job = None
+        """The status bar's Cancel: stops an open and a fit in flight; each says so when it has stopped
+        (load_cancelled, projection_cancelled)."""
+        self._loads.cancel()
+        self._projections.cancel()
 
     # -- pointing -------------------------------------------------------------------------------------
     def click(self, x: float, y: float, data_index: int = -1) -> None:
@@ -277,13 +272,6 @@ class Controller(QObject):
         channel = JobChannel(name, self._new_job, follows_model, self)
         self._job_channels.append(channel)
         return channel
-
-    def start_job(self, name, fn, on_success, on_failure) -> JobWorker:
-        job = self._new_job(name, fn)
-        job.succeeded.connect(lambda result, j=job: None if j.is_cancelled() else on_success(result))
-        job.failed.connect(on_failure)
-        job.start()
-        return job
 
     def _new_job(self, name: str, fn) -> JobWorker:
         """A thread for `fn(progress, should_stop)`, not started (connect first: a quick job could end

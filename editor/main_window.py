@@ -274,12 +274,14 @@ class MainWindow(QMainWindow):
         c.load_progress.connect(self._on_progress)
         c.load_failed.connect(lambda msg: (self._idle(), self.show_empty_hint(),
                                            self.show_error("Could not open the checkpoint", msg)))
+        c.load_cancelled.connect(lambda: (self._idle(), self.show_empty_hint()))
         c.model_loaded.connect(self._on_model_loaded)
         c.first_image.connect(self._on_first_image)
         c.projection_started.connect(self._on_projection_started)
         c.projection_progress.connect(self._on_projection_progress)
         c.projection_ready.connect(self._on_projection_ready)
         c.projection_failed.connect(self._on_projection_failed)
+        c.projection_cancelled.connect(lambda _method: (self._idle(), self._show_projection_method()))
         c.decode_timing.connect(lambda ms: self.timing_label.setText(f"decode: {ms:.1f} ms"))
         c.device_changed.connect(lambda d: self.device_label.setText(f"device: {d}"))
         ev.decoded.connect(self._on_decoded)
@@ -431,10 +433,13 @@ class MainWindow(QMainWindow):
 
     def _on_projection_failed(self, message: str) -> None:
         self._idle()
+        self._show_projection_method()
+        self.show_error("Projection failed", message)
+
+    def _show_projection_method(self) -> None:
         loaded = self.state.loaded
         if loaded is not None and loaded.projection is not None:
             self.map_toolbar.select(loaded.projection.method)   # the box says what the map shows
-        self.show_error("Projection failed", message)
 
     # -- status and errors ------------------------------------------------------------------------------
     def _busy(self, text: str, indefinite: bool = False) -> None:
