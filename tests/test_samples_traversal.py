@@ -176,3 +176,24 @@ def test_every_traversal_row_and_column_is_labelled_exactly(qtbot, window, tmp_p
                                                         "+2.25", "+3"]
     assert value_labels(np.linspace(-2, 2, 5)) == ["-2", "-1", "0", "+1", "+2"]
     assert value_labels(np.linspace(-1, 1, 7)) == ["-1", "-0.67", "-0.33", "0", "+0.33", "+0.67", "+1"]
+
+
+def test_the_condition_line_under_the_samples_fits_the_tab(qtbot, window, digits_cvae_path):
+    """Xvfb walk on the bundled emoji CVAE: "Drawn under the condition tone-medium + woman (Condition tab).
+    Click a sample to make it the current image." was one label as wide as its text, cut at the tab's right
+    edge ("Click a sample to") and asking the window for more width. It is elided to the panel now, the
+    whole text in its tooltip."""
+    from PySide6.QtWidgets import QLabel
+
+    window.resize(1100, 700)
+    loaded = open_and_wait(qtbot, window, digits_cvae_path)
+    panel = show_panel(window, SamplesPanel)
+    three = np.eye(len(loaded.condition_names), dtype=np.float32)[3]
+    window.state.set_condition(three)
+    qtbot.waitUntil(lambda: panel.condition is not None and np.array_equal(panel.condition, three), timeout=10_000)
+    qtbot.wait(20)
+    drawn, whole = QLabel.text(panel.hint), panel.hint.text()
+    assert panel.hint.fontMetrics().horizontalAdvance(whole) > panel.width(), "the line must be too long to fit"
+    left = panel.hint.mapTo(panel, panel.hint.rect().topLeft()).x()
+    assert left + panel.hint.fontMetrics().horizontalAdvance(drawn) <= panel.width()
+    assert drawn.endswith("…") and f"condition {loaded.condition_names[3]} (Condition tab)" in panel.hint.toolTip()

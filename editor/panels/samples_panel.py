@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSlider, QSpinBox, QVBox
 from latent_atlas.editor.core.messages import DecodeRequest
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.widgets.plain_text import PlainLabel
+from latent_atlas.editor.widgets.status_line import StatusLine
 from latent_atlas.editor.widgets.tile_view import TileView
 
 T_MIN, T_MAX, T_STEPS = 0.1, 1.5, 140     # the slider moves in steps of 0.01
@@ -60,7 +61,10 @@ class SamplesPanel(QWidget):
         self.seed.setToolTip("Random seed: the same seed and temperature give the same samples")
         self.new_button = QPushButton("New samples")
         self.grid = TileView(min_height=140)
-        self.hint = hint = PlainLabel(CLICK_HINT)
+        # one line elided to the panel, the whole text in its tooltip: as a plain label the emoji CVAE's
+        # "Drawn under the condition tone-medium + woman (Condition tab). Click a sample to…" was cut at the
+        # tab's edge and asked the window for its width
+        self.hint = hint = StatusLine(CLICK_HINT)
         hint.setStyleSheet("color: #999999;")
         top = QHBoxLayout()
         top.addWidget(PlainLabel("Temperature"))
