@@ -151,9 +151,15 @@ def _cell(value) -> str:
 
 
 def run_render(args) -> int:
+    from latent_atlas.editor.core.recipe import read_recipe
     from latent_atlas.editor.core.render import render_recipe
 
-    out = render_recipe(args.recipe, args.out, checkpoint=args.checkpoint)
+    if read_recipe(args.recipe).get("map_view"):     # a map is drawn by the editor's own map (Qt, offscreen)
+        from latent_atlas.editor.map.map_view_render import render_map_view
+
+        out = render_map_view(args.recipe, args.out, checkpoint=args.checkpoint)
+    else:
+        out = render_recipe(args.recipe, args.out, checkpoint=args.checkpoint)
     print(f"wrote {out}")
     return 0
 

@@ -1,7 +1,7 @@
 """Issue 15, finding 9, the map view: File > Export map view… writes the map as drawn and a recipe whose
 map_view (projection, options, range, colour, size) shows that view again, pixel for pixel in the same
-window; `latent-atlas render` cannot draw a map (it decodes latents) and says so instead of writing the
-current image under the map's name."""
+window; the Qt-free image renderer (render_recipe) refuses a map view rather than write the current image under
+the map's name: `latent-atlas render` draws it (tests/test_map_view_render.py)."""
 from __future__ import annotations
 
 import json
@@ -89,12 +89,12 @@ def test_showing_the_recipe_again_gives_the_same_pixels(qtbot, tsne_view, tmp_pa
     assert [x0, x1, y0, y1] == recipe["map_view"]["range"]
 
 
-def test_render_refuses_a_map_view_recipe_naming_the_file(pca_view, tmp_path):
+def test_the_image_renderer_refuses_a_map_view_recipe_naming_the_file(pca_view, tmp_path):
     _, _, _png, _ = pca_view
     with pytest.raises(RecipeError) as info:
         render_recipe(tmp_path / "map.png.recipe.json", tmp_path / "rendered.png")
     first, second = str(info.value).split("\n")
-    assert "map.png.recipe.json" in first and "map view" in first and "Show map view" in second
+    assert "map.png.recipe.json" in first and "map view" in first and "latent-atlas render" in second
     assert not (tmp_path / "rendered.png").exists()
 
 

@@ -39,6 +39,11 @@ def _guard(path: Path, protected: list[Path]) -> Path:
     return path
 
 
+def refuse_protected(path, protected) -> Path:
+    """ExportError when writing `path` would replace a file the editor is using or its folder is missing."""
+    return _guard(Path(path), list(protected))
+
+
 def _guard_both(path: Path, protected: list[Path], recipe: dict | None) -> Path:
     """Check the recipe's path too before anything is written: a refused recipe must not leave an image
     without its recipe behind."""

@@ -47,7 +47,8 @@ _projection_params = Obj({
 MAP_VIEW_SCHEMA = Obj({"method": Choice(("pca", "tsne", "umap", "identity")), "params": _projection_params,
                        "range": List(Float(-1e30, 1e30), min_len=4, max_len=4), "colour_by": Int(-1, 10**6),
                        "size": List(Int(1, 10**6), min_len=2, max_len=2), "points": Int(0, 10**9),
-                       "fit_key": Str(max_len=64)}, required=("method", "params", "range"),
+                       "fit_key": Str(max_len=64), "cursor": Optional(List(Float(-1e30, 1e30), min_len=2, max_len=2))},
+                      required=("method", "params", "range"),
                       defaults={"colour_by": -1})
 RECIPE_SCHEMA = Obj({
     "format": Choice((RECIPE_FORMAT,)),

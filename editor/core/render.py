@@ -64,10 +64,9 @@ def render_recipe(recipe_file, out, checkpoint: str | None = None) -> Path:
 
 
 def map_view_message(recipe_file, map_view: dict) -> str:
-    """Why a map view's recipe renders nothing here. The exported map is pyqtgraph's drawing of the editor's
-    plot: every data point (encoded from the data set, not in the recipe), the axes and legend in Qt's fonts at
-    the window's size, and the live cursor, strip path, lasso and your image on top. A decode of the recipe's
-    latent would be the image, not the map, so render refuses rather than write something else under its name."""
-    return (f"{shown(recipe_file)}: the recipe of a map view ({map_view['method']}), which `latent-atlas render` "
-            f"cannot draw: the editor draws maps from the whole data set.\n"
-            f"Open its checkpoint in the editor and use File > Show map view of a recipe… to see that view again.")
+    """Why this Qt-free renderer draws no map view: the map is the editor's pyqtgraph drawing of every data
+    point (encoded from the data set, not in the recipe). `latent-atlas render` sends such a recipe to
+    editor/map/map_view_render.py, which draws it as the export did; a decode of the recipe's latent would be
+    the image, not the map, so this function refuses rather than write something else under its name."""
+    return (f"{shown(recipe_file)}: the recipe of a map view ({map_view['method']}), not of an image\n"
+            f"`latent-atlas render` draws it with the editor's map, offscreen (editor/map/map_view_render.py)")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pyqtgraph.exporters as pg_exporters
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QSpinBox
 
@@ -77,15 +76,19 @@ class ExportActions:
         return export_latent(path, self._state.latent(), recipe=self.recipe(), protected=self._protected())
 
     def export_map(self, path: str) -> Path:
-        """The map as drawn (pyqtgraph's export of the plot). Its recipe's map_view says how to see it again
-        (show_map_view); `latent-atlas render` cannot draw it, see editor/core/render.py."""
-        exporter = pg_exporters.ImageExporter(self._map.plot)
+        """The map view: points, colours, range, title and cursor drawn by editor/map/map_view_render.py at the
+        plot's size, the same drawing `latent-atlas render` makes of its recipe (issue 15, finding 9). The live
+        map's transient marks (a strip's path, a lasso, your image's marker) are not in it."""
+        from latent_atlas.editor.map.map_view_render import draw_map_view
+
+        view = self.map_view()
+        image = draw_map_view(self._state.loaded, view)
 
         def write(tmp: Path) -> None:
-            if not exporter.export(toBytes=True).save(str(tmp), "PNG"):
+            if not image.save(str(tmp), "PNG"):
                 raise OSError(f"could not encode {path} as PNG")
 
-        recipe = {**self.recipe(), "map_view": self.map_view()}
+        recipe = {**self.recipe(), "map_view": view}
         atomic_write(path, write)
         write_recipe(recipe_path(Path(path)), recipe, self._protected())
         return Path(path)
@@ -103,7 +106,12 @@ class ExportActions:
         return {"method": projection.method, "params": projection.params(), "range": [float(v) for v in (x0, x1, y0, y1)],
                 "colour_by": -1 if colour is None else int(colour),
                 "size": [round(size.width()), round(size.height())], "points": int(len(loaded.embedding)),
-                "fit_key": fit_key(loaded.sha256, loaded.latents, projection.method, projection.params())}
+                "fit_key": fit_key(loaded.sha256, loaded.latents, projection.method, projection.params()),
+                "cursor": self._cursor()}
+
+    def _cursor(self) -> list[float] | None:
+        point = self._state.current
+        return None if point is None or point.cursor is None else [float(v) for v in point.cursor]
 
     def show_map_view(self, map_view: dict) -> None:
         """The map as a recipe's map_view recorded it, on the model open now: its projection (kept fits
