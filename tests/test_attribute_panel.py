@@ -261,3 +261,22 @@ def test_setting_a_group_leaves_the_attributes_page_as_wide_as_the_tab(qtbot, op
     buttons = [panel.picker.lasso_button, *panel.picker.group_buttons.values(), panel.picker.rest_button]
     gaps = [b.x() - a.geometry().right() - 1 for a, b in zip(buttons, buttons[1:])]
     assert min(gaps) >= 4, gaps            # the buttons keep the style's spacing, not the counts line's 1 px
+
+
+def test_a_long_vector_name_does_not_widen_the_page(qtbot, opened):
+    """The line over the picked vector's strip said its whole name; a long name ("Ankle boot (mean
+    difference) orthogonalised…") made the page wider than the tab, which then scrolled sideways."""
+    from PySide6.QtWidgets import QLabel
+
+    window, panel, loaded = opened
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: window.width() == 1280, timeout=2000)
+    bar = panel.findChild(QScrollArea).horizontalScrollBar()
+    name = "T-shirt/top (mean difference), orthogonalised against Trouser, Pullover, Dress and Coat"
+    panel.add_vector(name, loaded.latents[0] - loaded.latents[1])
+    qtbot.waitUntil(lambda: name in panel.strip_label.text(), timeout=5000)
+    qtbot.wait(50)
+    assert bar.maximum() == 0
+    drawn = QLabel.text(panel.strip_label)
+    assert panel.strip_label.fontMetrics().horizontalAdvance(drawn) <= panel.strip_label.width()
+    assert name in panel.strip_label.toolTip()

@@ -34,6 +34,7 @@ from latent_atlas.editor.panels.group_picker import GroupPicker
 from latent_atlas.editor.panels.picked_vector_box import PickedVectorBox
 from latent_atlas.editor.widgets.image_row import ImageRow
 from latent_atlas.editor.widgets.plain_text import PlainLabel, ask, inform
+from latent_atlas.editor.widgets.status_line import StatusLine
 from latent_atlas.models.errors import LatentAtlasError
 
 STRIP_ALPHAS = np.linspace(-2.0, 2.0, 9)      # steps of 0.5: every frame is a weight the slider can show
@@ -105,7 +106,7 @@ class AttributePanel(QWidget):
         scroll.verticalScrollBar().rangeChanged.connect(
             lambda *_: self._scroll_target is not None and self._scroll_to_target())
         scroll.verticalScrollBar().actionTriggered.connect(lambda _action: setattr(self, "_scroll_target", None))
-        self.strip_label = PlainLabel("")
+        self.strip_label = StatusLine("")     # elided: a long vector name made the page wider than the tab
         self.strip_label.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
         self.strip = ImageRow(height=84)
         self.strip.clicked.connect(lambda i: self.set_weight(self.selected, float(STRIP_ALPHAS[i])))
