@@ -1,22 +1,15 @@
 """The main window: lays out the panels and wires them to the controller. Behaviour lives elsewhere."""
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QMainWindow,
-    QMenu,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -24,8 +17,6 @@ from PySide6.QtWidgets import (
 )
 
 from latent_atlas.editor.controller import Controller
-from latent_atlas.editor.core.bundled import bundled_models
-from latent_atlas.editor.core.clock_text import clock
 from latent_atlas.editor.core.state import EditorState
 from latent_atlas.editor.files.convert_offer import ConvertOffer
 from latent_atlas.editor.files.export_actions import ExportActions
@@ -34,13 +25,14 @@ from latent_atlas.editor.files.own_image import OwnImage
 from latent_atlas.editor.files.recent_files import RecentFiles
 from latent_atlas.editor.files.window_feedback import WindowFeedback
 from latent_atlas.editor.map.latent_map import LatentMap
-from latent_atlas.editor.map.map_toolbar import UMAP_INSTALL, MapToolbar, method_name, umap_installed
+from latent_atlas.editor.map.map_toolbar import MapToolbar, method_name
 from latent_atlas.editor.widgets.data_notice import DataNotice
 from latent_atlas.editor.widgets.image_view import ImageView
-from latent_atlas.editor.widgets.plain_text import PlainLabel, html_text, message_box
+from latent_atlas.editor.widgets.plain_text import html_text, message_box
 from latent_atlas.editor.widgets.status_line import StatusLine
+from latent_atlas.editor.window_menus import WindowMenus
+from latent_atlas.editor.window_status import WindowStatus
 from latent_atlas.models.device import available_devices
-from latent_atlas.models.latent.cancellable_process import shared_worker
 
 CHECKPOINT_FILTER = ("Latent Atlas checkpoints (*.safetensors);;PyTorch files, offered for conversion "
                      "(*.pt *.pth *.ckpt);;All files (*)")
@@ -70,22 +62,28 @@ class MainWindow(QMainWindow):
         # what the File actions may do to the window; show_error looked up when called (tests replace it)
         self.feedback = WindowFeedback(self, lambda title, message: self.show_error(title, message),
                                        self.statusBar())
-        self._umap_worker_pid = None           # the worker process that has compiled UMAP's code, if any
-        self._projection_text, self._projection_t0 = "", 0.0    # the running fit's line and start, for its ETA
         # each asked before the window closes; one that answers False keeps it open (a training run's)
         self.close_guards: list[Callable[[], bool]] = []
         self._build_panels()
         self.exports = ExportActions(state, controller, self.feedback, self.decoded_view, self.map,
                                      self.map_toolbar, self.colour_map_by)
-        self._build_toolbar()
-        self._build_menus()
-        self._build_status()
+        self.own_image = OwnImage(state, controller, self.original_view, self.feedback)
+        self.map.plot.addItem(self.own_image.marker)
+        self.menus = WindowMenus(self, self.addToolBar("Model"), self.menuBar(), recent=self.recent,
+                                 open_dialog=self.open_dialog, open_path=self.open_path, quit=self.close,
+                                 request_projection=self.request_projection,
+                                 own_image_action=self.own_image.action, exports=self.exports,
+                                 map_split_toggled=self._on_map_split_toggled)
+        self.open_action, self.device_actions = self.menus.open_action, self.menus.device_actions
+        self.window_status = ws = WindowStatus(self.statusBar(), controller, self)   # follows the jobs itself
+        self.progress, self.progress_label, self.cancel_button = ws.progress, ws.progress_label, ws.cancel_button
+        self.model_label = ws.model_label
         self._connect()
         # File > Open / Save Session, and the undo history
         self.session = SessionActions(state, controller, self.request_projection, self.feedback)
         self.history = self.session.history
         self._number_box_undo = NumberBoxUndo(self)
-        self._add_session_menus()
+        self.menus.add_session(self.session)
         self.convert_offer = ConvertOffer(controller, self.open_path, self.feedback)
 
     # -- layout ---------------------------------------------------------------------------------------
@@ -178,112 +176,26 @@ class MainWindow(QMainWindow):
         self.density_label = DensityLabel(state, controller)     # just under the info line below the images
         self._image_column.insertWidget(self._image_column.indexOf(self.info) + 1, self.density_label)
 
-    def _build_toolbar(self) -> None:
-        bar = self.addToolBar("Model")
-        bar.setMovable(False)
-        bar.addWidget(PlainLabel(" Model "))
-        self.model_picker = QComboBox()
-        self.model_picker.setMinimumWidth(260)
-        self.model_picker.addItem("Bundled models…", None)
-        for m in bundled_models():
-            self.model_picker.addItem(m.name, str(m.path.resolve()))
-            self.model_picker.setItemData(self.model_picker.count() - 1, m.description, Qt.ItemDataRole.ToolTipRole)
-        self.model_picker.activated.connect(self._on_model_picked)
-        bar.addWidget(self.model_picker)
-        self.open_action = QAction("Open…", self, shortcut=QKeySequence.StandardKey.Open,
-                                   triggered=self.open_dialog)
-        bar.addAction(self.open_action)
-        bar.addAction(self.exports.image_action)
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.open_action)
-        self.own_image = OwnImage(self.state, self.controller, self.original_view, self.feedback)
-        file_menu.addAction(self.own_image.action)
-        self.map.plot.addItem(self.own_image.marker)
-        self._file_menu = file_menu
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        bundled = file_menu.addMenu("&Bundled models")
-        for m in bundled_models():
-            bundled.addAction(m.name, lambda p=str(m.path): self.open_path(p))
-        self._file_exports = file_menu.addSeparator()     # the session actions go above it
-        for action in self.exports.actions():
-            file_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close))
-        self._view_menu = view = self.menuBar().addMenu("&View")
-        for text, method in (("PCA", "pca"), ("t-SNE", "tsne"), ("UMAP", "umap")):
-            action = view.addAction(f"Projection: {text}", lambda m=method: self.request_projection(m))
-            if method == "umap" and not umap_installed():
-                action.setEnabled(False)
-                action.setToolTip(UMAP_INSTALL)
-                view.setToolTipsVisible(True)
-        view.addSeparator()
-        self.train_split_action = QAction("Map the training split (up to 60,000 points)", self, checkable=True)
-        self.train_split_action.toggled.connect(self._on_map_split_toggled)
-        view.addAction(self.train_split_action)
-        self.device_menu = self.menuBar().addMenu("&Device")
-        self.device_actions = {}
-
-    def _add_session_menus(self) -> None:
-        """Edit (undo, redo) after File; Open / Save Session in File, between the opening and the exports."""
-        edit = QMenu("&Edit", self)
-        edit.addActions([self.session.undo_action, self.session.redo_action])
-        self.menuBar().insertMenu(self._view_menu.menuAction(), edit)
-        self._file_menu.insertActions(self._file_exports, [self.session.open_action, self.session.save_action])
-        self._file_menu.insertSeparator(self.session.open_action)
-
     def attach_devices(self) -> None:
         """The Device menu and the device in the status bar: they need torch, so they are filled in once
         the window is on screen (editor.app.finish_startup). ConfigError for a device this machine lacks."""
         device = self.controller.device
-        group = QActionGroup(self)
-        for name in available_devices():
-            action = QAction(name.upper() if name != "cpu" else "CPU", self, checkable=True)
-            action.triggered.connect(lambda _=False, n=name: self.controller.set_device(n))
-            group.addAction(action)
-            self.device_menu.addAction(action)
-            self.device_actions[name] = action
-        self.device_actions.get(device.type, next(iter(self.device_actions.values()))).setChecked(True)
-        self.device_label.setText(f"device: {device}")
-
-    def _build_status(self) -> None:
-        status = self.statusBar()
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setRange(0, 1000)
-        self.progress_label = PlainLabel("")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.controller.cancel_jobs)
-        for w in (self.progress_label, self.progress, self.cancel_button):
-            status.addWidget(w)
-            w.hide()
-        self.model_label = PlainLabel("no model")
-        self.device_label = PlainLabel("device: –")
-        self.timing_label = PlainLabel("decode: –")
-        for w in (self.model_label, self.device_label, self.timing_label):
-            status.addPermanentWidget(w)
+        self.menus.add_devices(available_devices(), device.type, self.controller.set_device)
+        self.window_status.show_device(device)
 
     def _connect(self) -> None:
         c, ev = self.controller, self.state.events
         self.map.point_clicked.connect(c.click)
         self.map_toolbar.projection_requested.connect(lambda m, o: self.request_projection(m, **o))
         self.map_toolbar.colour_requested.connect(self.colour_map_by)
-        c.load_started.connect(lambda p: self._busy(f"Opening {Path(p).name}"))
-        c.load_progress.connect(self._on_progress)
-        c.load_failed.connect(lambda msg: (self._idle(), self.show_empty_hint(),
+        # the status bar (editor/window_status.py) follows the jobs itself
+        c.load_failed.connect(lambda msg: (self.show_empty_hint(),
                                            self.show_error("Could not open the checkpoint", msg)))
-        c.load_cancelled.connect(lambda: (self._idle(), self.show_empty_hint()))
+        c.load_cancelled.connect(self.show_empty_hint)
         c.model_loaded.connect(self._on_model_loaded)
         c.first_image.connect(self._on_first_image)
-        c.projection_started.connect(self._on_projection_started)
-        c.projection_progress.connect(self._on_projection_progress)
-        c.projection_ready.connect(self._on_projection_ready)
         c.projection_failed.connect(self._on_projection_failed)
-        c.projection_cancelled.connect(lambda _method: (self._idle(), self._show_projection_method()))
-        c.decode_timing.connect(lambda ms: self.timing_label.setText(f"decode: {ms:.1f} ms"))
-        c.device_changed.connect(lambda d: self.device_label.setText(f"device: {d}"))
+        c.projection_cancelled.connect(lambda _method: self._show_projection_method())
         ev.decoded.connect(self._on_decoded)
         ev.latent_changed.connect(self._on_latent_changed)
         ev.projection_changed.connect(self._on_projection_changed)
@@ -303,18 +215,6 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str) -> None:
         if not self.convert_offer.offer(path):      # a PyTorch pickle is never opened, only converted
             self.controller.open(path)
-
-    def _on_model_picked(self, index: int) -> None:
-        path = self.model_picker.itemData(index)
-        if path:
-            self.open_path(path)
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        for path in self.recent.paths():
-            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
-        if self.recent_menu.isEmpty():
-            self.recent_menu.addAction("(none)").setEnabled(False)
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
@@ -344,16 +244,12 @@ class MainWindow(QMainWindow):
         self.original_view.set_image(first.original, first.caption)
 
     def _on_model_loaded(self, loaded) -> None:
-        self._idle()
         self.data_notice.show_reason(loaded.data_refused)
         if not loaded.is_module:                       # a user's module opens from code, not File > Recent
             self.recent.add(str(loaded.path))
         info = loaded.info
-        self.model_label.setText(f"{loaded.name} · {loaded.kind} · z{info.latent_dim}")
         self.setWindowTitle(f"Latent Atlas — {loaded.name}")
-        index = -1 if loaded.is_module else self.model_picker.findData(str(Path(loaded.path).resolve()))
-        self.model_picker.setItemText(0, loaded.name if index < 0 else "Bundled models…")
-        self.model_picker.setCurrentIndex(max(0, index))
+        self.menus.show_model(loaded)
         self.map_toolbar.set_latent_dim(info.latent_dim)
         self.map_toolbar.select(loaded.projection.method if loaded.projection else "pca")
         self.original_view.setVisible(info.can_encode)
@@ -432,7 +328,6 @@ class MainWindow(QMainWindow):
         self.controller.set_projection(method, **options)
 
     def _on_projection_failed(self, message: str) -> None:
-        self._idle()
         self._show_projection_method()
         self.show_error("Projection failed", message)
 
@@ -441,44 +336,7 @@ class MainWindow(QMainWindow):
         if loaded is not None and loaded.projection is not None:
             self.map_toolbar.select(loaded.projection.method)   # the box says what the map shows
 
-    # -- status and errors ------------------------------------------------------------------------------
-    def _busy(self, text: str, indefinite: bool = False) -> None:
-        self.progress_label.setText(text)
-        self.progress.setRange(0, 0 if indefinite else 1000)
-        self.progress.setValue(0)
-        for w in (self.progress_label, self.progress, self.cancel_button):
-            w.show()
-
-    def _on_projection_started(self, method: str) -> None:
-        text = f"Computing {method_name(method)}…"
-        pid = shared_worker().pid
-        if method == "umap" and (pid is None or pid != self._umap_worker_pid):
-            text += " (the first UMAP of a session also compiles UMAP's code: about 30 s more)"
-        self._projection_text, self._projection_t0 = text, time.perf_counter()
-        self._busy(text, indefinite=method != "tsne")     # UMAP says nothing until it is done
-
-    def _on_projection_progress(self, fraction: float, method: str) -> None:
-        """A determinate bar and the time left, from the fraction done so far (t-SNE's iterations)."""
-        if method != "tsne" or not self.progress.isVisible():
-            return
-        self.progress.setValue(int(fraction * 1000))
-        elapsed = time.perf_counter() - self._projection_t0
-        left = f" · about {clock(elapsed * (1 - fraction) / fraction)} left" if fraction >= 0.15 else ""
-        self.progress_label.setText(f"{self._projection_text} {fraction:.0%}{left}")
-
-    def _on_projection_ready(self, method: str) -> None:
-        self._idle()
-        if method == "umap":                   # t-SNE and UMAP run in one worker process, kept between fits
-            self._umap_worker_pid = shared_worker().pid
-
-    def _on_progress(self, fraction: float, text: str) -> None:
-        self.progress.setValue(int(fraction * 1000))
-        self.progress_label.setText(text)
-
-    def _idle(self) -> None:
-        for w in (self.progress_label, self.progress, self.cancel_button):
-            w.hide()
-
+    # -- errors and closing ----------------------------------------------------------------------------
     def show_error(self, title: str, message: str) -> None:
         """Non-blocking dialog; the model that was open stays open."""
         self.errors.append(message)

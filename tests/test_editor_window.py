@@ -90,12 +90,12 @@ def test_projection_switch_to_tsne(qtbot, window, digits_vae_path):
 
 
 def test_the_progress_line_names_the_projection_and_warns_of_umaps_first_compilation(window, monkeypatch):
-    import latent_atlas.editor.main_window as main_window
+    import latent_atlas.editor.window_status as window_status
 
     class Worker:
         pid = None
 
-    monkeypatch.setattr(main_window, "shared_worker", lambda: Worker)
+    monkeypatch.setattr(window_status, "shared_worker", lambda: Worker)
     c = window.controller
     c.projection_started.emit("tsne")
     assert window.progress_label.text() == "Computing t-SNE…" and window.progress.isVisible()
