@@ -4,7 +4,9 @@ on the GUI thread, and nothing started on one model is answered after another op
 lives there once, not in a counter in every panel)."""
 from __future__ import annotations
 
+import re
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +160,31 @@ def test_shutdown_waits_for_a_job_the_channel_started(qtbot):
     threading.Timer(0.05, job.release.set).start()
     controller.shutdown()                                     # no "QThread: Destroyed while still running"
     assert job.done and worker.isFinished() and worker.is_cancelled()
+
+
+# -- the rule stays in one place --------------------------------------------------------------------------
+EDITOR = Path(__file__).resolve().parents[1] / "editor"
+OWN_RULE = re.compile(r"\bJobWorker\("                                  # a thread started past the channels
+                      r"|\bself\._(?:request|job_id|generation)\w*\s*\+=\s*1"   # a stale-answer counter
+                      r"|\.start_job\(")                               # the callback API the channels replaced
+
+
+def own_rule_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if OWN_RULE.search(line)]
+
+
+def test_no_part_of_the_editor_keeps_its_own_job_rule():
+    allowed = {"controller.py", "job_worker.py"}              # the one place that makes JobWorkers
+    files = [p for p in EDITOR.rglob("*.py") if p.name not in allowed]
+    assert len(files) > 50
+    found = {str(p.relative_to(EDITOR)): own_rule_lines(p.read_text()) for p in files}
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+@pytest.mark.parametrize("line", [                            # what the panels did before
+    "        self._request += 1",
+    "        self._controller.start_job(",
+    "        job = JobWorker(name, fn, self)",
+])
+def test_negative_control_a_panel_counter_is_flagged(line):
+    assert own_rule_lines(line) == [line.strip()]
