@@ -213,6 +213,24 @@ def test_session_reopens_the_exact_view_in_a_new_window(qtbot, digits_vae_path, 
         second.controller.shutdown()
 
 
+def test_a_session_whose_open_was_cancelled_is_not_applied_later(qtbot, window, digits_vae_path,
+                                                                  digits_cvae_path, tmp_path):
+    """Open Session on another model opens its checkpoint first; Cancel stops that, and opening the
+    checkpoint later by hand shows that model as it opens, not the session that was given up."""
+    make_edits(qtbot, window, digits_vae_path)
+    assert window.session.save_session(str(tmp_path / "s.json"))
+    open_and_wait(qtbot, window, digits_cvae_path)
+    opened = []
+    window.session.session_opened.connect(opened.append)
+    with qtbot.waitSignal(window.controller.load_cancelled, timeout=30_000):
+        assert window.session.open_session(str(tmp_path / "s.json"))     # opens digits_vae first
+        window.cancel_button.click()
+    assert window.state.loaded.path == digits_cvae_path
+    open_and_wait(qtbot, window, digits_vae_path)
+    qtbot.wait(200)                                   # a pending session is applied a moment after the load
+    assert opened == [] and window.errors == []
+
+
 def _broken(path, tmp_path, edit):
     doc = json.loads(path.read_text())
     edit(doc)

@@ -90,6 +90,7 @@ class SessionActions(QObject):
         self._on_history_changed(self.history)
         controller.model_loaded.connect(self._on_model_loaded)
         controller.load_failed.connect(lambda _msg: setattr(self, "_pending", None))
+        controller.load_cancelled.connect(lambda: setattr(self, "_pending", None))   # given up with its open
 
     def add_panel_state(self, key: str, get_state: Callable[[], dict], set_state: Callable[[dict], None]) -> None:
         self._panels[key] = (get_state, set_state)
