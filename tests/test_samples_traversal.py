@@ -197,3 +197,30 @@ def test_the_condition_line_under_the_samples_fits_the_tab(qtbot, window, digits
     left = panel.hint.mapTo(panel, panel.hint.rect().topLeft()).x()
     assert left + panel.hint.fontMetrics().horizontalAdvance(drawn) <= panel.width()
     assert drawn.endswith("…") and f"condition {loaded.condition_names[3]} (Condition tab)" in panel.hint.toolTip()
+
+
+def test_the_values_under_the_traversal_never_run_into_each_other(qtbot, window, digits_vae_path):
+    """Xvfb walk at 1280x800: "+0.75 +1.5 +2.25 +3" touched ("+1.5+2.25"); 15 values were one smear. Every
+    value is shown where they fit, else every k-th with 0 among them, and no two overlap on screen."""
+    from PySide6.QtGui import QFontMetrics
+
+    window.resize(1280, 800)
+    open_and_wait(qtbot, window, digits_vae_path)
+    panel = show_panel(window, TraversalPanel)
+
+    def spans():
+        axis = panel.grid.plot.getAxis("bottom")
+        metrics = QFontMetrics(axis.style["tickFont"] or panel.font())
+        pixel = panel.grid.view.viewPixelSize()[0]
+        return [(x / pixel - metrics.horizontalAdvance(t) / 2, x / pixel + metrics.horizontalAdvance(t) / 2, t)
+                for x, t in axis._tickLevels[0]]      # the ticks pyqtgraph draws (AxisItem.setTicks)
+
+    for values, every in ((5, True), (15, False)):
+        panel.values.setValue(values)
+        qtbot.waitUntil(lambda: panel.latents is not None and len(panel.latents) == values * len(panel.dims),
+                        timeout=10_000)
+        qtbot.wait(20)
+        shown = spans()
+        assert "0" in [t for *_, t in shown]
+        assert (len(shown) == values) == every, [t for *_, t in shown]
+        assert all(b[0] - a[1] >= 2 for a, b in zip(shown, shown[1:])), shown

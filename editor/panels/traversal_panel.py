@@ -5,6 +5,8 @@ while the tab is visible.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from PySide6.QtGui import QFontMetrics
@@ -18,6 +20,7 @@ from latent_atlas.models.latent.latent_math import dims_by_kl, kl_per_dimension,
 
 DEFAULT_ROWS = 8
 MIN_LABEL_WIDTH = 78        # px of the row-label axis
+LABEL_GAP = 6               # px at least between two values under the columns
 
 
 def ordered_dimensions(loaded) -> tuple[list[int], np.ndarray | None]:
@@ -90,6 +93,9 @@ class TraversalPanel(QWidget):
         for w in (self.rows, self.values, self.extent):
             w.valueChanged.connect(self.request)
         self.grid.tile_clicked.connect(self._on_grid_tile_clicked)
+        self._value_texts: list[str] = []
+        self.column_labels: list[tuple[float, str]] = []     # (x in image pixels, text) under the columns
+        self.grid.view.sigTransformChanged.connect(self._label_columns)
 
     def value_grid(self) -> np.ndarray:
         e = self.extent.value()
@@ -126,7 +132,8 @@ class TraversalPanel(QWidget):
         for r, d in enumerate(self.dims):
             text = f"z{d}" if self.kl is None else f"z{d}  KL {self.kl[d]:.2f}"
             rows.append((r * (h + PAD) + h / 2, text))
-        cols = [(q * (w + PAD) + w / 2, text) for q, text in enumerate(value_labels(values))]
+        self._value_texts = value_labels(values)
+        self._label_columns()
         left = self.grid.plot.getAxis("left")
         # pyqtgraph drops a tick label that does not fit the axis: make the axis as wide as the widest row
         metrics = QFontMetrics(left.style["tickFont"] or self.font())
@@ -134,7 +141,26 @@ class TraversalPanel(QWidget):
         margin = max(0, left.style["tickLength"]) + left.style["tickTextOffset"][0] + 6
         left.setWidth(max(MIN_LABEL_WIDTH, widest + margin))
         left.setTicks([rows])
-        self.grid.plot.getAxis("bottom").setTicks([cols])
+
+    def _label_columns(self, *_) -> None:
+        """The values under the columns, every one where they fit and else every k-th, always 0 and the
+        two ends' pattern symmetric: at 1280 pixels "+1.5" and "+2.25" ran into each other, and 15 values
+        printed one long smear. Again on every resize (the view's transform changes)."""
+        texts = self._value_texts
+        if not texts or self.grid.image is None:
+            self.column_labels = []
+            self.grid.plot.getAxis("bottom").setTicks([[]])
+            return
+        w = self.grid.tile_shape[1]
+        pixel = self.grid.view.viewPixelSize()[0]              # view units per screen pixel
+        column_px = (w + PAD) / pixel if pixel > 0 else 1e9
+        axis = self.grid.plot.getAxis("bottom")
+        metrics = QFontMetrics(axis.style["tickFont"] or self.font())
+        widest = max(metrics.horizontalAdvance(t) for t in texts) + LABEL_GAP
+        step = max(1, math.ceil(widest / column_px))
+        centre = len(texts) // 2
+        self.column_labels = [(q * (w + PAD) + w / 2, t) for q, t in enumerate(texts) if (q - centre) % step == 0]
+        axis.setTicks([self.column_labels])
 
     def _on_grid_tile_clicked(self, index: int) -> None:
         if self.latents is not None and index < len(self.latents):
