@@ -241,12 +241,14 @@ def test_the_list_scrolls_to_a_vector_just_added(qtbot, opened):
     qtbot.waitUntil(whole_row_in_view, timeout=2000)
 
 
-def test_setting_a_group_leaves_the_attributes_page_as_wide_as_the_tab(qtbot, opened):
+@pytest.mark.parametrize("size", [(1280, 800), (1100, 700)])
+def test_setting_a_group_leaves_the_attributes_page_as_wide_as_the_tab(qtbot, opened, size):
     """Xvfb walk at 1280x800: "A ← lasso (1312)" widened the groups row, the page scrolled sideways and "Add
-    vector", "Add A − B", "Keep checked" and the strip's right end were cut off."""
+    vector", "Add A − B", "Keep checked" and the strip's right end were cut off; at 1100x700 the five group
+    buttons in one row were 491 px in a 446 px page and it scrolled sideways before any group was set."""
     window, panel, loaded = opened
-    window.resize(1280, 800)
-    qtbot.waitUntil(lambda: window.width() == 1280, timeout=2000)
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.width() == size[0], timeout=2000)
     qtbot.wait(50)
     page = panel.findChild(QScrollArea)
     bar = page.horizontalScrollBar()
@@ -258,9 +260,12 @@ def test_setting_a_group_leaves_the_attributes_page_as_wide_as_the_tab(qtbot, op
     qtbot.wait(50)
     assert bar.maximum() == 0 and panel.picker.width() == width
     assert panel.picker.counts.text() == f"A: {n:,} points · B: {len(loaded.latents) - n:,} points"
-    buttons = [panel.picker.lasso_button, *panel.picker.group_buttons.values(), panel.picker.rest_button]
-    gaps = [b.x() - a.geometry().right() - 1 for a, b in zip(buttons, buttons[1:])]
-    assert min(gaps) >= 4, gaps            # the buttons keep the style's spacing, not the counts line's 1 px
+    picker = panel.picker
+    rows = [[picker.lasso_button, *picker.group_buttons.values()], [picker.rest_button, picker.vector_button]]
+    gaps = [b.x() - a.geometry().right() - 1 for row in rows for a, b in zip(row, row[1:])]
+    assert min(gaps) >= 4, gaps            # the buttons keep the style's spacing, not the counts line's 2 px
+    assert picker.rest_button.x() == picker.lasso_button.x()        # the second row under the first
+    assert picker.counts.x() > picker.vector_button.geometry().right()
 
 
 def test_a_long_vector_name_does_not_widen_the_page(qtbot, opened):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QStyle, QWidget
 
 from latent_atlas.editor.core import attributes as attrs
 from latent_atlas.editor.core.state import EditorState
@@ -49,23 +49,28 @@ class GroupPicker(QWidget):
         self.rest_button.clicked.connect(self.group_b_from_rest)
         self.vector_button = QPushButton("Add A − B")
         self.vector_button.clicked.connect(self.make_vector)
-        # the counts have a line of their own: "A ← lasso (1312)" on the button widened the row past the
-        # tab's width, and the whole Attributes page scrolled sideways with its right edge cut (Xvfb walk)
+        # two rows, the counts beside the second: "A ← lasso (1312)" on a button widened one row of all five
+        # past the tab at 1280x800, and at 1100x700 the five alone were 491 px in a 446 px page: the whole
+        # Attributes page scrolled sideways with its right edge cut (Xvfb walk)
         self.counts = StatusLine(NO_GROUPS)
         self.counts.setStyleSheet("color: #999999; font-size: 9pt;")
-        layout = QHBoxLayout()
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(PlainLabel("Groups"))
-        for b in (self.lasso_button, self.group_buttons["A"], self.group_buttons["B"], self.rest_button,
-                  self.vector_button):
-            layout.addWidget(b)
-        layout.addStretch(1)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(1)
-        layout.setSpacing(self.style().pixelMetric(QStyle.PixelMetric.PM_LayoutHorizontalSpacing))
-        column.addLayout(layout)       # (a row inside the column would take its 1-pixel spacing)
-        column.addWidget(self.counts)
+        spacing = self.style().pixelMetric(QStyle.PixelMetric.PM_LayoutHorizontalSpacing)
+        first, second = QHBoxLayout(), QHBoxLayout()
+        for row, widgets in ((first, (self.lasso_button, self.group_buttons["A"], self.group_buttons["B"])),
+                             (second, (self.rest_button, self.vector_button))):
+            row.setSpacing(spacing)
+            for w in widgets:
+                row.addWidget(w)
+        first.addStretch(1)
+        second.addWidget(self.counts, 1)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(spacing)
+        grid.setVerticalSpacing(2)
+        grid.addWidget(PlainLabel("Groups"), 0, 0)
+        grid.addLayout(first, 0, 1)
+        grid.addLayout(second, 1, 1)
+        grid.setColumnStretch(1, 1)
         for b in (self.lasso_button, *self.group_buttons.values()):
             b.setEnabled(self.selection is not None)
         state.events.model_changed.connect(self._on_state_model_changed)
