@@ -285,3 +285,26 @@ def test_a_long_vector_name_does_not_widen_the_page(qtbot, opened):
     drawn = QLabel.text(panel.strip_label)
     assert panel.strip_label.fontMetrics().horizontalAdvance(drawn) <= panel.strip_label.width()
     assert name in panel.strip_label.toolTip()
+
+
+def test_a_vector_name_too_long_for_its_row_is_elided_not_cut(qtbot, opened):
+    """Xvfb walk at 1100x700: "Ankle boot (mean differ" was cut mid-letter where the slider began."""
+    from PySide6.QtWidgets import QStyle
+
+    window, panel, loaded = opened
+    window.resize(1100, 700)
+    qtbot.waitUntil(lambda: window.width() == 1100, timeout=2000)
+    name = "Ankle boot (mean difference), orthogonalised"
+    panel.add_vector(name, loaded.latents[0] - loaded.latents[1])
+    pick = panel.rows[name].pick
+    style = pick.style()
+    room = pick.width() - style.pixelMetric(QStyle.PixelMetric.PM_ExclusiveIndicatorWidth) \
+        - style.pixelMetric(QStyle.PixelMetric.PM_RadioButtonLabelSpacing)
+
+    def elided_to_fit():
+        text = pick.text()
+        assert text.endswith("…") and name.startswith(text[:-1]), text
+        assert pick.fontMetrics().horizontalAdvance(text) <= room
+    qtbot.waitUntil(elided_to_fit, timeout=3000)
+    window.resize(1600, 1000)                      # room again: the whole name comes back
+    qtbot.waitUntil(lambda: pick.text() == name, timeout=3000)

@@ -2,8 +2,8 @@
 number in [-3, 3] (step 0.05), and a remove button. Setting the weight from outside emits nothing."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QRadioButton, QSlider, QToolButton, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QRadioButton, QSlider, QStyle, QToolButton, QWidget
 
 from latent_atlas.editor.widgets.plain_text import capped, tooltip
 
@@ -24,6 +24,34 @@ def more_rows_text(shown: int, total: int) -> str:
     return f"Show all {total:,} vectors… ({shown:,} shown)"
 
 
+class ElidedRadio(QRadioButton):
+    """A radio button whose text is elided to its width ("Ankle boot (mean diff…"), the whole text in
+    `full_text` and its size hint: at 1100x700 a vector's name was cut mid-letter at the slider."""
+
+    def __init__(self, text: str, parent=None):
+        super().__init__(text, parent)
+        self.full_text = text
+
+    def _text_room(self) -> int:
+        style = self.style()
+        return self.width() - style.pixelMetric(QStyle.PixelMetric.PM_ExclusiveIndicatorWidth) - \
+            style.pixelMetric(QStyle.PixelMetric.PM_RadioButtonLabelSpacing) - 4
+
+    def sizeHint(self) -> QSize:        # the whole name's room, whatever is drawn now
+        hint = super().sizeHint()
+        drawn = self.fontMetrics().horizontalAdvance(self.text())
+        return QSize(hint.width() - drawn + self.fontMetrics().horizontalAdvance(self.full_text), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.minimumWidth(), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        shown = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, max(0, self._text_room()))
+        if shown != self.text():
+            self.setText(shown)
+
+
 class AttributeRow(QWidget):
     weight_changed = Signal(str, float)
     remove_requested = Signal(str)
@@ -33,7 +61,7 @@ class AttributeRow(QWidget):
     def __init__(self, name: str, description: str = "", weight: float = 0.0, parent=None):
         super().__init__(parent)
         self.name = name
-        self.pick = QRadioButton(capped(name, 60))    # the whole name is in the tooltip
+        self.pick = ElidedRadio(capped(name, 60))     # elided to its room; the whole name is in the tooltip
         self.pick.setToolTip(tooltip(description or name))
         self.pick.setMinimumWidth(110)
         self.pick.toggled.connect(lambda on: on and self.picked.emit(self.name))
