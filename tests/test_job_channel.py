@@ -42,6 +42,13 @@ class Held:
         return self.answer
 
 
+def ended(qtbot, job: Held) -> None:
+    """Waits until `job` has returned and what it emitted has had time to arrive (a stale answer arriving
+    later still shows in the asserts made after the newer job's answer, which it precedes)."""
+    qtbot.waitUntil(lambda: job.done, timeout=30_000)
+    qtbot.wait(100)
+
+
 @pytest.fixture
 def controller(qtbot):
     c = Controller(EditorState())
@@ -75,9 +82,8 @@ def test_only_the_newest_job_answers_and_the_older_one_is_cancelled(qtbot, contr
     newer = channel.submit(new, "asked second")
     assert older.is_cancelled() and not newer.is_cancelled()
     # the first job of a process imports for a second or more (JobWorker.run): generous timeouts
-    with qtbot.waitSignal(older.finished, timeout=30_000):   # the older one ends anyway (it ignored stop)
-        old.release.set()
-    qtbot.wait(50)                                           # its queued signals have arrived by now
+    old.release.set()
+    ended(qtbot, old)                                        # the older one ends anyway (it ignored stop)
     assert got["result"] == [] and channel.running and channel.job is newer
     with qtbot.waitSignal(channel.result, timeout=30_000):
         new.release.set()
@@ -88,15 +94,33 @@ def test_only_the_newest_job_answers_and_the_older_one_is_cancelled(qtbot, contr
     assert not channel.running and channel.job is None
 
 
+def test_negative_control_without_the_identity_check_the_older_answer_shows(qtbot, controller, monkeypatch):
+    """The scenario above does deliver a stale answer to a channel that forgets to drop it: it can fail."""
+    from latent_atlas.editor.workers.job_channel import JobChannel
+
+    def careless(self, worker, signal, *answer):
+        signal.emit(*answer, self._context)
+
+    monkeypatch.setattr(JobChannel, "_ended", careless)
+    channel = controller.job_channel("find")
+    got = _record(channel)
+    old, new = Held("old"), Held("new")
+    channel.submit(old, "asked first")
+    channel.submit(new, "asked second")
+    old.release.set()
+    qtbot.waitUntil(lambda: got["cancelled"] == [("asked second",)], timeout=30_000)   # the old one's end
+    new.release.set()
+
+
 def test_a_failure_reaches_the_consumer_only_from_the_newest_job(qtbot, controller):
     channel = controller.job_channel("score")
     got = _record(channel)
     old = Held(ConfigError("the old one failed"))
-    older = channel.submit(old, 1)
+    channel.submit(old, 1)
     new = Held("fine")
     channel.submit(new, 2)
-    with qtbot.waitSignal(older.finished, timeout=30_000):
-        old.release.set()
+    old.release.set()
+    ended(qtbot, old)
     with qtbot.waitSignal(channel.result, timeout=30_000):
         new.release.set()
     assert got["failed"] == [] and got["result"] == [("fine", 2)]
@@ -144,10 +168,10 @@ def test_another_model_forgets_the_jobs_of_the_one_before(qtbot, controller, dig
     with qtbot.waitSignal(controller.model_loaded, timeout=60_000):
         controller.open(digits_vae_path)                     # opened again: another LoadedModel
     assert worker.is_cancelled() and not fits.running and conversions.running
-    with qtbot.waitSignals([conversions.result, worker.finished], timeout=30_000):
+    with qtbot.waitSignal(conversions.result, timeout=30_000):
         fit.release.set()
         conversion.release.set()
-    qtbot.wait(50)
+    ended(qtbot, fit)
     assert got["result"] == got["failed"] == got["cancelled"] == []
     assert converted["result"] == [("converted.safetensors", "file")]
 
