@@ -3,7 +3,16 @@ number in [-3, 3] (step 0.05), and a remove button. Setting the weight from outs
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QRadioButton, QSlider, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QRadioButton,
+    QSizePolicy,
+    QSlider,
+    QStyle,
+    QToolButton,
+    QWidget,
+)
 
 from latent_atlas.editor.widgets.plain_text import capped, tooltip
 
@@ -85,8 +94,13 @@ class AttributeRow(QWidget):
         self.remove.clicked.connect(lambda: self.remove_requested.emit(self.name))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 0, 2, 0)
-        layout.addWidget(self.pick)
-        layout.addWidget(self.slider, 1)
+        # the name and the slider share the row 4:5 whatever the name's length, so every row's slider starts
+        # at the same x (each row sized its name to its text: the sliders' left ends zigzagged)
+        policy = self.pick.sizePolicy()
+        policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+        self.pick.setSizePolicy(policy)
+        layout.addWidget(self.pick, 4)
+        layout.addWidget(self.slider, 5)
         layout.addWidget(self.spin)
         layout.addWidget(self.remove)
         self.set_weight(weight)
