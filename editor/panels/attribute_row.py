@@ -94,13 +94,13 @@ class AttributeRow(QWidget):
         self.remove.clicked.connect(lambda: self.remove_requested.emit(self.name))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 0, 2, 0)
-        # the name and the slider share the row 4:5 whatever the name's length, so every row's slider starts
+        # the name and the slider share the row 1:1 whatever the name's length, so every row's slider starts
         # at the same x (each row sized its name to its text: the sliders' left ends zigzagged)
         policy = self.pick.sizePolicy()
         policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
         self.pick.setSizePolicy(policy)
-        layout.addWidget(self.pick, 4)
-        layout.addWidget(self.slider, 5)
+        layout.addWidget(self.pick, 1)
+        layout.addWidget(self.slider, 1)
         layout.addWidget(self.spin)
         layout.addWidget(self.remove)
         self.set_weight(weight)
