@@ -30,10 +30,6 @@ def map_colouring(loaded, attribute: int) -> tuple[np.ndarray | None, list[str]]
     return loaded.labels, loaded.label_names
 
 
-def map_title(loaded) -> str:
-    return html_text(f"{method_name(loaded.projection.method)} of {loaded.source_note}")
-
-
 def draw_map_view(loaded, map_view: dict) -> QImage:
     """The map view `map_view` (a recipe's, editor/core/recipe.MAP_VIEW_SCHEMA) of `loaded` (its embedding from
     the projection the view names) as an image of the plot's recorded size."""
@@ -45,7 +41,7 @@ def draw_map_view(loaded, map_view: dict) -> QImage:
     try:
         labels, names = map_colouring(loaded, int(map_view.get("colour_by", -1)))
         view.set_points(loaded.embedding, labels, names, None, title="")
-        view.plot.setTitle(map_title(loaded), size="9pt")
+        view.plot.setTitle(html_text(f"{method_name(loaded.projection.method)} of {loaded.source_note}"), size="9pt")
         view.resize(width, height)
         view.show()
         for _ in range(4):                    # the plot item's size follows the widget's after a layout pass
