@@ -320,3 +320,22 @@ def test_every_row_s_slider_starts_at_the_same_x(qtbot, opened):
     qtbot.wait(50)
     starts = {row.slider.mapTo(panel, row.slider.rect().topLeft()).x() for row in panel.rows.values()}
     assert len(starts) == 1, starts
+
+
+def test_the_keep_check_boxes_stand_in_columns(qtbot, opened):
+    """Xvfb walk at 1600x1000: the wrapped check boxes had each their own width, in ragged columns."""
+    window, panel, loaded = opened
+    window.resize(1600, 1000)
+    qtbot.waitUntil(lambda: window.width() == 1600, timeout=2000)
+    for name in ("Ankle boot (mean difference)", "Bag (mean difference)", "Coat (mean difference)",
+                 "Dress (mean difference)", "Pullover (mean difference)", "Sandal (mean difference)", "picked"):
+        panel.add_vector(name, loaded.latents[0] - loaded.latents[len(name)])
+    keep = panel.picked_box.keep_list
+    qtbot.wait(50)
+    rects = [keep.visualItemRect(keep.item(i)) for i in range(keep.count())]
+    rows = sorted({r.y() for r in rects})
+    assert len(rows) >= 2, "the test needs the list to wrap"
+    columns = [[r.x() for r in rects if r.y() == y] for y in rows]
+    assert all(row == columns[0][:len(row)] for row in columns), columns
+    for i, r in enumerate(rects):                  # and each cell holds its whole text
+        assert keep.fontMetrics().horizontalAdvance(keep.item(i).text()) < r.width()

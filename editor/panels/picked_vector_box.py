@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QStyle,
 )
 
 from latent_atlas.editor.core import conditional_edit as cond
@@ -125,9 +126,24 @@ class PickedVectorBox(QGroupBox):
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(Qt.CheckState.Checked if name in checked else Qt.CheckState.Unchecked)
                 self.keep_list.addItem(item)
+            self._align_keep_columns()
         self._picked = picked
         self.keep_button.setEnabled(bool(others))
         self.setEnabled(picked is not None)
+
+    def _align_keep_columns(self) -> None:
+        """One grid cell per check box, as wide as the widest: wrapped left to right, items of their own
+        widths stood in ragged columns ("Coat (mean difference) ☐ Dress (…)" under "Ankle boot (…) ☐ Bag")."""
+        items = [self.keep_list.item(i) for i in range(self.keep_list.count())]
+        if not items:
+            self.keep_list.setGridSize(QSize())
+            return
+        metrics = self.keep_list.fontMetrics()
+        style = self.keep_list.style()
+        box = style.pixelMetric(QStyle.PixelMetric.PM_IndicatorWidth) + 2 * style.pixelMetric(
+            QStyle.PixelMetric.PM_FocusFrameHMargin) + 8
+        widest = max(metrics.horizontalAdvance(it.text()) for it in items) + box
+        self.keep_list.setGridSize(QSize(min(widest, 360), metrics.height() + 2))
 
     def checked(self) -> list[str]:
         items = (self.keep_list.item(i) for i in range(self.keep_list.count()))
