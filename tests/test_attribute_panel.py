@@ -339,3 +339,21 @@ def test_the_keep_check_boxes_stand_in_columns(qtbot, opened):
     assert all(row == columns[0][:len(row)] for row in columns), columns
     for i, r in enumerate(rects):                  # and each cell holds its whole text
         assert keep.fontMetrics().horizontalAdvance(keep.item(i).text()) < r.width()
+
+
+def test_a_returning_model_shows_its_picked_vector(qtbot, opened, digits_cvae_path, digits_vae_path):
+    """Xvfb walk: back on the Fashion VAE the list stood at its top, its picked vector (A − B, the last)
+    out of sight."""
+    window, panel, _ = opened
+    for i in range(10):
+        panel.add_candidate(i % len(panel._candidate_list))
+    picked = panel.selected
+    open_and_wait(qtbot, window, digits_cvae_path)
+    open_and_wait(qtbot, window, digits_vae_path)
+    assert panel.selected == picked
+    row, viewport = panel.rows[picked], panel.rows_scroll.viewport()
+
+    def in_view():
+        top = row.mapTo(viewport, row.rect().topLeft()).y()
+        assert 0 <= top and top + row.height() <= viewport.height(), (top, viewport.height())
+    qtbot.waitUntil(in_view, timeout=3000)

@@ -296,8 +296,11 @@ class AttributePanel(QWidget):
         self.save_into_button.setEnabled(not attrs.is_bundled(loaded.path) and not loaded.is_module)
         self.setEnabled(True)      # the state brought this model's own vectors (or its checkpoint's)
         self._show_all = False
-        self._scroll_target = None  # a row added on the model before is not this model's
         self._sync_rows()
+        if self.selected is not None:
+            self._scroll_to_row(self.selected)    # a returning model's picked vector is in view, as it was
+        else:
+            self._scroll_target = None
 
     def _on_state_latent_changed(self, state: EditorState) -> None:
         self._sync_rows()
