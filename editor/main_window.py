@@ -7,7 +7,6 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -26,10 +25,9 @@ from latent_atlas.editor.files.recent_files import RecentFiles
 from latent_atlas.editor.files.window_feedback import WindowFeedback
 from latent_atlas.editor.map.latent_map import LatentMap
 from latent_atlas.editor.map.map_toolbar import MapToolbar, method_name
+from latent_atlas.editor.panels.image_column import ImageColumn
 from latent_atlas.editor.widgets.data_notice import DataNotice
-from latent_atlas.editor.widgets.image_view import ImageView
 from latent_atlas.editor.widgets.plain_text import html_text, message_box
-from latent_atlas.editor.widgets.status_line import StatusLine
 from latent_atlas.editor.window_menus import WindowMenus
 from latent_atlas.editor.window_status import WindowStatus
 from latent_atlas.models.device import available_devices
@@ -54,7 +52,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.state, self.controller = state, controller
         self.errors: list[str] = []            # every error shown, newest last (tests read it)
-        self._first_image_of: str | None = None  # the file whose early first image is on screen (cold start)
         self.setWindowTitle("Latent Atlas")
         self.setAcceptDrops(True)
         self.resize(1280, 800)
@@ -98,22 +95,10 @@ class MainWindow(QMainWindow):
         self.data_notice.folder_chosen.connect(self._on_data_folder_chosen)
         lv.addWidget(self.data_notice)
         lv.addWidget(self.map, 1)
-        self.decoded_view = ImageView("Decoded", min_size=220)
-        self.original_view = ImageView("Original (data point)", min_size=220)
-        images = QWidget()
-        iv = QHBoxLayout(images)
-        iv.setContentsMargins(0, 0, 0, 0)
-        iv.addWidget(self.decoded_view)
-        iv.addWidget(self.original_view)
-        self.info = StatusLine("")
-        self.info.setStyleSheet("color: #aaaaaa; font-size: 9pt;")
+        self.images = top = ImageColumn(self.state)      # the decoded image, its original, the line under them
+        self.decoded_view, self.original_view, self.info = top.decoded_view, top.original_view, top.info
         self.tools = ToolTabs()
         self.tools.setDocumentMode(True)
-        top = QWidget()
-        self._image_column = tv = QVBoxLayout(top)     # the density line joins it with the tool panels
-        tv.setContentsMargins(0, 0, 0, 0)
-        tv.addWidget(images, 1)
-        tv.addWidget(self.info)
         # images above, tools below, split by the user: a splitter keeps the images' size when a tab with
         # another size hint is shown (a box layout re-divided the column on every tab switch)
         column = QSplitter(Qt.Orientation.Vertical)
@@ -174,7 +159,7 @@ class MainWindow(QMainWindow):
                              (TraversalPanel(state, controller), "Traversal"), (training, "Training")):
             self.add_tool(panel, title)
         self.density_label = DensityLabel(state, controller)     # just under the info line below the images
-        self._image_column.insertWidget(self._image_column.indexOf(self.info) + 1, self.density_label)
+        self.images.add_line(self.density_label)
 
     def attach_devices(self) -> None:
         """The Device menu and the device in the status bar: they need torch, so they are filled in once
@@ -193,11 +178,10 @@ class MainWindow(QMainWindow):
                                            self.show_error("Could not open the checkpoint", msg)))
         c.load_cancelled.connect(self.show_empty_hint)
         c.model_loaded.connect(self._on_model_loaded)
-        c.first_image.connect(self._on_first_image)
+        c.first_image.connect(self.images.show_first_image)
         c.projection_failed.connect(self._on_projection_failed)
         c.projection_cancelled.connect(lambda _method: self._show_projection_method())
-        ev.decoded.connect(self._on_decoded)
-        ev.latent_changed.connect(self._on_latent_changed)
+        ev.latent_changed.connect(self._show_cursor)
         ev.projection_changed.connect(self._on_projection_changed)
 
     def show_empty_hint(self) -> None:
@@ -235,14 +219,6 @@ class MainWindow(QMainWindow):
         if self.state.loaded is not None and not self.state.loaded.is_module:
             self.controller.open(str(self.state.loaded.path), data_folder=folder)
 
-    def _on_first_image(self, first) -> None:
-        """A cold start's first view while the rest of the data is encoded: the same image, reconstruction
-        and caption the loaded model then shows (loaded_model.FirstImage)."""
-        self._first_image_of = str(first.path)
-        self.decoded_view.set_image(first.image)
-        self.original_view.title.setText("Original (data point)")
-        self.original_view.set_image(first.original, first.caption)
-
     def _on_model_loaded(self, loaded) -> None:
         self.data_notice.show_reason(loaded.data_refused)
         if not loaded.is_module:                       # a user's module opens from code, not File > Recent
@@ -252,11 +228,7 @@ class MainWindow(QMainWindow):
         self.menus.show_model(loaded)
         self.map_toolbar.set_latent_dim(info.latent_dim)
         self.map_toolbar.select(loaded.projection.method if loaded.projection else "pca")
-        self.original_view.setVisible(info.can_encode)
-        if self._first_image_of != str(loaded.path):   # the early first image is the one the view shows next
-            self.original_view.clear()
-            self.decoded_view.clear()
-        self._first_image_of = None
+        self.images.model_loaded(loaded)
         self.map_toolbar.set_colour_choices(loaded.labels is not None, loaded.attribute_names)
         self.map.set_points(loaded.embedding, loaded.labels, loaded.label_names, loaded.images,
                             title=f"{method_name(loaded.projection.method)} of {loaded.source_note}")
@@ -279,36 +251,12 @@ class MainWindow(QMainWindow):
         self.map.set_embedding(embedding)   # keeps the current colouring
         self.map.plot.setTitle(html_text(f"{method_name(loaded.projection.method)} of {loaded.source_note}"), size="9pt")
         self.map_toolbar.select(loaded.projection.method)   # the box says what the map shows, however it came
-        self._on_latent_changed(self.state)   # the state moved the point onto the new map: marker and its line
+        self._show_cursor(self.state)   # the state moved the point onto the new map (the image column its line)
 
-    def _on_latent_changed(self, state: EditorState) -> None:
+    def _show_cursor(self, state: EditorState) -> None:
         point = state.current
-        if point is None:
-            return
-        if point.cursor is not None:
+        if point is not None and point.cursor is not None:
             self.map.set_cursor(*point.cursor)
-        loaded = state.loaded
-        if point.data_index is not None and loaded is not None and loaded.info.can_encode:
-            i = point.data_index
-            label = ""
-            if loaded.labels is not None and 0 <= loaded.labels[i] < len(loaded.label_names):
-                label = loaded.label_names[loaded.labels[i]]
-            self.original_view.title.setText("Original (data point)")
-            self.original_view.set_image(loaded.images[i], f"#{i} {label}")
-        elif point.source == "image":
-            self.original_view.title.setText("Your image")     # own_image.py puts the picture here
-        else:                                                  # no original to show: say so, keep nothing old
-            self.original_view.title.setText("Original (data point)")
-            self.original_view.clear(f"none: not a data point ({point.source})")
-        z = state.latent()
-        source = point.source
-        if source == "data" and loaded is not None and not loaded.info.can_encode:
-            source = "map sample"              # a GAN's map holds prior samples, not encoded data
-        self.info.setText(f"|z| = {np.linalg.norm(z):.2f} · source: {source}"
-                          + (f" · map ({point.cursor[0]:.2f}, {point.cursor[1]:.2f})" if point.cursor else ""))
-
-    def _on_decoded(self, result) -> None:
-        self.decoded_view.set_image(result.images[0], f"{result.elapsed_ms:.1f} ms")
 
     def _on_map_split_toggled(self, train: bool) -> None:
         self.controller.map_split = "train" if train else "test"
