@@ -74,3 +74,25 @@ class InteractiveActivity:
 
 
 INTERACTIVE = InteractiveActivity()      # the process's one: the decode worker touches it, training reads it
+
+
+BATCH_NICE = 10        # how much lower than the GUI's the priority of a batch thread is (Linux nice steps)
+
+
+def lower_this_threads_priority(steps: int = BATCH_NICE) -> bool:
+    """Batch work yields the CPU to interactive work: on Linux each thread has its own nice value, so the
+    thread that trains (or encodes a data set) asks the kernel to run the GUI and decode threads first when
+    they compete for a core (no privilege needed to lower one's own priority). Threads it starts afterwards
+    (torch's pool) inherit it. Elsewhere a no-op: macOS and Windows set priorities per process. Returns
+    whether it was lowered."""
+    import sys
+    import threading
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + steps))
+        return True
+    except (AttributeError, OSError):
+        return False

@@ -3,9 +3,11 @@
 while such work is active, for at most max_wait_s. Measured effect: bench/bench_drag.py --contended."""
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
+import pytest
 import torch
 from conftest import make_tiny_model
 
@@ -71,3 +73,22 @@ def test_the_decode_worker_marks_decodes_as_interactive(qtbot):
     finally:
         worker.stop()
         worker.wait()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_a_batch_thread_lowers_its_own_priority_and_only_its_own():
+    import os
+
+    from latent_atlas.models.threads import BATCH_NICE, lower_this_threads_priority
+
+    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = {}
+
+    def batch():
+        seen["lowered"] = lower_this_threads_priority()
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    t = threading.Thread(target=batch)
+    t.start()
+    t.join()
+    assert seen["lowered"] and seen["nice"] == min(19, main + BATCH_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main     # the GUI thread keeps its own

@@ -80,8 +80,9 @@ class TrainingWorker(QThread):
 
     # -- the thread -----------------------------------------------------------------------------------
     def run(self) -> None:
-        from latent_atlas.models.threads import INTERACTIVE, use_batch_threads
+        from latent_atlas.models.threads import INTERACTIVE, lower_this_threads_priority, use_batch_threads
 
+        lower_this_threads_priority()          # the kernel runs a click's decode and the GUI first
         use_batch_threads()                    # this thread's own pool: the decode worker keeps its one
         run = None
         try:
