@@ -3,6 +3,7 @@ edit the image live, the strip, orthogonalising, files and checkpoints. Every im
 decode of the expected latent by a separately loaded copy of the checkpoint."""
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 
@@ -169,7 +170,7 @@ def test_group_b_can_be_the_rest_of_the_data(opened):
 
 
 def test_a_new_projection_drops_the_lasso_and_moves_the_rings(qtbot, opened):
-    window, panel, loaded = opened
+    window, panel, _ = opened
     picker = panel.picker
     picker.selection.set_polygon([(-100, -100), (100, -100), (100, 100), (-100, 100)])
     picker.set_group("A", [0, 1, 2])
@@ -227,7 +228,7 @@ def test_vectors_saved_into_a_checkpoint_are_listed_when_it_opens(qtbot, window,
 def test_the_list_scrolls_to_a_vector_just_added(qtbot, opened):
     """Xvfb walk: on the bundled Fashion VAE (ten vectors) "Add as vector" appended PC1 below the three
     rows the list shows, and nothing on screen changed."""
-    window, panel, _ = opened
+    _, panel, _ = opened
     for i in range(10):
         panel.add_candidate(i % len(panel._candidate_list))
     name = panel.selected
@@ -262,7 +263,7 @@ def test_setting_a_group_leaves_the_attributes_page_as_wide_as_the_tab(qtbot, op
     assert panel.picker.counts.text() == f"A: {n:,} points · B: {len(loaded.latents) - n:,} points"
     picker = panel.picker
     rows = [[picker.lasso_button, *picker.group_buttons.values()], [picker.rest_button, picker.vector_button]]
-    gaps = [b.x() - a.geometry().right() - 1 for row in rows for a, b in zip(row, row[1:])]
+    gaps = [b.x() - a.geometry().right() - 1 for row in rows for a, b in itertools.pairwise(row)]
     assert min(gaps) >= 4, gaps            # the buttons keep the style's spacing, not the counts line's 2 px
     assert picker.rest_button.x() == picker.lasso_button.x()        # the second row under the first
     assert picker.counts.x() > picker.vector_button.geometry().right()
@@ -314,7 +315,7 @@ def test_a_vector_name_too_long_for_its_row_is_elided_not_cut(qtbot, opened):
 
 def test_every_row_s_slider_starts_at_the_same_x(qtbot, opened):
     """Each row sized its name to its text, so the sliders' left ends zigzagged down the list."""
-    window, panel, loaded = opened
+    _, panel, loaded = opened
     for name in ("a", "a much longer name for a vector", "mid-length name"):
         panel.add_vector(name, loaded.latents[0] - loaded.latents[2])
     qtbot.wait(50)

@@ -30,7 +30,7 @@ def test_each_separator_of_a_shrunk_grid_is_drawn(qtbot):
     rows, cols, size = 8, 9, 64
     view.set_tiles(np.full((rows * cols, size, size, 3), 255, np.uint8), ncols=cols)
     qtbot.wait(50)
-    x0, y0 = on_screen(view, 0, 0)
+    x0, _ = on_screen(view, 0, 0)
     x1, _ = on_screen(view, size + PAD, 0)
     assert 0 < x1 - x0 < size / 1.5, "the tiles must be drawn well below their own size"
     pixels = screen_pixels(qtbot, view)

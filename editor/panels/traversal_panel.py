@@ -127,7 +127,7 @@ class TraversalPanel(QWidget):
         self._label_axes(values)
 
     def _label_axes(self, values: np.ndarray) -> None:
-        h, w = self.grid.tile_shape
+        h = self.grid.tile_shape[0]
         rows = []
         for r, d in enumerate(self.dims):
             text = f"z{d}" if self.kl is None else f"z{d}  KL {self.kl[d]:.2f}"
