@@ -202,3 +202,31 @@ def test_short_loss_plots_space_their_labels_so_they_never_overlap(qtbot):
         assert round(major / 10 ** math.floor(math.log10(major)), 6) in (1, 2, 5)     # still 1, 2 or 5 x 10^k
     tall = axis.tickSpacing(0, 15, 400)[0][0]
     assert tall <= 5                                       # a tall plot keeps pyqtgraph's finer labels
+
+
+def test_the_preview_and_probe_map_fit_the_tab_at_the_default_size(qtbot, window, tmp_path):
+    """At 1280x800 the tab is ~530 px wide: the preview and the probe map side by side pushed the map behind a
+    horizontal scroll bar (Xvfb walk, issue 15); they stack there and stand side by side where there is room."""
+    panel = training_panel(window)
+    window.resize(1280, 800)
+    window.tools.setCurrentWidget(panel)
+    out = tmp_path / "d.safetensors"
+    assert run_to_end(qtbot, panel, form_for("digits", epochs=1, batch_size=32, limit=256, out=str(out))) == "done"
+    qtbot.waitUntil(lambda: panel.probe.isVisible(), timeout=10_000)
+    qtbot.wait(50)
+    bar = panel._page.horizontalScrollBar()
+    assert not bar.isVisible() or bar.maximum() == 0
+    right_edge = panel.probe.mapTo(panel, panel.probe.rect().topRight()).x()
+    assert right_edge <= panel.width()
+
+
+def test_the_preview_and_probe_map_stand_side_by_side_where_there_is_room(qtbot, panel):
+    panel.probe.show()                                             # as when a run sends its first map
+    for width, side_by_side in ((1000, True), (520, False), (1000, True)):
+        panel.resize(width, 560)
+        qtbot.waitUntil(lambda w=width: panel.width() == w, timeout=5000)
+        qtbot.wait(30)
+        top = panel.probe.mapTo(panel, panel.probe.rect().topLeft())
+        beside = top.y() == panel.preview.mapTo(panel, panel.preview.rect().topLeft()).y()
+        assert beside == side_by_side, width
+        assert top.x() + panel.probe.width() <= panel.width()

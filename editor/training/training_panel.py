@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
@@ -130,13 +131,16 @@ class TrainingPanel(QWidget):
         self.preview.setMaximumSize(190, 170)
         self.preview.clear("samples, once a run starts")
         self.probe = ProbePlot()
-        self.probe.setFixedSize(190, 170)
+        self.probe.setMinimumSize(150, 140)        # shrinks a little in a narrow tab rather than scroll it
+        self.probe.setMaximumSize(190, 170)
         self.probe.hide()                          # shown once a run with an encoder sends its first map
         self.progress_bar.setFixedWidth(110)
         status = QHBoxLayout()                     # one line under the plots, the whole width
         status.addWidget(self.progress_bar)
         status.addWidget(self.stats, 1)
-        bottom = QHBoxLayout()
+        # side by side where the tab is wide enough, one above the other where not (the default window's
+        # tab is ~530 px: side by side they pushed the probe map off the page behind a horizontal scroll bar)
+        bottom = self._images_row = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         bottom.addWidget(self.preview)
         bottom.addWidget(self.probe)
         bottom.addStretch(1)
@@ -156,6 +160,19 @@ class TrainingPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(page)
+        self._page, self._form_column = page, scroll
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange_images()
+
+    def _arrange_images(self) -> None:
+        """Preview and probe map beside each other when both fit right of the form, else stacked."""
+        room = self.width() - self._form_column.minimumWidth() - 24
+        wanted = self.preview.maximumWidth() + (0 if self.probe.isHidden() else self.probe.maximumWidth() + 12)
+        direction = QBoxLayout.Direction.LeftToRight if room >= wanted else QBoxLayout.Direction.TopToBottom
+        if self._images_row.direction() != direction:
+            self._images_row.setDirection(direction)
 
     # -- actions --------------------------------------------------------------------------------------
     @property
@@ -284,7 +301,9 @@ class TrainingPanel(QWidget):
         self.preview.show_images(preview.images, preview.step)
         if preview.probe is not None:
             self.probe.show_points(preview.probe, preview.probe_labels, preview.step)
-            self.probe.show()
+            if self.probe.isHidden():
+                self.probe.show()
+                self._arrange_images()
 
     def _on_worker_diverged(self, message: str, step: int, last_good: str) -> None:
         self.last_good = last_good if last_good and Path(last_good).exists() else ""
