@@ -22,16 +22,17 @@ class WindowStatus(QObject):
     def __init__(self, status: QStatusBar, controller, parent=None):
         super().__init__(parent)
         self._umap_worker_pid = None           # the worker process that has compiled UMAP's code, if any
-        self._projection_text, self._projection_t0 = "", 0.0    # the running fit's line and start, for its ETA
+        self._projection_text = ""              # the running fit's line
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.setRange(0, 1000)
         self.progress_label = PlainLabel("")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(controller.cancel_jobs)
-        for w in (self.progress_label, self.progress, self.cancel_button):
-            status.addWidget(w)
+        for w in (self.progress, self.cancel_button, self.progress_label):   # the line that grows goes last:
+            status.addWidget(w)                                              # the bar and Cancel stay put
             w.hide()
+        self._rate_from: tuple[float, float] | None = None    # (time, fraction) of the fit's first report
         self.model_label = PlainLabel("no model")
         self.device_label = PlainLabel("device: –")
         self.timing_label = PlainLabel("decode: –")
@@ -78,17 +79,24 @@ class WindowStatus(QObject):
         pid = shared_worker().pid
         if method == "umap" and (pid is None or pid != self._umap_worker_pid):
             text += " (the first UMAP of a session also compiles UMAP's code: about 30 s more)"
-        self._projection_text, self._projection_t0 = text, time.perf_counter()
+        self._projection_text = text
+        self._rate_from = None
         self.busy(text, indefinite=method != "tsne")     # UMAP says nothing until it is done
 
     def _on_projection_progress(self, fraction: float, method: str) -> None:
         """A determinate bar and the time left, from the fraction done so far (t-SNE's iterations)."""
         if method != "tsne" or not self.progress.isVisible():
             return
-        self.progress.setValue(int(fraction * 1000))
-        elapsed = time.perf_counter() - self._projection_t0
-        left = f" · about {clock(elapsed * (1 - fraction) / fraction)} left" if fraction >= 0.15 else ""
-        self.progress_label.setText(f"{self._projection_text} {fraction:.0%}{left}")
+        value = int(fraction * 1000)
+        self.progress.setValue(value)
+        now = time.perf_counter()
+        if self._rate_from is None:           # the time before the first iteration (the neighbour graph) is
+            self._rate_from = (now, fraction)  # not the iterations' pace: the time left counts from here
+        t0, f0 = self._rate_from
+        done = fraction - f0
+        left = f" · about {clock((now - t0) * (1 - fraction) / done)} left" if done >= 0.1 and fraction >= 0.15 else ""
+        # the bar's own percentage (QProgressBar truncates), so the line and the bar never disagree
+        self.progress_label.setText(f"{self._projection_text} {value // 10}%{left}")
 
     def _on_projection_ready(self, method: str) -> None:
         self.idle()
