@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PySide6.QtCore import Qt
 from torch import nn
 
 from latent_atlas.editor.core import find_directions as fd
@@ -151,3 +152,17 @@ def test_a_switch_leaves_nothing_of_the_directions_found_on_the_model_before(qtb
     open_and_wait(qtbot, window, digits_cvae_path)
     assert (section.name.text(), section.results.count(), section.note.text()) == ("", 0, "")
     assert not section.add_button.isEnabled()
+
+
+def test_a_gan_offers_no_pca_of_data_latents(qtbot, window, digits_gan_path, digits_vae_path):
+    """A GAN's map holds prior samples: "PCA of data latents" would be PCA of the prior again (Xvfb walk)."""
+    window, panel, _ = open_on_tab(qtbot, window, digits_vae_path, AttributePanel)
+    section = panel.directions
+    data = fd.METHODS.index("PCA of data latents")
+    section.method.setCurrentIndex(data)
+    open_and_wait(qtbot, window, digits_gan_path)
+    assert not section.method.model().item(data).isEnabled()
+    assert section.method.currentText() == "PCA of prior latents"
+    assert "prior samples" in section.method.itemData(data, Qt.ItemDataRole.ToolTipRole)
+    open_and_wait(qtbot, window, digits_vae_path)                # control: a VAE encodes its data
+    assert section.method.model().item(data).isEnabled()

@@ -98,8 +98,16 @@ class DirectionsSection(QWidget):
         self.method.setItemData(sefa, tooltip(reason or "eigenvectors of the first layer's weight"),
                                 Qt.ItemDataRole.ToolTipRole)
         self.sefa_reason = reason
+        data = fd.METHODS.index("PCA of data latents")   # a GAN's map holds prior samples, not encoded data
+        encodes = loaded is not None and loaded.info.can_encode
+        self.method.model().item(data).setEnabled(encodes)
+        self.method.setItemData(data, tooltip("the principal axes of the map's encoded data" if encodes else
+                                              "this model encodes no data (its map holds prior samples): "
+                                              "use PCA of prior latents"), Qt.ItemDataRole.ToolTipRole)
+        if not encodes and self.method.currentIndex() == data:
+            self.method.setCurrentIndex(fd.METHODS.index("PCA of prior latents"))
         if reason and self.method.currentIndex() == sefa:
-            self.method.setCurrentIndex(0)
+            self.method.setCurrentIndex(0 if encodes else fd.METHODS.index("PCA of prior latents"))
         self.results.clear()
         self.directions = []
         self.name.clear()           # the name of a direction found on the model before ("PC1") stayed
