@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QFileDialog,
 from latent_atlas.editor.core.export import export_latent, export_png, recipe_path, write_recipe
 from latent_atlas.editor.core.recipe import make_recipe
 from latent_atlas.editor.files.window_feedback import WindowFeedback
+from latent_atlas.editor.widgets.save_places import remember, start_path
 from latent_atlas.models.checkpoints.atomic_io import atomic_write
 from latent_atlas.models.errors import LatentAtlasError
 
@@ -180,17 +181,19 @@ class ExportActions:
         dialog = ScaleDialog(self._feedback.parent)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
-        path, _ = QFileDialog.getSaveFileName(self._feedback.parent, "Export image", "image.png",
+        path, _ = QFileDialog.getSaveFileName(self._feedback.parent, "Export image", start_path("image.png"),
                                               "PNG image (*.png)")
         if path:
+            remember(path)
             self._run(self.export_image, path, dialog.scale.value(), dialog.smooth.isChecked())
 
     def export_latent_dialog(self) -> None:
         if not self._ready():
             return
-        path, _ = QFileDialog.getSaveFileName(self._feedback.parent, "Export latent", "latent.npy",
+        path, _ = QFileDialog.getSaveFileName(self._feedback.parent, "Export latent", start_path("latent.npy"),
                                               "NumPy array (*.npy);;JSON recipe (*.json)")
         if path:
+            remember(path)
             self._run(self.export_latent, path)
 
     def show_map_view_dialog(self) -> None:
@@ -208,7 +211,8 @@ class ExportActions:
     def export_map_dialog(self) -> None:
         if self._state.loaded is None or not self._ready():
             return
-        path, _ = QFileDialog.getSaveFileName(self._feedback.parent, "Export map view", "map.png",
+        path, _ = QFileDialog.getSaveFileName(self._feedback.parent, "Export map view", start_path("map.png"),
                                               "PNG image (*.png)")
         if path:
+            remember(path)
             self._run(self.export_map, path)

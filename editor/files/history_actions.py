@@ -26,6 +26,7 @@ from latent_atlas.editor.core.session import (
     write_session,
 )
 from latent_atlas.editor.files.window_feedback import WindowFeedback
+from latent_atlas.editor.widgets.save_places import remember, start_path
 from latent_atlas.models.errors import LatentAtlasError
 
 SESSION_FILTER = "Latent Atlas sessions (*.json);;All files (*)"
@@ -100,8 +101,10 @@ class SessionActions(QObject):
         if self._state.loaded is None:
             self._feedback.show_error("Nothing to save", "Open a model first.")
             return
-        path, _ = QFileDialog.getSaveFileName(self._feedback.parent, "Save session", "session.json", SESSION_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self._feedback.parent, "Save session", start_path("session.json"),
+                                              SESSION_FILTER)
         if path:
+            remember(path)
             self.save_session(path)
 
     def save_session(self, path: str) -> bool:

@@ -34,6 +34,7 @@ from latent_atlas.editor.panels.group_picker import GroupPicker
 from latent_atlas.editor.panels.picked_vector_box import PickedVectorBox
 from latent_atlas.editor.widgets.image_row import ImageRow
 from latent_atlas.editor.widgets.plain_text import PlainLabel, ask, inform
+from latent_atlas.editor.widgets.save_places import remember, start_path
 from latent_atlas.editor.widgets.status_line import StatusLine
 from latent_atlas.models.errors import LatentAtlasError
 
@@ -267,8 +268,9 @@ class AttributePanel(QWidget):
 
     def _save_dialog(self) -> None:
         if self._state.edits:
-            path, _ = QFileDialog.getSaveFileName(self, "Save vectors", "vectors.json", VECTOR_FILTER)
+            path, _ = QFileDialog.getSaveFileName(self, "Save vectors", start_path("vectors.json"), VECTOR_FILTER)
             if path:
+                remember(path)
                 self.save_vectors(path)
 
     def _fail(self, title: str, message: str) -> None:

@@ -38,6 +38,7 @@ from latent_atlas.editor.core.strip import (
     waypoints_from_json,
 )
 from latent_atlas.editor.widgets.plain_text import PlainLabel
+from latent_atlas.editor.widgets.save_places import remember, start_path
 from latent_atlas.editor.widgets.status_line import StatusLine
 from latent_atlas.editor.widgets.tile_view import TileView
 from latent_atlas.models.errors import LatentAtlasError
@@ -293,9 +294,10 @@ class InterpolationPanel(QWidget):
         if self.images is None:
             return
         name, filt = ("strip.png", "PNG image (*.png)") if kind == "png" else ("strip.gif", "GIF animation (*.gif)")
-        path, _ = QFileDialog.getSaveFileName(self, "Export strip", name, filt)
+        path, _ = QFileDialog.getSaveFileName(self, "Export strip", start_path(name), filt)
         if not path:
             return
+        remember(path)
         try:
             out = self.export_png(path) if kind == "png" else self.export_gif(path)
         except (LatentAtlasError, OSError) as e:
