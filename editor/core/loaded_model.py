@@ -229,13 +229,7 @@ def typical_index(latents: np.ndarray) -> int:
     if len(x) >= 3 and x.shape[1] >= 2:
         _, _, vt = np.linalg.svd(x, full_matrices=False)
         x = x @ vt[:2].T
-    if len(x) > 2000:
-        return densest_point(x.astype(np.float32))
-    k = min(16, len(x) - 1)                 # densest_point's rule, in numpy: scipy is not imported yet
-    if k < 1:
-        return 0
-    d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)                      # (N, N)
-    return int(np.argmin(np.partition(d2, k, axis=1)[:, k]))               # column 0 is the point itself
+    return densest_point(x.astype(np.float32))
 
 
 def _first_image(path, model, data, conditions, index, z) -> FirstImage:
@@ -322,11 +316,15 @@ def densest_point(embedding: np.ndarray, k: int = 16) -> int:
     """The map point whose k-th nearest neighbour is nearest: the middle of the densest cluster, so the
     first image shown is a typical one. (The middle of a t-SNE or UMAP map is often empty space between
     clusters, and the data point nearest the mean latent decodes to the blurriest image of all.)"""
-    from scipy.spatial import cKDTree
-
     k = min(k, len(embedding) - 1)
     if k < 1:
         return 0
+    if len(embedding) <= 600:      # all pairs in numpy (a few MB): the first image comes before scipy is imported
+        x = np.asarray(embedding, np.float64)
+        d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)                   # (N, N), the point itself 0
+        return int(np.argmin(np.partition(d2, k, axis=1)[:, k]))
+    from scipy.spatial import cKDTree
+
     distance, _ = cKDTree(embedding).query(embedding, k=k + 1)    # (N, k + 1), the point itself first
     return int(np.argmin(distance[:, -1]))
 
