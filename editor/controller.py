@@ -64,7 +64,6 @@ class Controller(QObject):
         self._loads.failed.connect(lambda message, _path: self.load_failed.emit(message))
         self._loads.cancelled.connect(lambda _path: self.load_cancelled.emit())
         self._loads.progressed.connect(self.load_progress)
-        self._loading = ""                        # the path the load job in flight opens
         self._preview.connect(self._on_preview)
         self._projections = self.job_channel("projection")   # a fit for the model before is never shown
         self._projections.result.connect(self._on_projected)
@@ -92,7 +91,6 @@ class Controller(QObject):
         """Loads off the GUI thread; on failure the model already open stays open. `cached`: the map of
         this file from the start-up cache (editor/core/map_cache.py), so the data set is not encoded again.
         `data_folder`: the data the user chose for the map, in place of the one the file records."""
-        self._loading = str(path)
         fn = partial(self._load, str(path), self.device, self._first_projection(), cached, data_folder)
         self._loads.submit(fn, str(path), name=f"opening {Path(path).name}")
         self.load_started.emit(str(path))
@@ -100,7 +98,7 @@ class Controller(QObject):
     def _on_preview(self, first) -> None:
         """Only the first model of the session shows its first image early: over another model's map it would
         be a picture of one model beside the map of another."""
-        if self._loads.running and self._loading == str(first.path) and self.state.loaded is None:
+        if self._loads.running and self._loads.context == str(first.path) and self.state.loaded is None:
             self.first_image.emit(first)
 
     def open_module(self, model, data, origin: dict) -> None:

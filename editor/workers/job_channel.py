@@ -42,6 +42,11 @@ class JobChannel(QObject):
     def running(self) -> bool:
         return self._job is not None
 
+    @property
+    def context(self):
+        """The context the running job was submitted with (None when none runs)."""
+        return self._context
+
     def submit(self, job: Callable, context=None, name: str = "") -> JobWorker:
         """Starts `job` on its own thread in place of the one running (cancelled, its answers dropped);
         `context` comes back with its result or failure (what it was asked for). `name`: what an unexpected
