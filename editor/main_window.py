@@ -25,6 +25,7 @@ from latent_atlas.editor.files.recent_files import RecentFiles
 from latent_atlas.editor.files.window_feedback import WindowFeedback
 from latent_atlas.editor.map.latent_map import LatentMap
 from latent_atlas.editor.map.map_toolbar import MapToolbar, method_name
+from latent_atlas.editor.map.map_view_render import map_colouring
 from latent_atlas.editor.panels.image_column import ImageColumn
 from latent_atlas.editor.widgets.data_notice import DataNotice
 from latent_atlas.editor.widgets.plain_text import html_text, message_box
@@ -240,10 +241,7 @@ class MainWindow(QMainWindow):
         loaded = self.state.loaded
         if loaded is None:
             return
-        labels, names = loaded.labels, loaded.label_names
-        if attribute >= 0 and loaded.attributes is not None:
-            name = loaded.attribute_names[attribute]
-            labels, names = (loaded.attributes[:, attribute] > 0.5).astype(np.int64), [f"not {name}", name]
+        labels, names = map_colouring(loaded, attribute)   # the map view export colours by the same rule
         self.map.set_points(loaded.embedding, labels, names, loaded.images, self.map.plot.titleLabel.text)
 
     def _on_projection_changed(self, embedding: np.ndarray) -> None:
