@@ -124,3 +124,26 @@ def test_a_view_of_the_same_method_with_other_options_is_fitted_and_framed(qtbot
     assert loaded.projection.params()["max_iter"] == 300
     (x0, x1), (y0, y1) = window.map.view.viewRange()
     assert [x0, x1, y0, y1] == recipe["map_view"]["range"]
+
+
+def test_a_cancelled_or_replaced_fit_leaves_no_framing_behind(qtbot, tsne_view, tmp_path):
+    """Show map view asks for the recipe's t-SNE; Cancel, or another projection asked meanwhile, must not
+    leave its handlers to snap a later, unrelated map to the recipe's range (review of the change)."""
+    window, loaded, _png, recipe = tsne_view
+    with qtbot.waitSignal(window.controller.projection_ready, timeout=10_000):
+        window.request_projection("pca")
+    view = {**recipe["map_view"], "params": {**recipe["map_view"]["params"], "max_iter": 260}}
+    window.exports.show_map_view(view)                  # not kept: a fit starts
+    window.controller.cancel_jobs()
+    qtbot.waitUntil(lambda: not window.controller.projection_running, timeout=10_000)
+    window.exports.show_map_view(view)
+    with qtbot.waitSignal(window.controller.projection_ready, timeout=60_000):
+        window.controller.set_projection("pca")         # the user picks PCA before the t-SNE is done
+    qtbot.wait(50)
+    (x0, x1), (y0, y1) = window.map.view.viewRange()
+    assert [x0, x1, y0, y1] != view["range"] and loaded.projection.method == "pca"
+    with qtbot.waitSignal(window.controller.projection_ready, timeout=10_000):
+        window.controller.set_projection("pca", components=(2, 3))       # and later another map: still free
+    qtbot.wait(50)
+    (x0, x1), (y0, y1) = window.map.view.viewRange()
+    assert [x0, x1, y0, y1] != view["range"]

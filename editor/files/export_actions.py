@@ -133,20 +133,26 @@ class ExportActions:
             return
         controller = self._controller
 
-        def ended(framed: bool) -> None:       # once: the fit's end frames the view, a failure does not
-            controller.projection_ready.disconnect(on_ready)
+        def ended(framed: bool) -> None:       # once: the fit's end frames the view; a failure, a Cancel or
+            controller.projection_ready.disconnect(on_ready)         # another fit asked for meanwhile does not
             controller.projection_failed.disconnect(on_failed)
+            controller.projection_cancelled.disconnect(on_cancelled)
             if framed:
                 frame()
 
-        def on_ready(_method: str) -> None:
-            ended(True)
+        def on_ready(ready_method: str) -> None:
+            shown = self._state.loaded.projection if self._state.loaded is loaded else None
+            ended(shown is not None and ready_method == method and shown.params() == params)
 
         def on_failed(_message: str) -> None:
             ended(False)
 
+        def on_cancelled(_method: str) -> None:
+            ended(False)
+
         controller.projection_ready.connect(on_ready)
         controller.projection_failed.connect(on_failed)
+        controller.projection_cancelled.connect(on_cancelled)
         # not window.request_projection: it skips a t-SNE already shown, whatever its options
         self._map_toolbar.select(method)
         controller.set_projection(method, **params)
