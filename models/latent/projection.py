@@ -340,7 +340,7 @@ class TSNEProjection(_NeighbourMapProjection):
         self.perplexity, self.max_iter = float(perplexity), int(max_iter)
 
     def _maps(self, Z, embedding, fitted):
-        """transform places up to PLACED_AT_ONCE new latents as openTSNE's transform does
+        """transform places a single new latent (your image, a sample) as openTSNE's transform does
         (models/latent/tsne_placement.py), not between their neighbours' points: a latent between two clusters
         goes to one of them, as t-SNE would put it. More at once (a strip's path, redrawn during a drag), and
         without openTSNE: the neighbour weighting."""
@@ -371,8 +371,10 @@ class TSNEProjection(_NeighbourMapProjection):
 
 EXAGGERATION_ITERS = 250      # openTSNE's and scikit-learn's early-exaggeration phase
 # the t-SNE placement of one latent on a 10,000-point map costs 21 ms, of 8 (a strip's frames) 150 ms and of
-# 32 0.8 s: too slow for a path redrawn on every move of a drag, which keeps the neighbour weighting (~1 ms)
-PLACED_AT_ONCE = 4
+# 32 0.8 s: too slow for a path redrawn on every move of a drag (two frames or more), which keeps the neighbour
+# weighting (~1 ms); a strip of 2-4 frames took the placement too, ~21 ms a frame on each move, and its path
+# changed method at 5 frames
+PLACED_AT_ONCE = 1
 
 
 def _open_tsne(openTSNE, Z, perplexity, max_iter, random_state, progress, should_stop) -> np.ndarray:
