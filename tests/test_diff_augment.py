@@ -39,3 +39,12 @@ def test_a_gan_trains_with_augmentation_and_its_files_keep_the_choice(tmp_path):
 def test_augment_is_true_or_false_only(value):
     with pytest.raises(ConfigError, match="augment"):
         make_config("gan", {"augment": value})
+
+
+@pytest.mark.parametrize("side", [16, 32, 17])
+def test_the_cutout_square_is_half_the_side_where_it_fits_whole(side):
+    torch.manual_seed(1)
+    x = torch.ones(64, 3, side, side)
+    holes = (diff_augment(x, translation=0.0) == 0).all(1).flatten(1).sum(1)   # pixels cut in every channel
+    want = int(side * 0.5 + 0.5) ** 2
+    assert holes.max() == want and (holes <= want).all()         # 16x16 on 32 px (it was 15x15)

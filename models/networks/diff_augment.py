@@ -37,5 +37,6 @@ def diff_augment(x: torch.Tensor, translation: float = 0.125, cutout: float = 0.
     cx = torch.randint(0, w + 1 - cw % 2, (b, 1, 1), device=dev)
     ys = torch.arange(h, device=dev).view(1, h, 1)
     xs = torch.arange(w, device=dev).view(1, 1, w)
-    inside = ((ys - cy).abs() < ch // 2 + ch % 2) & ((xs - cx).abs() < cw // 2 + cw % 2)
+    dy, dx = ys - cy, xs - cx                       # the square's rows offset - ch // 2 ... offset + ch - ch // 2 - 1
+    inside = (dy >= -(ch // 2)) & (dy < ch - ch // 2) & (dx >= -(cw // 2)) & (dx < cw - cw // 2)
     return x * (~inside).unsqueeze(1).to(dt)
