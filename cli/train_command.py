@@ -22,8 +22,8 @@ def run_train(args) -> int:
     try:
         return _train(args, spec, ctx)
     except LatentAtlasError as e:
-        if ctx is not None and not ctx.is_main:
-            raise type(e)(f"rank {ctx.rank}: {e}") from None
+        if ctx is not None and not ctx.is_main:   # the message with its rank (a SpecError's class takes a field)
+            raise LatentAtlasError(f"rank {ctx.rank}: {e}") from None
         raise
     finally:
         ddp.shutdown(ctx)

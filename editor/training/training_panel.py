@@ -279,7 +279,8 @@ class TrainingPanel(QWidget):
         if info.history:
             self.buffer.load_history(info.history, info.steps_per_epoch)
         self.warnings.extend(info.warnings)
-        self.form.set_form(replace(self.form.form(), out=info.out))
+        # the file this run writes, and no standing leave to replace it: the next Start asks again
+        self.form.set_form(replace(self.form.form(), out=info.out, overwrite=False))
 
     def _on_worker_progressed(self, events: list) -> None:
         """Numbers into the buffer only; the timer draws them."""

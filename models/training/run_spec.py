@@ -42,6 +42,15 @@ class SpecError(ConfigError):
     def named(self, labels: Mapping[str, str]) -> SpecError:
         return SpecError(self.field, self.template, labels)
 
+    def __reduce__(self):          # pickles (a torchrun rank's or a child process's error) with its words
+        return (_spec_error_with_text, (self.field, self.template, str(self)))
+
+
+def _spec_error_with_text(field_name: str, template: str, text: str) -> SpecError:
+    e = SpecError(field_name, template)
+    e.args = (text,)
+    return e
+
 
 @dataclass(frozen=True)
 class DataSpec:
