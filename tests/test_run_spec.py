@@ -313,3 +313,14 @@ def test_a_cvae_with_the_consistency_term_is_the_same_run_from_the_cli_and_the_t
     assert replace(cli_run.spec, out=None) == replace(tab_run.spec, out=None)      # every default filled in
     assert cli_run.model.config == tab_run.model.config and cli_run.model.config.consistency == 2.0
     assert len(losses[0]) == 2 and losses[0] == losses[1] and "consistency" in losses[0][0]
+
+
+def test_a_spec_error_pickles_with_its_words():
+    """A torchrun rank or a child process sends its error on: the class needs a field and a template."""
+    import pickle
+
+    from latent_atlas.models.training.run_spec import SpecError
+
+    e = SpecError("epochs", "{epochs} must be at least 1").named({"epochs": "--epochs"})
+    back = pickle.loads(pickle.dumps(e))
+    assert type(back) is SpecError and str(back) == "--epochs must be at least 1" and back.field == "epochs"

@@ -60,8 +60,10 @@ def test_short_run_plots_progresses_saves_and_opens_in_the_editor(qtbot, window,
     # before any run the plot area says what will be there, not an empty box
     assert panel.plots.placeholder is not None and "Loss curves appear here" in panel.plots.placeholder.text
     assert panel.plots.placeholder.scene() is not None and "once a run starts" in panel.preview.caption.text()
-    outcome = run_to_end(qtbot, panel, form_for("digits", epochs=2, batch_size=32, limit=512, out=str(out)))
+    outcome = run_to_end(qtbot, panel, form_for("digits", epochs=2, batch_size=32, limit=512, out=str(out),
+                                                 overwrite=True))
     assert outcome == "done" and window.errors == []
+    assert not panel.form.form().overwrite          # no standing leave to replace the file this run wrote
     assert panel.plots.placeholder is None and set(panel.plots.plots) >= {"recon", "kl", "elbo"}
     assert panel.progress_bar.value() == 1000
     for term in ("recon", "kl", "beta_kl", "elbo"):
