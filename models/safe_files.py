@@ -158,3 +158,11 @@ def recorded_path(text: str, named_in, error: type[LatentAtlasError] = LatentAtl
 def finite_float32(value: float) -> bool:
     """Whether a number stays finite once stored as float32 (1e300 passes math.isfinite, then is inf)."""
     return math.isfinite(value) and abs(value) <= 3.4028234663852886e38
+
+
+def same_path(a, b) -> bool:
+    """Whether two paths name the same file (after ~ and links); False when either cannot be resolved."""
+    try:
+        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+    except OSError:
+        return False

@@ -28,7 +28,7 @@ from latent_atlas.models.file_schema import (
     SchemaProblem,
     Str,
 )
-from latent_atlas.models.safe_files import MAX_PATH_CHARS, read_json, recorded_path, shown
+from latent_atlas.models.safe_files import MAX_PATH_CHARS, read_json, recorded_path, same_path, shown
 
 SESSION_FORMAT = "latent-atlas-session"
 SESSION_VERSION = 1
@@ -205,17 +205,10 @@ def made_on(session: Session, loaded) -> bool:
     """Whether `loaded` is what the session was made on: the same checkpoint file, or for a user's module
     the same weights (by sha256). SessionError, saying which module to open, when it needs one not open."""
     if session.module is None:
-        return loaded is not None and not loaded.is_module and _same_path(loaded.path, session.checkpoint)
+        return loaded is not None and not loaded.is_module and same_path(loaded.path, session.checkpoint)
     if loaded is not None and loaded.is_module and loaded.sha256 == session.module["weights_sha256"]:
         return True
     raise SessionError(module_message(shown(session.path), session.module))
-
-
-def _same_path(a, b) -> bool:
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return False
 
 
 def _find_checkpoint(session_path: Path, checkpoint: str) -> Path:

@@ -31,10 +31,10 @@ def narrow(box: QComboBox, chars: int = 9) -> None:
 
 
 def umap_installed() -> bool:
-    """Without importing it (umap-learn compiles its kernels on import: seconds)."""
-    import importlib.util
+    """Without importing it (umap-learn compiles its kernels on import: seconds): the projections' own test."""
+    from latent_atlas.models.latent.projection import umap_available
 
-    return importlib.util.find_spec("umap") is not None
+    return umap_available()
 
 
 class MapToolbar(QWidget):

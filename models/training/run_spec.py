@@ -15,6 +15,7 @@ from pathlib import Path
 from latent_atlas.models.bundled_files import resource_path
 from latent_atlas.models.errors import CheckpointError, ConfigError
 from latent_atlas.models.model_factory import DEFAULT_LR, FAMILIES
+from latent_atlas.models.safe_files import same_path
 
 DEFAULT_BATCH_SIZE = 128
 CONDITIONS = ("labels", "attributes")
@@ -168,7 +169,7 @@ class RunSpec:
         resumed = loaded[0] if loaded is not None else None
         spec = self._resolved(resumed)
         out = spec.output()
-        if main and out is not None and _same_path(out.parent, default_folder()):
+        if main and out is not None and same_path(out.parent, default_folder()):
             out.parent.mkdir(parents=True, exist_ok=True)
         device = distributed.device if distributed is not None else resolve_device(spec.device)
         d = spec.data
@@ -406,7 +407,7 @@ def check_output(path, *, resume=None, overwrite: bool = False, bundled_ok: bool
         raise SpecError("out", f"cannot write {path}: it is not a regular file")
     folder = path.parent
     if not folder.is_dir():
-        if not (_same_path(folder, default_folder()) and _writable_or_creatable(folder)):
+        if not (same_path(folder, default_folder()) and _writable_or_creatable(folder)):
             raise SpecError("out", f"cannot write {path}: folder {folder} does not exist")
     else:
         try:   # find out now, not after the first epoch
@@ -415,17 +416,10 @@ def check_output(path, *, resume=None, overwrite: bool = False, bundled_ok: bool
         except OSError as e:
             raise SpecError("out", f"cannot write {path}: folder {folder} is not writable "
                                    f"({e.strerror or e})") from None
-    if path.exists() and not overwrite and not (resume is not None and _same_path(path, Path(resume))):
+    if path.exists() and not overwrite and not (resume is not None and same_path(path, Path(resume))):
         raise SpecError("out", f"{path} already exists: train into another file, continue it with {{resume}}, "
                                f"or replace it with {{overwrite}}")
     return path
-
-
-def _same_path(a: Path, b: Path) -> bool:
-    try:
-        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
-    except OSError:
-        return False
 
 
 def _same_value(asked, saved) -> bool:

@@ -56,7 +56,7 @@ class Trainer:
         self._stop_agreed = False          # distributed: every rank stops at the same step
         self._running = threading.Event()
         self._running.set()
-        self.give_way: Callable[[], object] | None = None   # called before each step (the editor: clicks first)
+        self.give_way: Callable[[], float] | None = None   # called before each step (the editor: clicks first)
         world = distributed.world_size if distributed else 1
         per_rank = math.ceil(len(self.images) / world)
         self.steps_per_epoch = max(1, math.ceil(per_rank / config.batch_size))
@@ -118,8 +118,7 @@ class Trainer:
                     yield from self._finish("stopped", epoch, t_start, paused_s)
                     return
                 if self.give_way is not None:
-                    held = self.give_way()
-                    t_window += held if isinstance(held, float) else 0.0   # images/s leaves it out too
+                    t_window += self.give_way()          # the seconds held: images/s leaves them out
                 idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
                 x = self.images[idx].float().div_(255.0)                 # (B, C, H, W) in [0, 1]
                 c = None if self.conditions is None else self.conditions[idx]
