@@ -67,3 +67,35 @@ def test_every_request_type_is_answered_on_the_worker(qtbot, worker, digits_vae_
     assert answers["off"][1].tolist() == [False, True]
     copy = answers["copy"][1]
     assert copy is not model and not any(p.requires_grad for p in copy.parameters())
+
+
+def test_a_decode_taken_in_one_batch_with_a_long_request_goes_first(qtbot, worker, monkeypatch, digits_vae_path):
+    """The worker takes every waiting request at once; a decode behind the density line in that batch waited
+    for the whole estimate (11 s on the bundled VAE before the first strip after a drag showed)."""
+    import threading
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Hold:
+        release: threading.Event
+        id: int = 0
+
+    @dataclass(frozen=True)
+    class Long:
+        id: int = 0
+
+    order = []
+    release = threading.Event()
+    monkeypatch.setitem(worker._handlers, Hold, lambda key, r: r.release.wait(10))
+    monkeypatch.setitem(worker._handlers, Long, lambda key, r: order.append("long"))
+    decode = worker._handlers[DecodeRequest]
+    monkeypatch.setitem(worker._handlers, DecodeRequest, lambda key, r: (order.append(key), decode(key, r))[1])
+    model = load_checkpoint(digits_vae_path).model.eval()
+    worker.set_model(model)
+    worker.submit("hold", Hold(release))
+    qtbot.wait(100)                                        # the worker is in the hold now
+    worker.submit("density", Long())                       # both wait: one batch, the long one first
+    worker.submit("strip", DecodeRequest(torch.zeros(3, model.latent_dim), None, 1))
+    release.set()
+    qtbot.waitUntil(lambda: len(order) == 2, timeout=5000)
+    assert order == ["strip", "long"]
