@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import builtins
+import importlib
 import os
 import sys
+import threading
 from contextlib import contextmanager
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
@@ -20,6 +22,24 @@ def _plain_imports():
         yield
     finally:
         builtins.__import__ = hook
+
+
+# imported after the first model is in, on a thread of their own and around PySide6's import hook: the decode
+# worker's off-data check needs scikit-learn's neighbour index and the density line scipy.stats, and through the
+# hook (which reads the source of every module) their first import held the worker for over 6 s, so the first
+# drag's strips stopped coming
+LATER_IMPORTS = ("scipy.stats", "sklearn.neighbors")
+
+
+def import_later_modules() -> threading.Thread:
+    """Starts importing LATER_IMPORTS in the background (a thread that ends when they are in)."""
+    def work() -> None:
+        with _plain_imports():
+            for name in LATER_IMPORTS:
+                importlib.import_module(name)
+    thread = threading.Thread(target=work, name="later imports", daemon=True)
+    thread.start()
+    return thread
 
 
 def create_window(device: str = "auto", map_limit: int = 10_000, *, complete: bool = True):
@@ -58,6 +78,11 @@ def finish_startup(window, before_panels=None) -> None:
     with _plain_imports():            # the map's hover tree and the projections: here, not on a first hover
         import scipy.spatial  # noqa: F401
     window.add_tool_panels()
+
+    def model_in(_loaded) -> None:      # once: the first model is on screen, the rest can come
+        window.controller.model_loaded.disconnect(model_in)
+        import_later_modules()
+    window.controller.model_loaded.connect(model_in)
 
 
 def check_display(environ=os.environ, platform: str = sys.platform) -> None:

@@ -29,3 +29,18 @@ def test_start_up_modules_do_not_import_scikit_learn_or_scipy_signal():
     assert "torch" in modules and "latent_atlas.editor.core.loaded_model" in modules     # the probe ran
     heavy = sorted(m for m in modules if m.startswith(HEAVY))
     assert not heavy, f"imported at start-up: {heavy[:8]}"
+
+
+def test_the_later_modules_come_in_the_background_around_pysides_import_hook():
+    """What the start-up leaves out (scikit-learn's neighbours, scipy.stats) is imported on a thread once a model
+    is in (editor.app.import_later_modules), with the plain import, not on the decode worker through PySide6's
+    hook: that held the first drag's strips for over 6 s."""
+    probe = ("import builtins, sys, PySide6.QtWidgets\n"
+             "import latent_atlas.editor.app as app\n"
+             "hooked = builtins.__import__\n"
+             "app.import_later_modules().join(120)\n"
+             "print(all(m in sys.modules for m in app.LATER_IMPORTS), builtins.__import__ is hooked)\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True"]        # imported, and the hook put back after
