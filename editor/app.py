@@ -24,11 +24,12 @@ def _plain_imports():
         builtins.__import__ = hook
 
 
-# imported after the first model is in, on a thread of their own and around PySide6's import hook: the decode
-# worker's off-data check needs scikit-learn's neighbour index and the density line scipy.stats, and through the
-# hook (which reads the source of every module) their first import held the worker for over 6 s, so the first
-# drag's strips stopped coming
-LATER_IMPORTS = ("scipy.stats", "sklearn.neighbors")
+# imported once the first image is on screen, on a thread of their own and around PySide6's import hook: the
+# map's hover tree and the model loader's densest point need scipy.spatial (0.6-0.8 s, which held a cold start's
+# first image while it was imported before the tool panels), the decode worker's off-data check scikit-learn's
+# neighbour index and the density line scipy.stats; through the hook (which reads the source of every module)
+# their first import held the worker for over 6 s, so the first drag's strips stopped coming
+LATER_IMPORTS = ("scipy.spatial", "scipy.stats", "sklearn.neighbors")
 
 
 def import_later_modules() -> threading.Thread:
@@ -65,9 +66,10 @@ def create_window(device: str = "auto", map_limit: int = 10_000, *, complete: bo
 
 
 def finish_startup(window, before_panels=None) -> None:
-    """The part of start-up that imports torch and scipy (about a second): the device menu and the tool
-    panels. ConfigError when the requested device is not on this machine. scikit-learn (a second more) is
-    imported where it is used (the off-data index, t-SNE, direction finding), not before the first image."""
+    """The part of start-up that imports torch (about a second): the device menu and the tool panels.
+    ConfigError when the requested device is not on this machine. scipy.spatial, scipy.stats and scikit-learn's
+    neighbours (two seconds more) come on a thread once the first image is in (LATER_IMPORTS); the rest of
+    scikit-learn where it is used (t-SNE, direction finding)."""
     with _plain_imports():
         import torch  # noqa: F401
 
@@ -75,14 +77,17 @@ def finish_startup(window, before_panels=None) -> None:
     window.attach_devices()
     if before_panels is not None:     # start-up opens its model here: the load job runs while the panels are built
         before_panels()
-    with _plain_imports():            # the map's hover tree and the projections: here, not on a first hover
-        import scipy.spatial  # noqa: F401
     window.add_tool_panels()
+    c = window.controller
+    started = []
 
-    def model_in(_loaded) -> None:      # once: the first model is on screen, the rest can come
-        window.controller.model_loaded.disconnect(model_in)
-        import_later_modules()
-    window.controller.model_loaded.connect(model_in)
+    def image_in(_what) -> None:        # once: the first image (or the whole model) is on screen, the rest can come
+        if not started:
+            started.append(import_later_modules())
+            c.first_image.disconnect(image_in)
+            c.model_loaded.disconnect(image_in)
+    c.first_image.connect(image_in)
+    c.model_loaded.connect(image_in)
 
 
 def check_display(environ=os.environ, platform: str = sys.platform) -> None:

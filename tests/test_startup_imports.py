@@ -1,6 +1,7 @@
 """What the editor imports before its first image (issue 18: a cold first image within 1.5x a bare
 `import torch`): the window, the tool panels and the model loader pull in neither scikit-learn (about a
-second) nor scipy.signal / scipy.stats (1.5 s together); they are imported where they are used."""
+second) nor scipy.signal / scipy.stats (1.5 s together) nor scipy.spatial (0.6-0.8 s); they are imported where
+they are used or on a thread once the first image is in."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import os
 import subprocess
 import sys
 
-HEAVY = ("sklearn", "scipy.signal", "scipy.stats", "scipy.interpolate")
+HEAVY = ("sklearn", "scipy.signal", "scipy.stats", "scipy.interpolate", "scipy.spatial")
 
 PROBE = """
 import json, sys
@@ -17,7 +18,10 @@ import latent_atlas.editor.panels.attribute_panel, latent_atlas.editor.panels.co
 import latent_atlas.editor.panels.interpolation_panel, latent_atlas.editor.panels.samples_panel
 import latent_atlas.editor.panels.traversal_panel, latent_atlas.editor.panels.density_label
 import latent_atlas.editor.core.loaded_model, latent_atlas.editor.training.training_panel
+app, window = latent_atlas.editor.app.create_window(complete=False)
+latent_atlas.editor.app.finish_startup(window)       # the whole start-up but the model's own load job
 print(json.dumps(sorted(sys.modules)))
+window.controller.shutdown()
 """
 
 
