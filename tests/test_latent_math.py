@@ -88,6 +88,29 @@ def test_slerp_path_hits_waypoints_and_spaces_frames_evenly():
     assert torch.allclose(frames.norm(dim=-1), torch.full((9,), 2.0), atol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["lerp", "slerp"])
+def test_numpy_path_is_the_torch_path(mode):
+    """The strip on the GUI thread is computed with numpy (torch's per-call overhead cost ~1 ms a drag move):
+    the same frames as the torch path, numpy in and numpy out, including the parallel and zero fall-backs."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        pts = rng.standard_normal((int(rng.integers(2, 6)), int(rng.integers(1, 40)))).astype(np.float32)
+        if trial % 5 == 0:
+            pts[1] = 2 * pts[0]          # parallel: lerp
+        if trial % 7 == 0:
+            pts[0] = 0                   # a zero vector: lerp
+        n = int(rng.integers(2, 33))
+        want = interpolation_path(torch.from_numpy(pts), n, mode).numpy()
+        got = interpolation_path(pts.copy(), n, mode)
+        assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-4 * np.abs(want).max())
+        assert np.array_equal(got[0], pts[0]) and np.array_equal(got[-1], pts[-1])
+    a = np.array([1.0, 2.0, 3.0], np.float32)
+    np.testing.assert_allclose(slerp(a, 2 * a, 0.3), lerp(a, 2 * a, 0.3), atol=1e-6)
+
+
 def test_path_rejects_too_few_waypoints_or_frames():
     with pytest.raises(ValueError, match="2 waypoints"):
         interpolation_path(torch.zeros(1, 4), 5)
