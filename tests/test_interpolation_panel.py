@@ -214,8 +214,8 @@ def test_a_path_that_leaves_the_data_is_flagged_and_one_that_stays_is_not(qtbot,
     qtbot.waitUntil(lambda: panel.off_data is not None, timeout=10_000)
     assert panel.off_data[0] == np.False_ and panel.off_data[-1] == np.True_
     assert panel.warning.isVisibleTo(panel) and "leave the data" in panel.warning.text()
-    brushes = window.map.path_item.opts["symbolBrush"]
-    assert isinstance(brushes, list) and brushes[-1].color().name() == "#ff9900"
+    colours = window.map.path_item.colours()
+    assert colours[0] == "#ffffff" and colours[-1] == "#ff9900"
     panel.waypoints.set_ends(loaded.latents[3], loaded.latents[3])          # a strip on one data point
     panel.request()
     qtbot.waitUntil(lambda: panel.off_data is not None and not panel.off_data.any(), timeout=10_000)

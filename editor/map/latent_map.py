@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
 
 from latent_atlas.editor.core.map_detail import DRAW_BUDGET, LevelOfDetail
-from latent_atlas.editor.map.map_items import CursorRing, MapScatter
+from latent_atlas.editor.map.map_items import PATH_COLOUR, CursorRing, MapScatter, StripPath
 from latent_atlas.editor.widgets.palette import label_colour
 from latent_atlas.editor.widgets.plain_text import PlainLabel, html_text
 from latent_atlas.editor.widgets.qt_images import to_pixmap
@@ -127,11 +127,8 @@ class LatentMap(QWidget):
         self._group_key = None
         self._labels: np.ndarray | None = None
         self._label_names: list[str] = []
-        self.path_item = pg.PlotDataItem(pen=pg.mkPen("#ffffff", width=2, style=Qt.PenStyle.DashLine),
-                                         symbol="o", symbolSize=6, symbolBrush="#ffffff")
-        self.path_item.setZValue(20)
-        self.path_item.setEnabled(False)
-        self.plot.addItem(self.path_item)
+        self.path_item = StripPath()         # outside the view's auto-range: a path off the data moves no view
+        self.plot.addItem(self.path_item, ignoreBounds=True)
         self.cursor_item = CursorRing()      # moved with setPos, outside the view's auto-range
         self.plot.addItem(self.cursor_item, ignoreBounds=True)
         self.thumbnail = HoverThumbnail(self.plot_widget)
@@ -266,10 +263,9 @@ class LatentMap(QWidget):
         if points is None or len(points) == 0:
             self.path_item.setData([], [])
         elif marked is None or not np.any(marked):
-            self.path_item.setData(points[:, 0], points[:, 1], symbolBrush="#ffffff")
+            self.path_item.setData(points[:, 0], points[:, 1])
         else:
-            brushes = [pg.mkBrush(mark_colour if m else "#ffffff") for m in marked]
-            self.path_item.setData(points[:, 0], points[:, 1], symbolBrush=brushes)
+            self.path_item.setData(points[:, 0], points[:, 1], [mark_colour if m else PATH_COLOUR for m in marked])
 
     def nearest(self, x: float, y: float, radius_px: float = HOVER_RADIUS_PX) -> int:
         """Index of the data point within radius_px screen pixels of (x, y), else -1."""
