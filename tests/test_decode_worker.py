@@ -99,3 +99,51 @@ def test_a_decode_taken_in_one_batch_with_a_long_request_goes_first(qtbot, worke
     release.set()
     qtbot.waitUntil(lambda: len(order) == 2, timeout=5000)
     assert order == ["strip", "long"]
+
+
+def test_an_off_data_check_waits_while_a_decode_waits_and_a_newer_one_replaces_it(qtbot, worker, monkeypatch,
+                                                                                 digits_vae_path):
+    """A drag sends a decode at each move and an off-data check for each strip it shows: a check taken while the
+    next decode waits goes back behind it (and is dropped when its channel has sent a newer one), so the checks
+    of strips already replaced no longer take the worker's time."""
+    import threading
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Hold:
+        release: threading.Event
+        id: int = 0
+
+    order = []
+    release, decoding = threading.Event(), threading.Event()
+    monkeypatch.setitem(worker._handlers, Hold, lambda key, r: r.release.wait(10))
+    decode, off = worker._handlers[DecodeRequest], worker._handlers[OffDataRequest]
+
+    def slow_decode(key, r):            # while the first strip decodes, the next move's strip comes in
+        order.append(f"decode {r.id}")
+        if r.id == 1:
+            decoding.set()
+            release.wait(10)
+        return decode(key, r)
+    monkeypatch.setitem(worker._handlers, DecodeRequest, slow_decode)
+    monkeypatch.setitem(worker._handlers, OffDataRequest, lambda key, r: (order.append(f"off {r.id}"), off(key, r))[1])
+    model = load_checkpoint(digits_vae_path).model.eval()
+    data = np.random.default_rng(0).standard_normal((50, model.latent_dim)).astype(np.float32)
+    check = OffDataCheck(data)
+    worker.set_model(model)
+    z = torch.zeros(3, model.latent_dim)
+    worker.submit("strip", DecodeRequest(z, None, 1))
+    worker.submit("off", OffDataRequest(data[:3], check, id=10))     # the same batch: behind the decode
+    assert decoding.wait(5)
+    worker.submit("strip", DecodeRequest(z, None, 2))               # waits while strip 1 decodes
+    release.set()
+    qtbot.waitUntil(lambda: "decode 2" in order and any(o.startswith("off") for o in order), timeout=5000)
+    assert order == ["decode 1", "decode 2", "off 10"]              # the check gave way to the waiting decode
+    order.clear()
+    worker.submit("hold", Hold(release := threading.Event()))
+    qtbot.wait(100)
+    worker.submit("off", OffDataRequest(data[:3], check, id=11))
+    worker.submit("strip", DecodeRequest(z, None, 3))
+    release.set()
+    qtbot.waitUntil(lambda: len(order) == 2, timeout=5000)
+    assert order == ["decode 3", "off 11"]
