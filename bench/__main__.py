@@ -1,6 +1,6 @@
 """`python -m bench`: every benchmark in one go (each prints its numbers and writes bench/results/*.json).
 
-    python -m bench [NAME ...]      # names: click drag projection map startup training consistency tsne vectors kept_fits
+    python -m bench [NAME ...]      # names: click drag projection map startup training consistency tsne vectors kept_fits memory_format
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = {"click": "bench_click", "drag": "bench_drag", "projection": "bench_projection",
            "map": "bench_map", "startup": "bench_startup", "training": "bench_training_gui",
            "consistency": "bench_consistency", "tsne": "bench_tsne", "vectors": "bench_vectors",
-           "kept_fits": "bench_kept_fits"}
+           "kept_fits": "bench_kept_fits", "memory_format": "bench_memory_format"}
 
 
 def main(argv: list[str]) -> int:

@@ -46,6 +46,8 @@ class DecodeWorker(QThread):
         self._next_model = None
         self._quit = False
         self._threads_set = False
+        self._layout_due = False                  # the model's memory layout is chosen once it is idle
+        self.layout: str | None = None            # the layout chosen for the current model (for tests, benches)
         self._handlers = {DecodeRequest: self._decode, DensityRequest: self._density,
                           EncodeRequest: self._encode, ModelCopyRequest: self._copy,
                           OffDataRequest: self._off_data, MoveRequest: self._move}
@@ -93,6 +95,7 @@ class DecodeWorker(QThread):
                     return
                 if self._next_model is not None:
                     self._model, self._next_model = self._next_model, None
+                    self._layout_due, self.layout = True, None
                 pending, self._pending = self._pending, {}
             # decodes first: a long request (the density line) gives way to decodes that arrive while it runs
             # (interactive_waiting), but one taken in the same batch behind it waited for the whole estimate
@@ -110,6 +113,30 @@ class DecodeWorker(QThread):
                 except Exception as e:   # a failing request must not kill the thread
                     traceback.print_exc()
                     self.failed.emit(key, request.id, f"{type(e).__name__}: {e}")
+            if self._layout_due and self._model is not None and not self.interactive_waiting():
+                self._choose_layout()
+
+    def _choose_layout(self) -> None:
+        """Times the model's strip-sized decode in both memory layouts and keeps the faster
+        (models/memory_format.py). Run when no request waits and stopped between two timed decodes by one
+        that arrives (a click waits at most one probe decode); it tries again when the worker is next idle."""
+        import torch
+
+        from latent_atlas.models.memory_format import use_fastest_format
+
+        self._use_own_threads()
+        try:
+            with torch.inference_mode():
+                chosen = use_fastest_format(self._model, should_stop=self._asked)
+        except Exception:            # the layout is only a speed-up: a model that refuses one stays as it was
+            traceback.print_exc()
+            chosen = "unchanged"
+        self._layout_due = chosen is None
+        self.layout = chosen or self.layout
+
+    def _asked(self) -> bool:
+        with self._lock:
+            return bool(self._pending) or self._next_model is not None or self._quit
 
     def _put_back(self, key: str, request) -> bool:
         """True when a decode waits: `request` goes back to wait behind it, unless its channel sent a newer one
@@ -128,12 +155,15 @@ class DecodeWorker(QThread):
     def _handle(self, key: str, request):
         import torch
 
+        self._use_own_threads()
+        with torch.inference_mode():
+            return self._handlers[type(request)](key, request)
+
+    def _use_own_threads(self) -> None:
         if not self._threads_set:               # this thread's own count: latency, not throughput
             from latent_atlas.models.threads import use_interactive_threads
             use_interactive_threads()
             self._threads_set = True
-        with torch.inference_mode():
-            return self._handlers[type(request)](key, request)
 
     # -- one handler per request type (run on this thread, under inference mode) ----------------------
     def _decode(self, key: str, request: DecodeRequest) -> DecodeResult:
@@ -170,3 +200,4 @@ class DecodeWorker(QThread):
 
     def _move(self, key: str, request: MoveRequest) -> None:
         self._model.to(request.device)
+        self._layout_due = True                      # what is faster on one device says nothing of another
