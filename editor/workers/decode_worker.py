@@ -30,7 +30,8 @@ if TYPE_CHECKING:            # torch is first imported here, on this thread, by 
     import torch
 
 DEVICE_KEY = "device"        # the channel key of the worker's own MoveRequest
-GIVES_WAY = (OffDataRequest, DensityRequest)    # not started while a decode waits (a person waits on that)
+GIVES_WAY = (OffDataRequest, DensityRequest)
+LAYOUT_IDLE_S = 0.5          # the memory layout is timed once the worker has had no request for this long    # not started while a decode waits (a person waits on that)
 
 
 class DecodeWorker(QThread):
@@ -88,7 +89,10 @@ class DecodeWorker(QThread):
     # -- the thread ---------------------------------------------------------------------------------
     def run(self) -> None:
         while True:
-            self._wake.wait()
+            if not self._wake.wait(LAYOUT_IDLE_S if self._layout_due else None):
+                if self._model is not None and not self._asked():     # idle that long: time the layouts
+                    self._choose_layout()
+                continue
             with self._lock:
                 self._wake.clear()
                 if self._quit:
@@ -113,13 +117,12 @@ class DecodeWorker(QThread):
                 except Exception as e:   # a failing request must not kill the thread
                     traceback.print_exc()
                     self.failed.emit(key, request.id, f"{type(e).__name__}: {e}")
-            if self._layout_due and self._model is not None and not self.interactive_waiting():
-                self._choose_layout()
 
     def _choose_layout(self) -> None:
         """Times the model's strip-sized decode in both memory layouts and keeps the faster
-        (models/memory_format.py). Run when no request waits and stopped between two timed decodes by one
-        that arrives (a click waits at most one probe decode); it tries again when the worker is next idle."""
+        (models/memory_format.py). Run once the worker has been idle LAYOUT_IDLE_S (not between the clicks
+        or strips of a person at work) and stopped between two timed decodes by a request that arrives (a click
+        waits at most one probe decode); it tries again when the worker is next idle that long."""
         import torch
 
         from latent_atlas.models.memory_format import use_fastest_format
