@@ -95,3 +95,21 @@ def test_the_worker_chooses_once_idle_and_its_decodes_are_unchanged(qtbot, tiny_
     finally:
         worker.stop()
         worker.wait()
+
+
+def test_the_worker_waits_for_a_pause_before_timing_the_layouts(qtbot, tiny_model):
+    """Not between the clicks of a person at work: requests 0.1 s apart keep it from starting (it needs 0.5 s
+    without any); once they stop, it chooses."""
+    model = tiny_model("vae", image_shape=[3, 16, 16]).eval()
+    worker = DecodeWorker()
+    worker.start()
+    try:
+        worker.set_model(model)
+        for i in range(12):
+            worker.submit("click", DecodeRequest(torch.zeros(model.latent_dim), id=i))
+            qtbot.wait(100)
+            assert worker.layout is None
+        qtbot.waitUntil(lambda: worker.layout is not None, timeout=10_000)
+    finally:
+        worker.stop()
+        worker.wait()
