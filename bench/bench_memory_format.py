@@ -3,39 +3,25 @@ bundled model: what the decode worker's choice (models/memory_format.py) picks f
 
     python -m bench.bench_memory_format [--runs 5] [--decodes 40] [FILE ...]
 
-Each run times `--decodes` decodes per layout, the layouts interleaved so a busy spell hits both; prints the
-median over runs of each run's median, the spread (min-max) and the ratio channels_last / NCHW (under 1:
-channels_last is faster), and what use_fastest_format chose. Writes bench/results/memory_format.json.
+Each run times `--decodes` decodes per layout with the worker's own timing (time_formats: the layouts
+interleaved so a busy spell hits both, the best of each); prints the median over runs, the spread (min-max),
+the ratio channels_last / NCHW (under 1: channels_last is faster) and what use_fastest_format chose. Writes bench/results/memory_format.json.
 """
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from bench.machine import describe_machine, summary, write_results
 from latent_atlas.models.bundled_files import resource_path
-from latent_atlas.models.memory_format import CHANNELS_LAST, CONTIGUOUS, _probe_inputs, use_fastest_format
-
-FORMATS = {CONTIGUOUS: torch.contiguous_format, CHANNELS_LAST: torch.channels_last}
+from latent_atlas.models.memory_format import CHANNELS_LAST, CONTIGUOUS, time_formats, use_fastest_format
 
 
 def one_run(model, frames: int, decodes: int) -> dict[str, float]:
-    z, c = _probe_inputs(model, frames)
-    times = {name: [] for name in FORMATS}
-    with torch.inference_mode():
-        for i in range(decodes + 2):
-            for name, memory_format in FORMATS.items():
-                model.to(memory_format=memory_format)
-                t0 = time.perf_counter()
-                model.decode(z, c)
-                if i >= 2:                              # two warm-up rounds
-                    times[name].append(time.perf_counter() - t0)
-    model.to(memory_format=torch.contiguous_format)
-    return {name: float(np.median(t)) * 1e3 for name, t in times.items()}
+    """Best of `decodes` per layout, in ms: the worker's own timing (time_formats), longer."""
+    return {name: t * 1e3 for name, t in time_formats(model, frames, repeats=decodes).items()}
 
 
 def main() -> int:
@@ -55,7 +41,7 @@ def main() -> int:
         runs = [one_run(model, args.frames, args.decodes) for _ in range(args.runs)]
         ratio = summary([r[CHANNELS_LAST] / r[CONTIGUOUS] for r in runs])
         chosen = use_fastest_format(model, args.frames)
-        row = {name: summary([r[name] for r in runs]) for name in FORMATS}
+        row = {name: summary([r[name] for r in runs]) for name in (CONTIGUOUS, CHANNELS_LAST)}
         results[path.name] = {**row, "ratio_channels_last_to_nchw": ratio, "chosen": chosen}
         print(f"{path.name:28s} NCHW {row[CONTIGUOUS]['median']:6.2f} ms ({row[CONTIGUOUS]['min']:.2f}-"
               f"{row[CONTIGUOUS]['max']:.2f})  channels_last {row[CHANNELS_LAST]['median']:6.2f} ms "

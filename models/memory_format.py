@@ -1,10 +1,10 @@
 """Which memory layout a model decodes fastest in on this machine: NCHW (PyTorch's default) or channels_last.
 
-Measured, not assumed (`python -m bench.bench_memory_format --runs 5 --decodes 30`, 2-core CPU, 2026-12-03): a
-16-frame strip of the bundled emoji VAE (64x64 RGB) decodes in 7.1 ms channels_last against 11.2 ms NCHW
-(ratio 0.65), the emoji CVAE 0.68, the shapes beta-VAE 0.88, while the Fashion-MNIST GAN's goes the other way
-(1.03). The decode worker times both on a strip-sized batch once a model is in and keeps the faster; the
-pixels are the same either way (to float rounding).
+Measured, not assumed (`python -m bench.bench_memory_format --runs 5 --decodes 30`, 2-core CPU, 2026-12-03,
+best of 30 per layout, median of 5 runs): a 16-frame strip of the bundled emoji VAE (64x64 RGB) decodes in 5.1 ms
+channels_last against 8.2 ms NCHW (ratio 0.63), the emoji CVAE 0.77, the shapes beta-VAE 0.89, while the
+Fashion-MNIST GAN's is the same in both (1.01). The decode worker times both on a strip-sized batch once a
+model is in and keeps the faster; the pixels are the same either way (to float rounding).
 """
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def has_conv_weights(model) -> bool:
     return any(p.dim() == 4 for p in model.parameters())
 
 
-def _probe_inputs(model, batch: int):
+def probe_inputs(model, batch: int):
+    """A fixed batch of latents (and a zero condition for a conditional model) on the model's device."""
     import torch
 
     z = torch.randn(batch, model.latent_dim, generator=torch.Generator().manual_seed(0)).to(model.device)
@@ -34,7 +35,7 @@ def time_formats(model, batch: int = 16, repeats: int = 4,
     None when `should_stop` turned true between two decodes. Leaves the model in NCHW."""
     import torch
 
-    z, c = _probe_inputs(model, batch)
+    z, c = probe_inputs(model, batch)
     best = {CONTIGUOUS: float("inf"), CHANNELS_LAST: float("inf")}
     formats = {CONTIGUOUS: torch.contiguous_format, CHANNELS_LAST: torch.channels_last}
     try:
@@ -46,8 +47,10 @@ def time_formats(model, batch: int = 16, repeats: int = 4,
                     model.to(memory_format=memory_format)
                     t0 = time.perf_counter()
                     model.decode(z, c)
-                    if model.device.type == "cuda":
+                    if model.device.type == "cuda":        # the GPU's work, not just its launch
                         torch.cuda.synchronize(model.device)
+                    elif model.device.type == "mps":
+                        torch.mps.synchronize()
                     if i:
                         best[name] = min(best[name], time.perf_counter() - t0)
     finally:

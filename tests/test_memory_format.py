@@ -9,7 +9,7 @@ import torch
 from latent_atlas.editor.core.messages import DecodeRequest
 from latent_atlas.editor.workers.decode_worker import DecodeWorker
 from latent_atlas.models import memory_format
-from latent_atlas.models.memory_format import CHANNELS_LAST, CONTIGUOUS, _probe_inputs, use_fastest_format
+from latent_atlas.models.memory_format import CHANNELS_LAST, CONTIGUOUS, probe_inputs, use_fastest_format
 
 
 def conv_weights(model):
@@ -17,7 +17,7 @@ def conv_weights(model):
 
 
 def decode(model, batch=5):
-    z, c = _probe_inputs(model, batch)
+    z, c = probe_inputs(model, batch)
     with torch.inference_mode():
         return model.decode(z, c)
 

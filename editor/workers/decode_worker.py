@@ -30,8 +30,8 @@ if TYPE_CHECKING:            # torch is first imported here, on this thread, by 
     import torch
 
 DEVICE_KEY = "device"        # the channel key of the worker's own MoveRequest
-GIVES_WAY = (OffDataRequest, DensityRequest)
-LAYOUT_IDLE_S = 0.5          # the memory layout is timed once the worker has had no request for this long    # not started while a decode waits (a person waits on that)
+GIVES_WAY = (OffDataRequest, DensityRequest)    # not started while a decode waits (a person waits on that)
+LAYOUT_IDLE_S = 0.5          # the memory layout is timed once the worker has had no request for this long
 
 
 class DecodeWorker(QThread):
@@ -84,7 +84,11 @@ class DecodeWorker(QThread):
         """True while a decode (a click, a strip) or a new model waits: long requests check it between
         steps and give way (thread-safe; called from the worker's own thread)."""
         with self._lock:
-            return self._next_model is not None or any(isinstance(r, DecodeRequest) for r in self._pending.values())
+            return self._next_model is not None or self._decode_pending()
+
+    def _decode_pending(self) -> bool:
+        """A decode (a click, a strip) waits; the caller holds the lock."""
+        return any(isinstance(r, DecodeRequest) for r in self._pending.values())
 
     # -- the thread ---------------------------------------------------------------------------------
     def run(self) -> None:
@@ -125,15 +129,16 @@ class DecodeWorker(QThread):
         waits at most one probe decode); it tries again when the worker is next idle that long."""
         import torch
 
-        from latent_atlas.models.memory_format import use_fastest_format
+        from latent_atlas.models.memory_format import CONTIGUOUS, use_fastest_format
 
         self._use_own_threads()
         try:
             with torch.inference_mode():
                 chosen = use_fastest_format(self._model, should_stop=self._asked)
-        except Exception:            # the layout is only a speed-up: a model that refuses one stays as it was
+        except Exception:            # only a speed-up: a model that refuses a layout decodes as before, in NCHW
             traceback.print_exc()
-            chosen = "unchanged"
+            self._model.to(memory_format=torch.contiguous_format)
+            chosen = CONTIGUOUS
         self._layout_due = chosen is None
         self.layout = chosen or self.layout
 
@@ -149,7 +154,7 @@ class DecodeWorker(QThread):
         with self._lock:
             if self._next_model is not None:    # asked of the model being replaced: dropped, as set_model drops the rest
                 return True
-            if not any(isinstance(r, DecodeRequest) for r in self._pending.values()):
+            if not self._decode_pending():
                 return False
             self._pending.setdefault(key, request)
         self._wake.set()
@@ -203,4 +208,4 @@ class DecodeWorker(QThread):
 
     def _move(self, key: str, request: MoveRequest) -> None:
         self._model.to(request.device)
-        self._layout_due = True                      # what is faster on one device says nothing of another
+        self._layout_due, self.layout = True, None   # what is faster on one device says nothing of another
