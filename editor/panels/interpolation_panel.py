@@ -37,6 +37,7 @@ from latent_atlas.editor.core.strip import (
     strip_latents,
     waypoints_from_json,
 )
+from latent_atlas.editor.widgets.frame_pacer import FramePacer
 from latent_atlas.editor.widgets.plain_text import PlainLabel
 from latent_atlas.editor.widgets.save_places import remember, start_path
 from latent_atlas.editor.widgets.status_line import StatusLine
@@ -59,6 +60,9 @@ class InterpolationPanel(QWidget):
         self._asked_condition: np.ndarray | None = None   # of the newest request, which may not be shown yet
         self.images: np.ndarray | None = None        # (N, H, W, C) uint8 on screen
         self.off_data: np.ndarray | None = None      # (N,) bool: frames farther from the data than it spreads
+        # the path on the map is redrawn at most once a display frame; None: the strip on screen's frames
+        self._path_frames: np.ndarray | None = None
+        self._path_pacer = FramePacer(self._draw_path, self)
         self._build()
         state.events.model_changed.connect(self._on_state_model_changed)
         state.events.latent_changed.connect(self._on_state_latent_changed)
@@ -68,7 +72,7 @@ class InterpolationPanel(QWidget):
         view = latent_map.view
         view.drag_started.connect(self._on_map_drag_started)
         view.dragged.connect(self._on_map_dragged)
-        view.drag_finished.connect(self._on_map_dragged)
+        view.drag_finished.connect(self._on_map_drag_finished)
 
     def _build(self) -> None:
         self.n_frames = QSpinBox()
@@ -147,6 +151,10 @@ class InterpolationPanel(QWidget):
             self.waypoints.set_end(z)
             self.request()
 
+    def _on_map_drag_finished(self, x: float, y: float) -> None:
+        self._on_map_dragged(x, y)
+        self._path_pacer.flush()           # where the drag ended is drawn now, not a frame later
+
     def _from_current(self, setter) -> None:
         z = self._state.latent()
         if z is not None:
@@ -168,6 +176,7 @@ class InterpolationPanel(QWidget):
         self.frames = self.images = self.off_data = self._asked_condition = None
         self.warning.hide()
         self.strip_view.clear()
+        self._path_pacer.cancel()          # a redraw still due would bring the path back
         self._map.set_path(None)
         self._update_buttons()
 
@@ -185,8 +194,15 @@ class InterpolationPanel(QWidget):
         self._asked_condition = condition
 
     def _redraw_path(self, frames: np.ndarray | None = None) -> None:
+        """Redraws the path through `frames` (None: the strip on screen) within a display frame: a drag's
+        moves between two frames of the screen draw once, the newest."""
+        self._path_frames = frames
+        self._path_pacer.request()
+
+    def _draw_path(self) -> None:
         """The frames' latents projected onto the map (a slerp path bends there); frames off the data in
         orange once they are known."""
+        frames = self._path_frames
         shown = frames is None
         frames = self.frames if frames is None else frames
         loaded = self._state.loaded
