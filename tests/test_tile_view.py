@@ -50,3 +50,22 @@ def test_each_separator_of_a_shrunk_grid_is_drawn(qtbot):
     # and only there: the middle of a white tile is white on screen
     x, y = on_screen(view, size / 2, size / 2)
     assert grid[y, x] > 200
+
+
+def test_colour_and_grey_tiles_reach_the_screen_with_their_own_values(qtbot):
+    """uint8 tiles go to the screen as they are (no levels: pyqtgraph does not rescale them), colour and grey."""
+    view = TileView()
+    qtbot.addWidget(view)
+    view.resize(400, 200)
+    view.show()
+    qtbot.waitExposed(view)
+    colours = np.array([[250, 30, 7], [12, 200, 90], [1, 2, 254], [128, 127, 129]], np.uint8)
+    for tiles in (np.broadcast_to(colours[:, None, None, :], (4, 16, 16, 3)).copy(),
+                  np.broadcast_to(colours[:, None, None, :1], (4, 16, 16, 1)).copy()):
+        view.set_tiles(tiles, ncols=4)
+        qtbot.wait(50)
+        pixels = screen_pixels(qtbot, view)
+        for i in range(4):
+            x, y = on_screen(view, i * (16 + PAD) + 8, 8)
+            want = tiles[i, 0, 0]
+            assert np.array_equal(pixels[y, x], np.broadcast_to(want, 3)), (i, pixels[y, x], want)

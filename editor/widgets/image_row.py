@@ -10,8 +10,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
-from latent_atlas.editor.core.image_convert import for_display, strip
+from latent_atlas.editor.core.image_convert import strip
 from latent_atlas.editor.widgets.plain_text import tooltip
+from latent_atlas.editor.widgets.qt_images import show_uint8
 
 PAD = 1   # pixels of black between cells
 SIGNS = "+−"          # a condition row's "+tone-dark" / "−man": the sign is kept when words are dropped
@@ -91,7 +92,7 @@ class ImageRow(QWidget):
     def set_images(self, images: np.ndarray, captions: list[str] | None = None) -> None:
         """images (B, H, W, C) uint8; captions (B,) drawn under the cells."""
         self.images = images
-        self.item.setImage(for_display(strip(images, PAD)), autoLevels=False, levels=(0, 255))
+        show_uint8(self.item, strip(images, PAD))
         b, h, w, _ = images.shape
         if (b, h, w) != self._shape:   # re-layout only when the cell count or size changes
             self._shape = (b, h, w)

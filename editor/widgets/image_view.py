@@ -6,8 +6,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from latent_atlas.editor.core.image_convert import for_display
 from latent_atlas.editor.widgets.plain_text import PlainLabel
+from latent_atlas.editor.widgets.qt_images import show_uint8
 from latent_atlas.editor.widgets.status_line import StatusLine
 
 
@@ -38,7 +38,7 @@ class ImageView(QWidget):
     def set_image(self, image: np.ndarray, caption: str | None = None) -> None:
         """image (H, W, C) uint8."""
         self.image = image
-        self.item.setImage(for_display(image), autoLevels=False, levels=(0, 255))
+        show_uint8(self.item, image)
         if image.shape != self._shape:      # refit only when the size changes, not on every decode
             self._shape = image.shape
             self.view.autoRange(padding=0.0)

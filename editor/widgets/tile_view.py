@@ -15,9 +15,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QStackedLayout, QWidget
 
-from latent_atlas.editor.core.image_convert import for_display
 from latent_atlas.editor.core.tiles import SEPARATOR_VALUE, tile, tile_at
 from latent_atlas.editor.widgets.plain_text import PlainLabel
+from latent_atlas.editor.widgets.qt_images import show_uint8
 
 PAD = 1
 PAD_VALUE = SEPARATOR_VALUE
@@ -97,7 +97,7 @@ class TileView(QWidget):
         self.count, self.ncols = len(images), max(1, min(int(ncols), len(images)))
         self.tile_shape = images.shape[1:3]
         self.image = tile(images, self.ncols, PAD, PAD_VALUE)
-        self.item.setImage(for_display(self.image), autoLevels=False, levels=(0, 255))
+        show_uint8(self.item, self.image)
         self.updates += 1
         if self.image.shape != self._shape:       # refit only when the layout changes, not per update
             self._shape = self.image.shape
