@@ -89,6 +89,22 @@ def test_slerp_path_hits_waypoints_and_spaces_frames_evenly():
 
 
 @pytest.mark.parametrize("mode", ["lerp", "slerp"])
+def test_one_segment_path_is_the_interpolation_at_even_steps(mode):
+    """A drag's strip (two waypoints) skips measuring the segment's length: its frames are the interpolation at
+    t = 0, 1/(n-1), ..., 1, as a length-weighted split of one segment gives, whatever the length."""
+    fn = lerp if mode == "lerp" else slerp
+    for scale in (1e-3, 1.0, 50.0):
+        a, b = (v * scale for v in _pair(24, seed=int(scale * 10)))
+        pts = torch.stack([a, b])
+        frames = interpolation_path(pts, 11, mode)
+        want = fn(a, b, torch.linspace(0, 1, 11))
+        assert torch.allclose(frames, want, rtol=1e-5, atol=1e-6 * scale)
+        assert torch.equal(frames[0], a) and torch.equal(frames[-1], b)
+    same = torch.ones(2, 5)
+    assert torch.equal(interpolation_path(same, 4, mode), torch.ones(4, 5))
+
+
+@pytest.mark.parametrize("mode", ["lerp", "slerp"])
 def test_numpy_path_is_the_torch_path(mode):
     """The strip on the GUI thread is computed with numpy (torch's per-call overhead cost ~1 ms a drag move):
     the same frames as the torch path, numpy in and numpy out, including the parallel and zero fall-backs."""

@@ -24,7 +24,10 @@ class StatusLine(PlainLabel):
         return self._full
 
     def setText(self, text: str) -> None:
-        self._full = capped(text)
+        text = capped(text)
+        if text == self._full and self._full:     # the same line again (each strip of a drag): nothing to redo
+            return
+        self._full = text
         self._elide()
 
     def setToolTip(self, text: str) -> None:
