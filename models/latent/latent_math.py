@@ -121,9 +121,7 @@ def interpolation_path(points: torch.Tensor, n_frames: int,
     xp = _ops(points)
     interp = lerp if mode == "lerp" else slerp
     a, b = points[:-1], points[1:]                                        # (S, D) segment ends
-    if len(a) == 1:                      # one segment gets every frame: its length changes nothing (a drag)
-        lengths = xp.take_last(xp.norm(b - a)) * 0 + 1
-    elif mode == "lerp":
+    if mode == "lerp" or len(a) == 1:   # one segment (a drag) gets every frame: its chord does as well as its arc
         lengths = xp.take_last(xp.norm(b - a))                            # (S,)
     else:
         s = xp.linspace(0, 1, _LENGTH_SAMPLES + 1, points)
