@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CVAE: weight of the condition-consistency term - prior samples must be read back as "
                         "their condition by a classifier trained alongside on the real images (default 0: off; "
                         "the bundled Fashion-MNIST CVAE uses 3; about twice the time per epoch)")
+    t.add_argument("--mirror-shift", action=argparse.BooleanOptionalAction, default=None,
+                   help="augment: mirror half of each batch left-right and shift every image by up to 1/16 of "
+                        "its side, for small sets whose pictures mean the same mirrored (emoji, faces, clothes; "
+                        "not digits or text). Default off; with --resume the checkpoint's")
     t.add_argument("--batch-size", type=int, help="images per step and process (default 128)")
     t.add_argument("--lr", type=float, help="learning rate (default 1e-3 VAE family, 2e-4 GAN)")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (torchrun: each process "

@@ -34,7 +34,8 @@ FLAGS = {"family": "--model", "epochs": "--epochs", "batch_size": "--batch-size"
          "checkpoint_every": "--checkpoint-every", "latent_dim": "--latent-dim", "beta": "--beta",
          "consistency": "--consistency", "likelihood": "--likelihood", "image_size": "--image-size",
          "channels": "--channels", "limit": "--limit", "condition": "--condition", "dataset": "--dataset",
-         "out": "--out", "resume": "--resume", "overwrite": "--overwrite"}
+         "out": "--out", "resume": "--resume", "overwrite": "--overwrite",
+         "mirror_shift": "--mirror-shift"}
 
 
 def spec_from_args(args):
@@ -51,7 +52,7 @@ def spec_from_args(args):
                                    likelihood=args.likelihood),
                    condition=args.condition, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                    seed=args.seed, checkpoint_every=args.checkpoint_every, device=args.device, out=args.out,
-                   resume=args.resume, overwrite=args.overwrite)
+                   resume=args.resume, overwrite=args.overwrite, mirror_shift=args.mirror_shift)
 
 
 def _named(step):
@@ -88,7 +89,8 @@ def _train(args, spec, ctx) -> int:
         n_params = sum(p.numel() for p in model.parameters())
         where = f"{ctx.world_size} processes ({ctx.backend}), {trainer.device.type}" if ctx else str(trainer.device)
         say(f"{'resuming' if args.resume else 'training'} {run.spec.family} ({model.kind}, {n_params:,} parameters) "
-            f"on {data.name} ({len(data)} images {data.image_shape}) on {where}, {torch.get_num_threads()} threads")
+            f"on {data.name} ({len(data)} images {data.image_shape}{', mirrored and shifted' if run.spec.mirror_shift else ''}) "
+            f"on {where}, {torch.get_num_threads()} threads")
         last = _loop(trainer, quiet=args.quiet or not main, main=main)
     finally:
         if restore is not None:

@@ -6,7 +6,9 @@ Trained on the real renders of the train split (models/data/emoji.py), scored on
 training picture is also shown blurred (a random box blur of 1-4 pixels at 64x64), so that the soft decodes of a
 VAE are read by their colour and shape rather than refused for being soft; the reported accuracy is on sharp
 held-out renders and on the same renders blurred. Refuses to save below 0.9 tone accuracy. Under a minute per
-epoch on one core.
+epoch on one core. `--mirror-shift` also mirrors and shifts the training pictures (models/training/augment.py): a
+reader that is right more often on sharp held-out renders but calls more soft decodes toneless (docs/quality.md);
+the shipped reader is trained without it.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from latent_atlas.models.quality.emoji_classifier import (
     label_indices,
     read_emoji,
 )
+from latent_atlas.models.training.augment import mirror_shift
 
 MIN_TONE_ACCURACY = 0.9
 
@@ -54,7 +57,7 @@ def accuracy(model, x, tone, person) -> tuple[float, float]:
     return (float((t_hat[t_ok] == tone.numpy()[t_ok]).mean()), float((p_hat[p_ok] == person.numpy()[p_ok]).mean()))
 
 
-def train(epochs: int, seed: int, batch_size: int = 64, lr: float = 3e-3):
+def train(epochs: int, seed: int, batch_size: int = 64, lr: float = 3e-3, augment: bool = False):
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     x, tone, person = tensors("train")
@@ -69,7 +72,8 @@ def train(epochs: int, seed: int, batch_size: int = 64, lr: float = 3e-3):
         order = torch.randperm(len(x), generator=g)
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
-            t_logits, p_logits = model(blur(x[idx], g))
+            batch = mirror_shift(x[idx], g) if augment else x[idx]
+            t_logits, p_logits = model(blur(batch, g))
             loss = (F.cross_entropy(t_logits, tone[idx], ignore_index=-100, label_smoothing=0.05)
                     + F.cross_entropy(p_logits, person[idx], ignore_index=-100, label_smoothing=0.05))
             opt.zero_grad(set_to_none=True)
@@ -89,9 +93,10 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="1: on a shared CPU a second thread spin-waits")
     p.add_argument("--out", default=str(EMOJI_CLASSIFIER_PATH))
+    p.add_argument("--mirror-shift", action="store_true", help="also mirror and shift the training pictures")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    model, (t_acc, p_acc), (t_soft, p_soft) = train(args.epochs, args.seed)
+    model, (t_acc, p_acc), (t_soft, p_soft) = train(args.epochs, args.seed, augment=args.mirror_shift)
     print(f"held-out families: tone {t_acc:.4f}, person {p_acc:.4f}; blurred (5 px): tone {t_soft:.4f}, "
           f"person {p_soft:.4f}")
     if t_acc < MIN_TONE_ACCURACY:
@@ -100,6 +105,7 @@ def main() -> int:
     out = save_classifier(model.half(), args.out, file_format=FILE_FORMAT, tone_accuracy=round(t_acc, 4),
                           person_accuracy=round(p_acc, 4), blurred_tone_accuracy=round(t_soft, 4),
                           blurred_person_accuracy=round(p_soft, 4), epochs=args.epochs, seed=args.seed,
+                          mirror_shift=args.mirror_shift,
                           torch=torch.__version__, trained_by="scripts/train_emoji_classifier.py")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
     return 0

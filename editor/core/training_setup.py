@@ -42,7 +42,8 @@ PREVIEW_COUNT = 16                     # a 4x4 grid
 LABELS = {"family": "Model", "epochs": "Epochs", "batch_size": "Batch size", "lr": "Learning rate",
           "latent_dim": "Latent size", "beta": "Beta", "consistency": "Condition consistency",
           "condition": "CVAE condition", "dataset": "Dataset", "out": "output file (Save as)",
-          "resume": "Resume from…", "overwrite": "the … button beside Save as (it asks before replacing)"}
+          "resume": "Resume from…", "overwrite": "the … button beside Save as (it asks before replacing)",
+          "mirror_shift": "Mirror and shift"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class TrainingForm:
     batch_size: int = 64
     epochs: int = 30
     condition: str = "labels"          # CVAE: condition on one-hot "labels" or on "attributes"
+    mirror_shift: bool = False         # augment each batch: mirrored halves, shifts of a few pixels
     device: str = "cpu"
     out: str = ""                      # "" -> default_output() (a resume: the resumed file)
     overwrite: bool = False            # replace an existing `out` (the Save as dialog asked the user)
@@ -163,7 +165,10 @@ def run_spec(form: TrainingForm) -> RunSpec:
                    condition=form.condition if cvae else None, epochs=form.epochs, batch_size=form.batch_size,
                    lr=form.lr, seed=form.seed, checkpoint_every=form.checkpoint_every,
                    event_interval=form.event_interval, device=form.device, out=out or None,
-                   resume=form.resume_from, overwrite=form.overwrite)
+                   resume=form.resume_from, overwrite=form.overwrite,
+                   # a resume says what its box shows (filled from the checkpoint); a new run, like the
+                   # command line, leaves "off" to the default
+                   mirror_shift=form.mirror_shift if form.resume_from else (form.mirror_shift or None))
 
 
 def check_form(form: TrainingForm) -> None:
@@ -244,5 +249,5 @@ def _resumed_form(form: TrainingForm, kind: str, config, dataset: dict, train_st
                    beta=float(getattr(config, "beta", form.beta)),
                    consistency=float(getattr(config, "consistency", 0.0)),
                    batch_size=int(tc.get("batch_size", form.batch_size)), lr=float(tc.get("lr", form.lr)),
-                   seed=int(tc.get("seed", form.seed)),
+                   seed=int(tc.get("seed", form.seed)), mirror_shift=bool(tc.get("mirror_shift", False)),
                    condition=recorded_condition(kind, config, ds) if kind == "cvae" else form.condition)

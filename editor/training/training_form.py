@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -81,6 +82,10 @@ class TrainingFormWidget(QWidget):
         self.lr = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=1.0, singleStep=0.0001)
         self.batch = self._spin(1, 65536)
         self.epochs = self._spin(1, 100_000)
+        self.mirror_shift = QCheckBox("mirror and shift images")
+        self.mirror_shift.setToolTip("Augment each batch: half of it mirrored left-right, every image shifted by "
+                                     "up to 1/16 of its side. For small sets whose pictures mean the same "
+                                     "mirrored (emoji, faces, clothes), not for digits or text")
         self.condition = QComboBox()
         self.condition.addItem("class labels", "labels")
         self.condition.addItem("attributes", "attributes")
@@ -102,6 +107,7 @@ class TrainingFormWidget(QWidget):
         layout.addRow("Learning rate", self.lr)
         layout.addRow("Batch size", self.batch)
         layout.addRow("Epochs", self.epochs)
+        layout.addRow("Augment", self.mirror_shift)
         layout.addRow("CVAE condition", self.condition)
         layout.addRow("Condition consistency", self.consistency)
         layout.addRow("Device", self.device)
@@ -122,6 +128,7 @@ class TrainingFormWidget(QWidget):
                        consistency=self._exact(self.consistency, self._hidden.consistency),
                        lr=self._exact(self.lr, self._hidden.lr), batch_size=self.batch.value(),
                        epochs=self.epochs.value(), condition=self.condition.currentData(),
+                       mirror_shift=self.mirror_shift.isChecked(),
                        device=self.device.currentData(), out=out,
                        overwrite=bool(out) and out == self._replace_confirmed)
 
@@ -148,6 +155,7 @@ class TrainingFormWidget(QWidget):
             self.lr.setValue(form.lr)
             self.batch.setValue(form.batch_size)
             self.epochs.setValue(form.epochs)
+            self.mirror_shift.setChecked(form.mirror_shift)
             self.condition.setCurrentIndex(max(0, self.condition.findData(form.condition)))
             index = self.device.findData(form.device.split(":")[0])
             self.device.setCurrentIndex(index if index >= 0 else self.device.count() - 1)

@@ -21,6 +21,7 @@ class TrainConfig:
     checkpoint_every: int | None = 0   # steps between checkpoints; 0: every epoch end; None: checkpoint_interval
     event_interval: float = 0.1    # seconds between progress events (about 10 per second)
     check_every: int = 1           # steps between NaN checks; each check synchronises with a GPU
+    mirror_shift: bool = False     # mirror half of each batch and shift it a few pixels (training/augment.py)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ WORDS = {"family": "model", "epochs": "epochs", "batch_size": "batch size", "lr"
          "latent_dim": "latent size", "beta": "beta", "consistency": "condition consistency",
          "width": "width", "hidden": "hidden size", "likelihood": "likelihood", "config": "model config",
          "image_size": "image size", "channels": "channels", "limit": "limit", "condition": "condition",
-         "dataset": "dataset", "out": "output file", "resume": "resume", "overwrite": "overwrite"}
+         "dataset": "dataset", "out": "output file", "resume": "resume", "overwrite": "overwrite",
+         "mirror_shift": "mirror and shift"}
 
 
 class SpecError(ConfigError):
@@ -117,6 +118,7 @@ class RunSpec:
     lr: float | None = None            # None: the family's DEFAULT_LR / the checkpoint's
     seed: int | None = None            # None: 0 / the checkpoint's
     checkpoint_every: int | None = None   # steps; 0: each epoch; None: the trainer's pacing
+    mirror_shift: bool | None = None   # augment each batch (training/augment.py); None: off / the checkpoint's
     event_interval: float = 0.1        # seconds between progress events
     device: str = "cpu"                # or "auto", "cuda", "mps"
     out: str | Path | None = None
@@ -187,7 +189,7 @@ class RunSpec:
         model = build_model(kind, config)
         train_config = TrainConfig(epochs=spec.epochs, batch_size=spec.batch_size, lr=spec.lr, seed=spec.seed,
                                    condition=spec.condition, checkpoint_every=spec.checkpoint_every,
-                                   event_interval=spec.event_interval,
+                                   event_interval=spec.event_interval, mirror_shift=spec.mirror_shift,
                                    check_every=1 if device.type == "cpu" else 20)   # each check syncs a GPU
         dataset = {**data.describe(), "condition": spec.condition if conditional else None,
                    "condition_names": cond_names, "family": spec.family}
@@ -207,7 +209,7 @@ class RunSpec:
             return replace(self, family=family, data=replace(self.data, source=self.data.source or "digits"),
                            condition=self.condition or "labels", batch_size=self.batch_size or DEFAULT_BATCH_SIZE,
                            lr=self.lr or DEFAULT_LR[FAMILIES[family][0]],
-                           seed=self.seed if self.seed is not None else 0)
+                           seed=self.seed if self.seed is not None else 0, mirror_shift=bool(self.mirror_shift))
         ds, tc = resumed.dataset or {}, resumed.train_state.get("train_config") or {}
         c, h, w = resumed.config.image_shape
         source = self.data.source
@@ -220,7 +222,9 @@ class RunSpec:
                        condition=recorded_condition(resumed.kind, resumed.config, ds),
                        batch_size=self.batch_size or int(tc.get("batch_size", DEFAULT_BATCH_SIZE)),
                        lr=self.lr or float(tc.get("lr", DEFAULT_LR[resumed.kind])),
-                       seed=self.seed if self.seed is not None else int(tc.get("seed", 0)))
+                       seed=self.seed if self.seed is not None else int(tc.get("seed", 0)),
+                       mirror_shift=bool(tc.get("mirror_shift", False)) if self.mirror_shift is None
+                       else self.mirror_shift)
 
 
 @dataclass(frozen=True, eq=False)

@@ -22,6 +22,7 @@ from latent_atlas.models.checkpoints.checkpoint import load_checkpoint, save_che
 from latent_atlas.models.checkpoints.header import FormatProblem, check_metadata_fits
 from latent_atlas.models.errors import CheckpointError, ConfigError, TrainingDiverged
 from latent_atlas.models.training import distributed as ddp
+from latent_atlas.models.training.augment import mirror_shift, step_generator
 from latent_atlas.models.training.events import TrainConfig, TrainEvent, checkpoint_interval
 from latent_atlas.models.training.gan_health import GanHealth, pixel_spread
 
@@ -121,6 +122,8 @@ class Trainer:
                     t_window += self.give_way()          # the seconds held: images/s leaves them out
                 idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
                 x = self.images[idx].float().div_(255.0)                 # (B, C, H, W) in [0, 1]
+                if cfg.mirror_shift:
+                    x = mirror_shift(x, step_generator(cfg.seed + 7919 * self._rank(), self.step))
                 c = None if self.conditions is None else self.conditions[idx]
                 terms = self.model.train_step(x, c, self.optimizers)
                 self.step += 1
@@ -222,6 +225,9 @@ class Trainer:
         if len(h["step"]) > HISTORY_CAP:
             for key in h:
                 h[key] = h[key][::2]
+
+    def _rank(self) -> int:
+        return self.dist.rank if self.dist is not None else 0
 
     def _rank_seed(self, step: int) -> int:
         if self.dist is None or self.dist.is_main:
