@@ -87,9 +87,10 @@ def _train(args, spec, ctx) -> int:
         for w in trainer.warnings:
             say(f"warning: {w}", file=sys.stderr)
         n_params = sum(p.numel() for p in model.parameters())
+        augmented = ", mirrored and shifted" if run.spec.mirror_shift else ""
         where = f"{ctx.world_size} processes ({ctx.backend}), {trainer.device.type}" if ctx else str(trainer.device)
         say(f"{'resuming' if args.resume else 'training'} {run.spec.family} ({model.kind}, {n_params:,} parameters) "
-            f"on {data.name} ({len(data)} images {data.image_shape}{', mirrored and shifted' if run.spec.mirror_shift else ''}) "
+            f"on {data.name} ({len(data)} images {data.image_shape}{augmented}) "
             f"on {where}, {torch.get_num_threads()} threads")
         last = _loop(trainer, quiet=args.quiet or not main, main=main)
     finally:

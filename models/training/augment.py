@@ -1,5 +1,5 @@
 """Mirror-and-shift augmentation of training batches (`latent-atlas train --mirror-shift`, the Training tab's
-"Mirror and shift").
+"Augment: mirror and shift images").
 
 For small image sets whose pictures keep their meaning when mirrored left-right or moved by a few pixels
 (emoji, faces, clothes; not digits or text): half of each batch is mirrored, and every image is shifted by up
