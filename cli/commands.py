@@ -30,10 +30,25 @@ def run_info(args) -> int:
               + ", ".join(f"{k[:40]} {_number(v)}" for k, v in list(last.items())[:20]))
     else:
         print("history:    none")
+    training = _training_line((ckpt.train_state or {}).get("train_config"))
+    if training:
+        print(f"training:   {training}")
     if ckpt.vectors:
         names = list(ckpt.vectors)
         print(f"vectors:    {', '.join(names[:50])}" + (f" and {len(names) - 50} more" if len(names) > 50 else ""))
     return 0
+
+
+def _training_line(tc) -> str:
+    """The recorded run's choices that a new run would have to repeat (the file's own words, numbers only)."""
+    if not isinstance(tc, dict):
+        return ""
+    parts = [f"{label} {_number(tc[key])}" for key, label in (("epochs", "epochs"), ("batch_size", "batch size"),
+                                                            ("lr", "lr"), ("seed", "seed"))
+             if isinstance(tc.get(key), (int, float)) and not isinstance(tc.get(key), bool)]
+    if tc.get("mirror_shift") is True:
+        parts.append("mirrored and shifted (--mirror-shift)")
+    return ", ".join(parts)
 
 
 def _count(value, plus: int = 0) -> str:

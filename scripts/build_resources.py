@@ -146,7 +146,8 @@ def finish(name: str, full: Path, models: Path = MODELS) -> None:
     state = ckpt.train_state
     save_checkpoint(models / f"{name}.safetensors", ckpt.model, dataset=ckpt.dataset,
                     history=thinned(ckpt.history, BUNDLED_CURVE_POINTS),
-                    train_state={"step": int(state.get("step", 0)), "epoch": int(state.get("epoch", 0)), "seed": 0},
+                    train_state={"step": int(state.get("step", 0)), "epoch": int(state.get("epoch", 0)), "seed": 0,
+                                 "train_config": state.get("train_config") or {}},
                     dtype=torch.float16)
     full.unlink()
     previous_path(full).unlink(missing_ok=True)

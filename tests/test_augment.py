@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from latent_atlas.cli.parser import build_parser
 from latent_atlas.cli.train_command import spec_from_args
 from latent_atlas.editor.core.training_setup import form_for, resume_form, run_spec
+from latent_atlas.main import main
 from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 from latent_atlas.models.training.augment import mirror_shift, shift_limit, step_generator
 from latent_atlas.models.training.run_spec import DataSpec, RunSpec
@@ -71,7 +72,7 @@ def losses_and_model(spec: RunSpec):
     return losses, run
 
 
-def test_a_run_with_mirror_shift_trains_on_other_batches_records_it_and_resumes_with_it(tmp_path):
+def test_a_run_with_mirror_shift_trains_on_other_batches_records_it_and_resumes_with_it(tmp_path, capsys):
     base = RunSpec(family="vae", data=DataSpec("digits", limit=64), epochs=1, batch_size=32, seed=1)
     plain, _ = losses_and_model(base)
     out = tmp_path / "aug.safetensors"
@@ -85,6 +86,9 @@ def test_a_run_with_mirror_shift_trains_on_other_batches_records_it_and_resumes_
     off = RunSpec(resume=out, epochs=2, mirror_shift=False, out=tmp_path / "off.safetensors").build()
     assert off.trainer.config.mirror_shift is False      # a resume may turn it off, like the learning rate
     assert resume_form(out, form_for("digits", epochs=2)).mirror_shift is True
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    assert "batch size 32, lr 0.001, seed 1, mirrored and shifted (--mirror-shift)" in capsys.readouterr().out
 
 
 def test_the_command_line_and_the_training_tab_ask_for_it_the_same_way(qtbot, tmp_path):
@@ -132,3 +136,17 @@ def test_a_bundled_files_curves_are_thinned_keeping_first_and_last():
     assert out["loss"] == [float(s) for s in out["step"]]                  # every curve the same points
     assert thinned({"step": [1, 2, 3]}, 5000) == {"step": [1, 2, 3]} and thinned({}, 10) == {}
     assert len(thinned({"step": list(range(10))}, 3)["step"]) == 3
+
+
+def test_a_bundled_file_keeps_the_runs_choices_and_not_its_optimiser(tmp_path):
+    module = build_script()
+    full = tmp_path / ".tiny.full.safetensors"
+    spec = RunSpec(family="vae", data=DataSpec("digits", limit=64), epochs=1, batch_size=32, seed=2,
+                   mirror_shift=True, out=full)
+    for _ in spec.build().trainer.run():
+        pass
+    module.finish("tiny", full, models=tmp_path)
+    slim = load_checkpoint(tmp_path / "tiny.safetensors", with_optimizers=True)
+    assert not full.exists() and not slim.optimizer_states
+    tc = slim.train_state["train_config"]
+    assert tc["mirror_shift"] is True and tc["batch_size"] == 32 and slim.train_state["epoch"] == 1

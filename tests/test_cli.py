@@ -59,6 +59,7 @@ def test_train_then_info_sample_evaluate(vae, tmp_path):
     info = runs["info"][1]
     assert re.search(r"kind:\s+vae \([\d,]+ parameters\)", info)
     assert "digits [1, 8, 8], 1438 images" in info and "to step 24" in info
+    assert re.search(r"training:\s+epochs \d+, batch size \d+, lr [\d.e-]+, seed \d+\n", info)   # no augmenting
 
     assert "wrote" in runs["sample"][1]
     with Image.open(grid) as img:
