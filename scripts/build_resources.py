@@ -30,7 +30,7 @@ from latent_atlas.models.data.emoji_subset import write_subset  # noqa: E402
 from latent_atlas.models.errors import DatasetError  # noqa: E402
 from latent_atlas.models.registry import make_config  # noqa: E402
 from latent_atlas.models.training.run_spec import DataSpec, ModelSpec, RunSpec  # noqa: E402
-from latent_atlas.models.training.trainer import previous_path  # noqa: E402
+from latent_atlas.models.training.trainer import previous_path, thinned_history  # noqa: E402
 
 MODELS = ROOT / "resources" / "models"
 SUBSET = ROOT / "resources" / "fashion-mnist-subset"
@@ -128,16 +128,6 @@ def train(name: str, epochs_scale: float, models: Path = MODELS, overwrite: bool
 BUNDLED_CURVE_POINTS = 5000    # per curve in a bundled file: a curve per step of a long run is 1 MB of header
 
 
-def thinned(history: dict, most: int) -> dict:
-    """Every k-th point of each curve (k the smallest that leaves at most `most`), the last point always kept."""
-    n = len(history.get("step", []))
-    k = max(1, -(-n // most))
-    keep = sorted(set(range(0, n, k)) | ({n - 1} if n else set()))
-    if len(keep) > most:
-        keep = keep[:most - 1] + [n - 1]
-    return {key: [values[i] for i in keep] for key, values in history.items()}
-
-
 def finish(name: str, full: Path, models: Path = MODELS) -> None:
     """The slim bundled file (float16 weights, no optimiser state) from a run's full checkpoint: at the end of
     train(), or (`--finish NAME FULL`) from the last checkpoint of a run stopped early, which records the epoch
@@ -145,7 +135,7 @@ def finish(name: str, full: Path, models: Path = MODELS) -> None:
     ckpt = load_checkpoint(full)
     state = ckpt.train_state
     save_checkpoint(models / f"{name}.safetensors", ckpt.model, dataset=ckpt.dataset,
-                    history=thinned(ckpt.history, BUNDLED_CURVE_POINTS),
+                    history=thinned_history(ckpt.history, BUNDLED_CURVE_POINTS),
                     train_state={"step": int(state.get("step", 0)), "epoch": int(state.get("epoch", 0)), "seed": 0,
                                  "train_config": state.get("train_config") or {}},
                     dtype=torch.float16)

@@ -16,6 +16,7 @@ from latent_atlas.main import main
 from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 from latent_atlas.models.training.augment import mirror_shift, shift_limit, step_generator
 from latent_atlas.models.training.run_spec import DataSpec, RunSpec
+from latent_atlas.models.training.trainer import thinned_history
 
 
 def candidates(image: torch.Tensor, most: int) -> list[tuple[tuple[bool, int, int], torch.Tensor]]:
@@ -105,7 +106,7 @@ def test_the_command_line_and_the_training_tab_ask_for_it_the_same_way(qtbot, tm
     qtbot.addWidget(widget)
     widget.set_form(form_for("digits", "vae", limit=96, epochs=1, batch_size=32, latent_dim=8, seed=3,
                              device="cpu", out=str(tmp_path / "tab.safetensors")))
-    assert not widget.mirror_shift.isChecked() and not run_spec(widget.form()).mirror_shift
+    assert not widget.mirror_shift.isChecked() and run_spec(widget.form()).mirror_shift is False
     widget.mirror_shift.setChecked(True)
     from_tab = run_spec(widget.form())
     assert from_cli.mirror_shift is True and replace(from_cli, out=None) == replace(from_tab, out=None)
@@ -128,14 +129,15 @@ def test_the_build_script_trains_the_emoji_vae_mirrored_and_shifted(tmp_path):
     assert module.bundle_spec("fashion_vae", models=tmp_path).mirror_shift is False
 
 
-def test_a_bundled_files_curves_are_thinned_keeping_first_and_last():
-    thinned = build_script().thinned
+def test_curves_are_thinned_keeping_first_and_last_the_same_points_of_each():
     history = {"step": list(range(11040)), "loss": [float(i) for i in range(11040)]}
-    out = thinned(history, 5000)
+    out = thinned_history(history, 5000)
     assert len(out["step"]) <= 5000 and out["step"][0] == 0 and out["step"][-1] == 11039
     assert out["loss"] == [float(s) for s in out["step"]]                  # every curve the same points
-    assert thinned({"step": [1, 2, 3]}, 5000) == {"step": [1, 2, 3]} and thinned({}, 10) == {}
-    assert len(thinned({"step": list(range(10))}, 3)["step"]) == 3
+    assert thinned_history({"step": [1, 2, 3]}, 5000) == {"step": [1, 2, 3]} and thinned_history({}, 10) == {}
+    assert len(thinned_history({"step": list(range(10))}, 3)["step"]) == 3
+    over = {"step": list(range(20_001))}                      # the trainer's cap plus one: every other point
+    assert thinned_history(over, 20_000)["step"] == over["step"][::2]
 
 
 def test_a_bundled_file_keeps_the_runs_choices_and_not_its_optimiser(tmp_path):

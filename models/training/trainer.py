@@ -223,8 +223,7 @@ class Trainer:
         for key, value in (("step", float(self.step)), ("epoch", float(epoch)), *means.items()):
             h.setdefault(key, []).append(value)
         if len(h["step"]) > HISTORY_CAP:
-            for key in h:
-                h[key] = h[key][::2]
+            h.update(thinned_history(h, HISTORY_CAP))
 
     def _rank(self) -> int:
         return self.dist.rank if self.dist is not None else 0
@@ -326,6 +325,17 @@ class Trainer:
                 self.warnings.append(f"{path}: its random generator state is unusable ({e}); "
                                      "the resumed run is seeded afresh and will not repeat the original")
         torch.manual_seed(self._rank_seed(self.step))
+
+
+def thinned_history(history: dict, most: int) -> dict:
+    """Every k-th point of each curve, k the smallest that leaves at most `most`, the last point always kept
+    (one over the cap: every other point, 2:1)."""
+    n = len(history.get("step", []))
+    k = max(1, -(-n // most))
+    keep = sorted(set(range(0, n, k)) | ({n - 1} if n else set()))
+    if len(keep) > most:
+        keep = keep[:most - 1] + [n - 1]
+    return {key: [values[i] for i in keep] for key, values in history.items()}
 
 
 def load_for_resume(path, device="cpu"):
