@@ -66,7 +66,7 @@ def test_the_command_line_and_the_training_form_make_the_same_run(qtbot, tmp_pat
 
     args = build_parser().parse_args(["train", "--model", "vae", "--dataset", "digits", "--limit", "96",
                                       "--epochs", "1", "--batch-size", "32", "--latent-dim", "8", "--beta", "1",
-                                      "--lr", "0.001", "--seed", "3", "--device", "cpu",
+                                      "--lr", "0.001", "--seed", "3", "--device", "cpu", "--no-mirror-shift",
                                       "--out", str(tmp_path / "cli.safetensors")])
     widget = TrainingFormWidget()
     qtbot.addWidget(widget)

@@ -165,10 +165,7 @@ def run_spec(form: TrainingForm) -> RunSpec:
                    condition=form.condition if cvae else None, epochs=form.epochs, batch_size=form.batch_size,
                    lr=form.lr, seed=form.seed, checkpoint_every=form.checkpoint_every,
                    event_interval=form.event_interval, device=form.device, out=out or None,
-                   resume=form.resume_from, overwrite=form.overwrite,
-                   # a resume says what its box shows (filled from the checkpoint); a new run, like the
-                   # command line, leaves "off" to the default
-                   mirror_shift=form.mirror_shift if form.resume_from else (form.mirror_shift or None))
+                   resume=form.resume_from, overwrite=form.overwrite, mirror_shift=form.mirror_shift)
 
 
 def check_form(form: TrainingForm) -> None:
