@@ -5,7 +5,8 @@
 Needs the emoji packages (apt-get install fonts-noto-color-emoji unicode-data: the train split's vectors) and the
 shipped emoji classifier. Prints, per tone and for man -> woman, the share of decodes read as the target and the
 share matched to the right base, for the edit and its two baselines (no edit, a random direction of the same
-length); for a CVAE also the condition edit and the conditional accuracy. One core, seconds per model.
+length); for a CVAE also the condition edit and the conditional accuracy; and the two ceilings (the model's
+reconstruction of the real target, and the reader on the real target). One core, seconds per model.
 """
 from __future__ import annotations
 
@@ -19,10 +20,8 @@ import torch
 from latent_atlas.models.checkpoints.checkpoint import load_checkpoint
 from latent_atlas.models.data import load_dataset
 from latent_atlas.models.errors import LatentAtlasError
-from latent_atlas.models.quality.emoji_arithmetic import emoji_arithmetic
+from latent_atlas.models.quality.emoji_arithmetic import METHODS, emoji_arithmetic
 from latent_atlas.models.quality.emoji_classifier import EMOJI_CLASSIFIER_PATH, load_emoji_classifier
-
-METHODS = ("edit", "no edit", "random", "condition edit")
 
 
 def table(name: str, report: dict) -> list[str]:

@@ -12,6 +12,7 @@ from latent_atlas.models.data.emoji_subset import read_subset
 from latent_atlas.models.model_factory import make_model_config
 from latent_atlas.models.quality.emoji_arithmetic import (
     EDIT_TONES,
+    METHODS,
     emoji_arithmetic,
     gender_pairs,
     tone_pairs,
@@ -72,6 +73,12 @@ def test_the_no_edit_baseline_of_an_exact_model_is_the_reader_on_the_real_source
         entry = report["tone"][tone]
         assert entry["no edit"]["n"] == len(sources)
         assert entry["no edit"]["read"] == pytest.approx(np.mean(tones[sources] == TONES.index(tone)))
+        # an exact model reconstructs each target as it is: both ceilings are the reader on the real targets
+        targets = [t for _, t in tone_pairs(data, tone)]
+        real_read = np.mean(tones[targets] == TONES.index(tone))
+        assert entry["target recon"]["read"] == pytest.approx(real_read)
+        assert entry["real target"]["read"] == pytest.approx(real_read)
+        assert entry["target recon"]["right_base"] == entry["real target"]["right_base"] == 1.0
     sources = [s for s, _ in gender_pairs(data)]
     assert report["man->woman"]["no edit"]["read"] == pytest.approx(
         np.mean(persons[sources] == PERSONS.index("woman")))
@@ -88,11 +95,11 @@ def test_a_tiny_cvae_gets_every_part_of_the_report(data, reader):
     report = emoji_arithmetic(build_model(kind, config).eval(), data, data, reader, per_tone=16)
     assert set(report["tone"]) == set(EDIT_TONES)
     for entry in report["tone"].values():
-        for method in ("edit", "no edit", "random", "condition edit"):
+        for method in METHODS:
             assert 0.0 <= entry[method]["read"] <= 1.0 and 0.0 <= entry[method]["right_base"] <= 1.0
         assert entry["vector_norm"] > 0
     assert set(report["conditional tone accuracy"]) == set(EDIT_TONES)
-    assert set(report["summary"]) == {"edit", "no edit", "random", "condition edit"}
+    assert set(report["summary"]) == set(METHODS)
 
 
 def test_a_gan_is_refused_in_words(data, reader):

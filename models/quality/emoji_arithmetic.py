@@ -7,7 +7,10 @@ each held-out base that has a tone-k variant, and the decode is read by the emoj
 classifier features are nearer to the real tone-k render of the same base than to the tone-k render of any other
 held-out base. Man -> woman works the same way on the pairs of one family and tone ("man office worker: dark skin
 tone" -> "woman office worker: dark skin tone"). Two baselines in the same run: no edit (the reconstruction of the
-source) and a random direction of the same length as the vector.
+source) and a random direction of the same length as the vector. Two ceilings: "target recon", the model's own
+reconstruction of the real target render (an edit that landed exactly on the target's latent scores this), and
+"real target", the reader on the real target renders themselves (its "right base" is 1 by construction; its read
+bounds what any decode can score under this reader).
 
 A CVAE carries tone in its condition, not in z, so its edit is the condition's: encode the toneless render with its
 own condition, decode with tone k set (the same two shares), and its conditional accuracy: prior samples decoded
@@ -27,6 +30,7 @@ from latent_atlas.models.quality.direction_score import decode_all, encode_all
 from latent_atlas.models.quality.emoji_classifier import read_emoji
 
 EDIT_TONES = TONES[1:]
+METHODS = ("edit", "no edit", "random", "condition edit", "target recon", "real target")
 
 
 def _encode(model, images: np.ndarray, cond: torch.Tensor | None) -> torch.Tensor:
@@ -90,6 +94,9 @@ def _edit_report(model, test, train_pairs, test_pairs, reader, want, attr, z_tra
     z = z_test[s_te]
     out = {name: _shares(_decode(model, z + delta, c), t_te, real, reader, want, attr)
            for name, delta in (("edit", vector), ("no edit", torch.zeros_like(vector)), ("random", random))}
+    c_target = None if cond_test is None else cond_test[t_te]
+    out["target recon"] = _shares(_decode(model, z_test[t_te], c_target), t_te, real, reader, want, attr)
+    out["real target"] = _shares(torch.from_numpy(test.images[t_te]), t_te, real, reader, want, attr)
     out["vector_norm"] = float(vector.norm())
     out["train_pairs"] = len(train_pairs)
     return out
@@ -153,7 +160,7 @@ def summarise(report: dict) -> dict:
     """Means over the five tones (weighted by pairs) of each method's two shares."""
     sums: dict = defaultdict(lambda: [0.0, 0.0, 0])
     for entry in report["tone"].values():
-        for method in ("edit", "no edit", "random", "condition edit"):
+        for method in METHODS:
             if method in entry:
                 s = sums[method]
                 n = entry[method]["n"]
