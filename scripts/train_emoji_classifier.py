@@ -1,11 +1,13 @@
 """Train the emoji tone and person classifier (the reader of the emoji arithmetic), once, with a fixed seed:
 
-    python scripts/train_emoji_classifier.py [--epochs 12] [--out resources/classifier/emoji_classifier.safetensors]
+    python scripts/train_emoji_classifier.py [--epochs 24] [--out resources/classifier/emoji_classifier.safetensors]
 
-Trained on the real renders of the train split (models/data/emoji.py), scored on the held-out families. Each
+Trained on the real renders of the train split (models/data/emoji.py), scored on the held-out families. The tone
+head learns and is scored on the emoji of tone-able bases only (toneable_tone_labels: people, hands), the only
+pictures the arithmetic asks it about; the person head on every emoji. Each
 training picture is also shown blurred (a random box blur of 1-4 pixels at 64x64), so that the soft decodes of a
 VAE are read by their colour and shape rather than refused for being soft; the reported accuracy is on sharp
-held-out renders and on the same renders blurred. Refuses to save below 0.9 tone accuracy. Under a minute per
+held-out renders and on the same renders blurred. Refuses to save below 0.85 tone accuracy. Under a minute per
 epoch on one core. `--mirror-shift` also mirrors and shifts the training pictures (models/training/augment.py): a
 reader that is right more often on sharp held-out renders but calls more soft decodes toneless (docs/quality.md);
 the shipped reader is trained without it.
@@ -20,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from latent_atlas.models.data import load_dataset
-from latent_atlas.models.data.emoji_catalogue import PERSONS, TONES
+from latent_atlas.models.data.emoji_catalogue import PERSONS
 from latent_atlas.models.quality.classifier import save_classifier
 from latent_atlas.models.quality.emoji_classifier import (
     EMOJI_CLASSIFIER_PATH,
@@ -28,16 +30,19 @@ from latent_atlas.models.quality.emoji_classifier import (
     EmojiClassifier,
     label_indices,
     read_emoji,
+    toneable_tone_labels,
 )
 from latent_atlas.models.training.augment import mirror_shift
 
-MIN_TONE_ACCURACY = 0.9
+# On the held-out rows of tone-able bases (372 of them: 62 toneless, 310 toned). The reader that learnt "none" from
+# every emoji scored 0.833 there (0.9 counted over all rows, 3,000 of them toneless emoji that never have a tone).
+MIN_TONE_ACCURACY = 0.85
 
 
 def tensors(split: str):
     data = load_dataset("emoji", split=split)
     x = torch.from_numpy(data.images).float() / 255.0
-    tone = torch.from_numpy(label_indices(data.columns["tone"], TONES))
+    tone = torch.from_numpy(toneable_tone_labels(data.columns))
     person = torch.from_numpy(label_indices(data.columns["person"], PERSONS))
     return x, tone, person
 
@@ -89,7 +94,7 @@ def train(epochs: int, seed: int, batch_size: int = 64, lr: float = 3e-3, augmen
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=24)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="1: on a shared CPU a second thread spin-waits")
     p.add_argument("--out", default=str(EMOJI_CLASSIFIER_PATH))
@@ -103,6 +108,7 @@ def main() -> int:
         print(f"tone accuracy {t_acc:.4f} is below {MIN_TONE_ACCURACY}: not saved", file=sys.stderr)
         return 1
     out = save_classifier(model.half(), args.out, file_format=FILE_FORMAT, tone_accuracy=round(t_acc, 4),
+                          tone_scored_on="held-out rows of tone-able bases",
                           person_accuracy=round(p_acc, 4), blurred_tone_accuracy=round(t_soft, 4),
                           blurred_person_accuracy=round(p_soft, 4), epochs=args.epochs, seed=args.seed,
                           mirror_shift=args.mirror_shift,

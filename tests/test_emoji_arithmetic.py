@@ -17,7 +17,11 @@ from latent_atlas.models.quality.emoji_arithmetic import (
     gender_pairs,
     tone_pairs,
 )
-from latent_atlas.models.quality.emoji_classifier import load_emoji_classifier, read_emoji
+from latent_atlas.models.quality.emoji_classifier import (
+    load_emoji_classifier,
+    read_emoji,
+    toneable_tone_labels,
+)
 from latent_atlas.models.registry import build_model
 
 
@@ -108,9 +112,20 @@ def test_a_gan_is_refused_in_words(data, reader):
         emoji_arithmetic(build_model(kind, config), data, data, reader)
 
 
+def test_the_reader_is_asked_tone_only_of_bases_that_have_tones(data):
+    tone = toneable_tone_labels(data.columns)
+    toned_bases = set(data.columns["base"][np.isin(data.columns["tone"], EDIT_TONES)])
+    for row, label in enumerate(tone):
+        if data.columns["base"][row] in toned_bases:
+            assert label == TONES.index(data.columns["tone"][row])
+        else:
+            assert label == -100                                   # a flag, a pizza: never asked its tone
+    assert (tone == 0).any() and (tone == -100).any()
+
+
 def test_the_shipped_reader_reads_held_out_tones_and_persons(data, reader):
     tones, persons, feats = read_emoji(reader, data.images)
-    tone_truth = np.array([TONES.index(t) if t in TONES else -1 for t in data.columns["tone"]])
+    tone_truth = toneable_tone_labels(data.columns)
     person_truth = np.array([PERSONS.index(p) if p in PERSONS else -1 for p in data.columns["person"]])
     assert np.mean(tones[tone_truth >= 0] == tone_truth[tone_truth >= 0]) >= 0.85
     assert np.mean(persons[person_truth >= 0] == person_truth[person_truth >= 0]) >= 0.75
