@@ -4,9 +4,10 @@
 
 Needs the emoji packages (apt-get install fonts-noto-color-emoji unicode-data: the train split's vectors) and the
 shipped emoji classifier. Prints, per tone and for man -> woman, the share of decodes read as the target and the
-share matched to the right base, for the edit and its two baselines (no edit, a random direction of the same
-length); for a CVAE also the condition edit and the conditional accuracy; and the two ceilings (the model's
-reconstruction of the real target, and the reader on the real target). One core, seconds per model.
+share matched to the right base, for the edit, the local edit (the mean offset of the 5 nearest training pairs)
+and the two baselines (no edit, a random direction of the same length); for a CVAE also the condition edit and
+the conditional accuracy; and the two ceilings (the model's reconstruction of the real target, and the reader on
+the real target). One core, seconds per model.
 """
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from latent_atlas.models.quality.emoji_arithmetic import (
     METHODS,
     emoji_arithmetic,
     gender_pairs,
+    local_vectors,
     tone_pairs,
 )
 from latent_atlas.models.quality.emoji_classifier import (
@@ -110,6 +111,19 @@ def test_a_gan_is_refused_in_words(data, reader):
     kind, config = make_model_config("gan", (3, 64, 64), latent_dim=8, width=4)
     with pytest.raises(ValueError, match="needs a model with an encoder"):
         emoji_arithmetic(build_model(kind, config), data, data, reader)
+
+
+def test_a_local_vector_is_the_mean_offset_of_the_nearest_training_pairs():
+    g = torch.Generator().manual_seed(0)
+    # two regions of the latent space where the attribute moves the latent differently
+    z_from = torch.cat([torch.randn(20, 3, generator=g), torch.randn(20, 3, generator=g) + 50.0])
+    offset = torch.cat([torch.tensor([[1.0, 0, 0]]).expand(20, 3), torch.tensor([[0, 0, -2.0]]).expand(20, 3)])
+    z_to = z_from + offset
+    held_out = torch.tensor([[0.1, 0.2, 0.0], [50.0, 49.0, 51.0]])
+    local = local_vectors(z_from, z_to, held_out, k=5)
+    assert torch.allclose(local, torch.tensor([[1.0, 0, 0], [0, 0, -2.0]]))
+    assert torch.allclose(local_vectors(z_from, z_to, z_from[:3], k=1), offset[:3])          # its own pair
+    assert local_vectors(z_from[:2], z_to[:2], held_out, k=5).shape == (2, 3)             # k above the pairs
 
 
 def test_the_reader_is_asked_tone_only_of_bases_that_have_tones(data):

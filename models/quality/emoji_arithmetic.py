@@ -12,6 +12,11 @@ reconstruction of the real target render (an edit that landed exactly on the tar
 "real target", the reader on the real target renders themselves (its "right base" is 1 by construction; its read
 bounds what any decode can score under this reader).
 
+"local edit" is the same arithmetic with a vector per source: the mean difference over the LOCAL_K training
+pairs whose source latent is nearest the held-out source's (a hand is darkened by what darkened other hands, not
+by the mean over faces, hands and people at work). Attribute vectors are not the same everywhere in a latent
+space; how much this gains over the one global vector says how much.
+
 A CVAE carries tone in its condition, not in z, so its edit is the condition's: encode the toneless render with its
 own condition, decode with tone k set (the same two shares), and its conditional accuracy: prior samples decoded
 with tone k set, read as tone k. A GAN has no encoder: only its samples could be read, which says nothing of
@@ -30,7 +35,8 @@ from latent_atlas.models.quality.direction_score import decode_all, encode_all
 from latent_atlas.models.quality.emoji_classifier import read_emoji
 
 EDIT_TONES = TONES[1:]
-METHODS = ("edit", "no edit", "random", "condition edit", "target recon", "real target")
+METHODS = ("edit", "local edit", "no edit", "random", "condition edit", "target recon", "real target")
+LOCAL_K = 5   # leave-one-family-out on the train split: k = 3 and 5 best of 3..40 for both bundled models
 
 
 def _encode(model, images: np.ndarray, cond: torch.Tensor | None) -> torch.Tensor:
@@ -92,14 +98,22 @@ def _edit_report(model, test, train_pairs, test_pairs, reader, want, attr, z_tra
     real = read_emoji(reader, test.images[t_te])[2]
     c = None if cond_test is None else cond_test[s_te]
     z = z_test[s_te]
+    local = local_vectors(z_train[s_tr], z_train[t_tr], z_test[s_te])
     out = {name: _shares(_decode(model, z + delta, c), t_te, real, reader, want, attr)
-           for name, delta in (("edit", vector), ("no edit", torch.zeros_like(vector)), ("random", random))}
+           for name, delta in (("edit", vector), ("local edit", local), ("no edit", torch.zeros_like(vector)),
+                               ("random", random))}
     c_target = None if cond_test is None else cond_test[t_te]
     out["target recon"] = _shares(_decode(model, z_test[t_te], c_target), t_te, real, reader, want, attr)
     out["real target"] = _shares(torch.from_numpy(test.images[t_te]), t_te, real, reader, want, attr)
     out["vector_norm"] = float(vector.norm())
     out["train_pairs"] = len(train_pairs)
     return out
+
+
+def local_vectors(z_from: torch.Tensor, z_to: torch.Tensor, z: torch.Tensor, k: int = LOCAL_K) -> torch.Tensor:
+    """For each row of z, the mean of z_to - z_from over the k training pairs whose z_from is nearest it."""
+    nearest = torch.cdist(z, z_from).topk(min(k, len(z_from)), largest=False).indices      # (n, k)
+    return (z_to - z_from)[nearest].mean(1)
 
 
 def _condition_edit(model, test, test_pairs, reader, want, z_test, cond_test, column: int) -> dict:
