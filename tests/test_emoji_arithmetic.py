@@ -13,6 +13,8 @@ from latent_atlas.models.model_factory import make_model_config
 from latent_atlas.models.quality.emoji_arithmetic import (
     EDIT_TONES,
     METHODS,
+    SHEET_COLUMNS,
+    edit_sheet,
     emoji_arithmetic,
     gender_pairs,
     local_vectors,
@@ -105,6 +107,21 @@ def test_a_tiny_cvae_gets_every_part_of_the_report(data, reader):
         assert entry["vector_norm"] > 0
     assert set(report["conditional tone accuracy"]) == set(EDIT_TONES)
     assert set(report["summary"]) == set(METHODS)
+
+
+def test_the_edit_sheet_shows_source_reconstruction_edits_and_target_of_each_base(data):
+    sheet = edit_sheet(PixelModel().eval(), data, data, tone="dark", rows=3)
+    assert sheet.shape == (3 * 64, len(SHEET_COLUMNS) * 64, 3) and sheet.dtype == np.uint8
+    pairs = tone_pairs(data, "dark")
+    picked = [pairs[i] for i in np.linspace(0, len(pairs) - 1, 3).astype(int)]
+    cells = sheet.reshape(3, 64, len(SHEET_COLUMNS), 64, 3).transpose(0, 2, 4, 1, 3)     # (row, column, C, H, W)
+    for row, (s, t) in enumerate(picked):
+        cell = cells[row].__getitem__
+        assert np.array_equal(cell(0), data.images[s])                  # source
+        assert np.array_equal(cell(1), data.images[s])                  # an exact model's reconstruction
+        assert np.array_equal(cell(4), data.images[t])                  # and its reconstruction of the target
+        assert np.array_equal(cell(5), data.images[t])                  # real target
+        assert not np.array_equal(cell(2), data.images[s])              # the edit changed the picture
 
 
 def test_a_gan_is_refused_in_words(data, reader):

@@ -182,3 +182,29 @@ def summarise(report: dict) -> dict:
                 s[1] += entry[method]["right_base"] * n
                 s[2] += n
     return {m: {"tone read": s[0] / s[2], "right base": s[1] / s[2], "n": s[2]} for m, s in sums.items() if s[2]}
+
+
+SHEET_COLUMNS = ("source", "reconstruction", "edit", "local edit", "target recon", "real target")
+
+
+@torch.inference_mode()
+def edit_sheet(model, train, test, tone: str = "dark", rows: int = 6) -> np.ndarray:
+    """A picture of the tone edit on `rows` held-out bases spread over the split: (H, W, 3) uint8, one base per
+    row, SHEET_COLUMNS left to right (a CVAE's edits keep the source's condition, its target recon the target's)."""
+    cond_train, cond_test = _conditions(model, train), _conditions(model, test)
+    z_train = _encode(model, train.images, cond_train)
+    s_tr, t_tr = map(list, zip(*tone_pairs(train, tone)))
+    pairs = tone_pairs(test, tone)
+    pairs = [pairs[i] for i in np.unique(np.linspace(0, len(pairs) - 1, rows).astype(int))]
+    s_te, t_te = map(list, zip(*pairs))
+    z_s = _encode(model, test.images[s_te], None if cond_test is None else cond_test[s_te])
+    z_t = _encode(model, test.images[t_te], None if cond_test is None else cond_test[t_te])
+    c_s = None if cond_test is None else cond_test[s_te]
+    c_t = None if cond_test is None else cond_test[t_te]
+    vector = z_train[t_tr].mean(0) - z_train[s_tr].mean(0)
+    local = local_vectors(z_train[s_tr], z_train[t_tr], z_s)
+    columns = [torch.from_numpy(test.images[s_te]).float() / 255.0, _decode(model, z_s, c_s),
+               _decode(model, z_s + vector, c_s), _decode(model, z_s + local, c_s), _decode(model, z_t, c_t),
+               torch.from_numpy(test.images[t_te]).float() / 255.0]
+    grid = torch.cat([torch.cat(list(col.clamp(0, 1)), 1) for col in columns], 2)            # (3, rows*H, 6*W)
+    return (grid.permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
